@@ -1,0 +1,252 @@
+// Command sqlmcp is a read-only MCP server for PostgreSQL, MySQL/MariaDB and
+// SQLite. It reads flags and the environment, opens the database, wires the
+// tools to a transport and handles signals; everything else lives in the
+// dialect and tools packages.
+package main
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"net/url"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	_ "github.com/go-sql-driver/mysql"
+	_ "github.com/lib/pq"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+	_ "modernc.org/sqlite"
+
+	"github.com/sqlmcp/sqlmcp/cmd/sqlmcp/demo"
+	"github.com/sqlmcp/sqlmcp/dialect"
+	"github.com/sqlmcp/sqlmcp/tools"
+)
+
+// version is set at build time (-ldflags "-X main.version=...").
+var version = "dev"
+
+func main() {
+	os.Exit(run(context.Background(), os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr))
+}
+
+// run is main without the process: it returns the exit code.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.ReadCloser, stdout io.WriteCloser, stderr io.Writer) int {
+	cfg, err := parseConfig(args, getenv, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "sqlmcp: %v\n", err)
+		return 2
+	}
+	if cfg.Version {
+		fmt.Fprintf(stdout, "sqlmcp %s\n", version)
+		return 0
+	}
+
+	logger := newLogger(stderr, cfg.LogFormat, cfg.LogLevel)
+	auditLoggers := []*slog.Logger{logger}
+	if cfg.AuditLog != "" {
+		f, err := os.OpenFile(cfg.AuditLog, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+		if err != nil {
+			fmt.Fprintf(stderr, "sqlmcp: cannot open --audit-log file: %v\n", err)
+			return 2
+		}
+		defer f.Close()
+		auditLoggers = append(auditLoggers, slog.New(slog.NewJSONHandler(f, nil)))
+	}
+
+	dsn := cfg.DSN
+	if cfg.Demo {
+		path, cleanup, err := demo.WriteTemp()
+		if err != nil {
+			fmt.Fprintf(stderr, "sqlmcp: cannot write the demo database: %v\n", err)
+			return 1
+		}
+		defer cleanup()
+		dsn = "sqlite://" + path
+	}
+	db, d, target, err := openDatabase(ctx, dsn, cfg.MaxOpenConns)
+	if err != nil {
+		fmt.Fprintf(stderr, "sqlmcp: %v\n", err)
+		return 2
+	}
+	defer db.Close()
+	logger.Info("database ready", "backend", target.Backend, "dsn", target.Redacted, "demo", cfg.Demo, "version", version)
+
+	t := tools.New(db, d, tools.Options{
+		MaxRows:        cfg.MaxRows,
+		QueryTimeout:   cfg.QueryTimeout,
+		MaxResultBytes: cfg.MaxResultBytes,
+		Logger:         logger,
+		Audit:          tools.NewAuditor(auditLoggers...),
+	})
+
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if cfg.Transport == "http" {
+		return serveHTTP(ctx, cfg, t, db, logger, stderr)
+	}
+	if f, ok := stdin.(*os.File); ok && isTerminal(f) {
+		fmt.Fprint(stderr, terminalHint)
+	}
+	return serveStdio(ctx, t, stdin, stdout, logger, cfg.QueryTimeout)
+}
+
+const terminalHint = `sqlmcp is an MCP server: it speaks JSON-RPC on stdin/stdout to an MCP client,
+so it is waiting for one now. To try it:
+  npx @modelcontextprotocol/inspector sqlmcp --demo        (a web UI)
+  make demo                                                (a scripted client, from the repo)
+or add it to Claude Desktop / Claude Code / Cursor (see README.md). Ctrl-C quits.
+`
+
+// serveStdio serves MCP on stdin/stdout until EOF or a signal, then drains:
+// no new calls, in-flight calls get up to the query timeout to finish.
+func serveStdio(ctx context.Context, t *tools.Tools, stdin io.ReadCloser, stdout io.WriteCloser, logger *slog.Logger, timeout time.Duration) int {
+	server := t.NewServer(version)
+	runCtx, cancelRun := context.WithCancel(context.Background())
+	defer cancelRun()
+	done := make(chan error, 1)
+	go func() {
+		done <- server.Run(runCtx, &mcp.IOTransport{Reader: stdin, Writer: stdout})
+	}()
+	select {
+	case err := <-done:
+		// stdin closed: the client is gone.
+		drain(t, logger, timeout)
+		if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, io.EOF) && !errors.Is(err, mcp.ErrConnectionClosed) {
+			logger.Warn("session ended with an error", "err", err.Error())
+		}
+	case <-ctx.Done():
+		logger.Info("signal received; finishing in-flight calls")
+		drain(t, logger, timeout)
+		cancelRun()
+		<-done
+	}
+	logger.Info("stopped")
+	return 0
+}
+
+func drain(t *tools.Tools, logger *slog.Logger, timeout time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout+time.Second)
+	defer cancel()
+	if !t.Drain(ctx) {
+		logger.Warn("in-flight calls did not finish within the query timeout")
+	}
+}
+
+// openDatabase parses the DSN, opens the pool and checks the database
+// answers, turning every failure into one line that names the fix.
+func openDatabase(ctx context.Context, dsn string, maxOpen int) (*sql.DB, dialect.Dialect, dialect.Target, error) {
+	target, err := dialect.ParseDSN(dsn)
+	if err != nil {
+		return nil, nil, target, err
+	}
+	d, err := dialect.New(target.Backend)
+	if err != nil {
+		return nil, nil, target, err
+	}
+	if target.Backend == "sqlite" {
+		if _, err := os.Stat(target.Path); err != nil {
+			return nil, nil, target, fmt.Errorf("SQLite database %s: %v (give the path of an existing database file)", target.Path, scrub(err.Error(), dsn))
+		}
+	}
+	db, err := sql.Open(target.DriverName, target.DriverDSN)
+	if err != nil {
+		return nil, nil, target, fmt.Errorf("cannot open %s: %s", target.Redacted, scrub(err.Error(), dsn))
+	}
+	db.SetMaxOpenConns(maxOpen)
+	db.SetMaxIdleConns(maxOpen)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	db.SetConnMaxLifetime(time.Hour)
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := db.PingContext(pctx); err != nil {
+		db.Close()
+		return nil, nil, target, fmt.Errorf("cannot connect to %s: %s%s", target.Redacted, scrub(err.Error(), dsn), connectHint(err))
+	}
+	return db, d, target, nil
+}
+
+// scrub removes anything that looks like the DSN's password from a driver
+// message; drivers do not usually echo it, but the cost of being wrong is
+// a leaked credential.
+func scrub(msg, dsn string) string {
+	if t, err := dialect.ParseDSN(dsn); err == nil && t.DriverDSN != "" {
+		msg = strings.ReplaceAll(msg, t.DriverDSN, t.Redacted)
+	}
+	for _, p := range passwords(dsn) {
+		if len(p) >= 1 {
+			msg = strings.ReplaceAll(msg, p, "xxxxx")
+		}
+	}
+	return msg
+}
+
+func connectHint(err error) string {
+	m := strings.ToLower(err.Error())
+	switch {
+	case strings.Contains(m, "connection refused"), strings.Contains(m, "no such host"), strings.Contains(m, "i/o timeout"),
+		strings.Contains(m, "deadline exceeded"):
+		return " — is the server running, and are the host and port right?"
+	case strings.Contains(m, "password"), strings.Contains(m, "access denied"), strings.Contains(m, "authentication"):
+		return " — check the user name and password in the DSN"
+	case strings.Contains(m, "does not exist"), strings.Contains(m, "unknown database"):
+		return " — check the database name in the DSN"
+	case strings.Contains(m, "ssl"):
+		return " — set sslmode in the DSN (e.g. ?sslmode=disable for a local server without TLS)"
+	}
+	return ""
+}
+
+func newLogger(w io.Writer, format, level string) *slog.Logger {
+	var lv slog.Level
+	switch strings.ToLower(level) {
+	case "debug":
+		lv = slog.LevelDebug
+	case "warn", "warning":
+		lv = slog.LevelWarn
+	case "error":
+		lv = slog.LevelError
+	default:
+		lv = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// passwords returns the secrets a DSN holds, so that messages can be
+// scrubbed of them.
+func passwords(dsn string) []string {
+	var out []string
+	if u, err := url.Parse(dsn); err == nil {
+		if u.User != nil {
+			if p, ok := u.User.Password(); ok && p != "" {
+				out = append(out, p, url.QueryEscape(p), url.PathEscape(p))
+			}
+		}
+		for _, k := range []string{"password", "passwd", "sslpassword"} {
+			if p := u.Query().Get(k); p != "" {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
+
+// isTerminal reports whether f is a character device (a terminal), so a
+// person who ran sqlmcp by hand is told what it is waiting for.
+func isTerminal(f *os.File) bool {
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}

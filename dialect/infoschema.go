@@ -1,0 +1,259 @@
+package dialect
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// This file holds what the backends share for catalog introspection: the
+// row-count policy of ListTables, and the standard information_schema
+// readers MySQL/MariaDB uses. PostgreSQL reads pg_catalog instead, because
+// its information_schema hides constraints from roles that may only read
+// (referential_constraints needs write access to the table), cannot spell
+// types as format_type does, and knows nothing of indexes or comments.
+// SQLite has no information_schema and stands alone (sqlite_meta.go).
+
+// Row-count policy. ListTables runs one catalog query and then at most one
+// counting query, so its cost is bounded however many tables there are.
+const (
+	// maxExactCounts is how many tables one ListTables counts exactly on
+	// PostgreSQL and MySQL; the rest keep the database's estimate.
+	maxExactCounts = 50
+	// smallTableRows: a table whose estimate is below this is counted.
+	// With maxExactCounts, one call scans at most ~500k rows.
+	smallTableRows = 10_000
+	// smallTableBytes: a table with no row estimate (PostgreSQL never
+	// analyzed it) is counted when its heap is at most this big.
+	smallTableBytes = 1 << 20
+	// smallTableMaxBytes: a table with a small row estimate is still not
+	// counted when its data is bigger than this (MySQL's DATA_LENGTH).
+	smallTableMaxBytes = 16 << 20
+)
+
+// listedTable is a ListTables entry before its row count is settled.
+type listedTable struct {
+	Table
+	// estimate is the database's statistic, nil when it has none.
+	estimate *int64
+	// countable says an exact count is cheap and allowed: a small local
+	// table the user may read.
+	countable bool
+	// countIf, when set, is an SQL condition checked before counting (a
+	// size test the catalog query could not afford for every table). It
+	// is built from catalog numbers only, never from names.
+	countIf string
+}
+
+// settleRowCounts sorts the tables by schema and name, counts exactly the
+// first maxCounts countable ones in a single UNION ALL query, and labels
+// every other row count as the database's estimate. A table whose countIf
+// turns out false keeps its estimate. suffix is appended to the counting
+// query (MySQL needs an explicit LIMIT there, see mysqlNoLimit).
+//
+// Each branch is SELECT k, (SELECT count(*) FROM t) [WHERE countIf]: the
+// scalar subquery runs only for a branch whose condition holds.
+func settleRowCounts(ctx context.Context, q Queryer, quote func(string) string, list []listedTable, maxCounts int, suffix string) ([]Table, error) {
+	slices.SortFunc(list, func(a, b listedTable) int {
+		return cmp.Or(cmp.Compare(a.Schema, b.Schema), cmp.Compare(a.Name, b.Name))
+	})
+	var counted []int
+	var sb strings.Builder
+	for i := range list {
+		if len(counted) == maxCounts {
+			break
+		}
+		if !list[i].countable {
+			continue
+		}
+		if len(counted) > 0 {
+			sb.WriteString("\nUNION ALL ")
+		}
+		fmt.Fprintf(&sb, "SELECT %d, (SELECT count(*) FROM %s.%s)", len(counted), quote(list[i].Schema), quote(list[i].Name))
+		if list[i].countIf != "" {
+			sb.WriteString(" WHERE " + list[i].countIf)
+		}
+		counted = append(counted, i)
+	}
+	out := make([]Table, len(list))
+	for i, t := range list {
+		out[i] = t.Table
+		out[i].Rows, out[i].RowsExact = t.estimate, false
+	}
+	if len(counted) == 0 {
+		return out, nil
+	}
+	sb.WriteString(suffix)
+	rows, err := q.QueryContext(ctx, sb.String())
+	if err != nil {
+		return nil, fmt.Errorf("count rows of %d small tables: %w", len(counted), err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k int
+		var n int64
+		if err := rows.Scan(&k, &n); err != nil {
+			return nil, fmt.Errorf("count rows: %w", err)
+		}
+		if k < 0 || k >= len(counted) {
+			return nil, fmt.Errorf("count rows: unexpected branch %d", k)
+		}
+		out[counted[k]].Rows, out[counted[k]].RowsExact = &n, true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("count rows of %d small tables: %w", len(counted), err)
+	}
+	return out, nil
+}
+
+// isSmall applies the thresholds above to a row estimate and a size,
+// either of which may be unknown (nil). The size guards against a stale
+// estimate when both are known.
+func isSmall(estimate, bytes *int64) bool {
+	if estimate != nil {
+		return *estimate < smallTableRows && (bytes == nil || *bytes <= smallTableMaxBytes)
+	}
+	return bytes != nil && *bytes <= smallTableBytes
+}
+
+func int64Ptr(v sql.NullInt64) *int64 {
+	if !v.Valid {
+		return nil
+	}
+	n := v.Int64
+	return &n
+}
+
+// isColumns reads information_schema.COLUMNS for one table, in order.
+// Defaults are passed through normalizeDefault, which knows how the
+// backend spells "no default".
+func isColumns(ctx context.Context, q Queryer, query, schema, table string, normalizeDefault func(def sql.NullString, extra string) *string) ([]Column, error) {
+	rows, err := q.QueryContext(ctx, query, schema, table)
+	if err != nil {
+		return nil, fmt.Errorf("read columns: %w", err)
+	}
+	defer rows.Close()
+	var cols []Column
+	for rows.Next() {
+		var c Column
+		var nullable, extra, comment sql.NullString
+		var def sql.NullString
+		if err := rows.Scan(&c.Name, &c.Type, &nullable, &def, &extra, &comment); err != nil {
+			return nil, fmt.Errorf("read columns: %w", err)
+		}
+		c.Nullable = nullable.String == "YES"
+		c.Default = normalizeDefault(def, extra.String)
+		c.Comment = comment.String
+		cols = append(cols, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read columns: %w", err)
+	}
+	return cols, nil
+}
+
+// keyColumn is one row of information_schema.KEY_COLUMN_USAGE.
+type keyColumn struct {
+	constraint                   string
+	column                       string
+	refSchema, refTable, refColn sql.NullString
+}
+
+// isKeyColumns reads KEY_COLUMN_USAGE for one table, each constraint's
+// columns in key order.
+func isKeyColumns(ctx context.Context, q Queryer, query, schema, table string) ([]keyColumn, error) {
+	rows, err := q.QueryContext(ctx, query, schema, table)
+	if err != nil {
+		return nil, fmt.Errorf("read key columns: %w", err)
+	}
+	defer rows.Close()
+	var out []keyColumn
+	for rows.Next() {
+		var k keyColumn
+		if err := rows.Scan(&k.constraint, &k.column, &k.refSchema, &k.refTable, &k.refColn); err != nil {
+			return nil, fmt.Errorf("read key columns: %w", err)
+		}
+		out = append(out, k)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read key columns: %w", err)
+	}
+	return out, nil
+}
+
+// isReferentialRules reads REFERENTIAL_CONSTRAINTS: constraint name ->
+// ON UPDATE and ON DELETE rules.
+func isReferentialRules(ctx context.Context, q Queryer, query, schema, table string) (map[string][2]string, error) {
+	rows, err := q.QueryContext(ctx, query, schema, table)
+	if err != nil {
+		return nil, fmt.Errorf("read foreign key rules: %w", err)
+	}
+	defer rows.Close()
+	out := map[string][2]string{}
+	for rows.Next() {
+		var name string
+		var upd, del sql.NullString
+		if err := rows.Scan(&name, &upd, &del); err != nil {
+			return nil, fmt.Errorf("read foreign key rules: %w", err)
+		}
+		out[name] = [2]string{upd.String, del.String}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read foreign key rules: %w", err)
+	}
+	return out, nil
+}
+
+// assembleKeys turns key column rows into the primary key, unique
+// constraints and foreign keys, and marks primary-key positions on cols.
+// primaryName tells which constraint is the primary key.
+func assembleKeys(info *TableInfo, keys []keyColumn, rules map[string][2]string, primaryName string) {
+	uniques := map[string]int{}
+	fks := map[string]int{}
+	for _, k := range keys {
+		switch {
+		case k.constraint == primaryName:
+			info.PrimaryKey = append(info.PrimaryKey, k.column)
+		case k.refTable.Valid:
+			i, ok := fks[k.constraint]
+			if !ok {
+				r := rules[k.constraint]
+				i = len(info.ForeignKeys)
+				fks[k.constraint] = i
+				info.ForeignKeys = append(info.ForeignKeys, ForeignKey{
+					Name:             k.constraint,
+					ReferencedSchema: k.refSchema.String,
+					ReferencedTable:  k.refTable.String,
+					OnUpdate:         r[0],
+					OnDelete:         r[1],
+				})
+			}
+			fk := &info.ForeignKeys[i]
+			fk.Columns = append(fk.Columns, k.column)
+			fk.ReferencedColumns = append(fk.ReferencedColumns, k.refColn.String)
+		default:
+			i, ok := uniques[k.constraint]
+			if !ok {
+				i = len(info.Uniques)
+				uniques[k.constraint] = i
+				info.Uniques = append(info.Uniques, Constraint{Name: k.constraint})
+			}
+			info.Uniques[i].Columns = append(info.Uniques[i].Columns, k.column)
+		}
+	}
+	markPrimaryKey(info)
+}
+
+// markPrimaryKey sets Column.PrimaryKeyPosition from info.PrimaryKey.
+func markPrimaryKey(info *TableInfo) {
+	for pos, name := range info.PrimaryKey {
+		for i := range info.Columns {
+			if info.Columns[i].Name == name {
+				info.Columns[i].PrimaryKeyPosition = pos + 1
+			}
+		}
+	}
+}

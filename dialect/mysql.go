@@ -1,0 +1,123 @@
+package dialect
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	gomysql "github.com/go-sql-driver/mysql"
+
+	"github.com/sqlmcp/sqlmcp/dialect/policy"
+)
+
+// mysql is MySQL and MariaDB over go-sql-driver/mysql, which the DSN
+// parser configures with multiStatements off: the server then refuses a
+// second statement in one COM_QUERY, below our own lexer.
+type mysql struct {
+	once    sync.Once
+	mariadb bool
+}
+
+var _ Dialect = (*mysql)(nil)
+
+func (*mysql) Name() string { return "mysql" }
+
+func (*mysql) CheckReadOnly(query string) (policy.Statement, error) {
+	return policy.Check(policy.MySQL, query)
+}
+
+// detect tells MariaDB from MySQL once: they name the statement timeout
+// differently (max_statement_time in seconds, max_execution_time in ms).
+func (d *mysql) detect(ctx context.Context, conn *sql.Conn) {
+	d.once.Do(func() {
+		var v string
+		if err := conn.QueryRowContext(ctx, "SELECT VERSION()").Scan(&v); err == nil {
+			d.mariadb = strings.Contains(strings.ToLower(v), "mariadb")
+		}
+	})
+}
+
+// Begin sets the session's statement timeout and sql_select_limit (so that
+// the server stops sending after MaxRows+1 rows, and go-sql-driver's
+// Rows.Close has nothing large to drain), then START TRANSACTION READ ONLY.
+// Every session sets both variables afresh, so a value left by a previous
+// session on the same connection never applies.
+func (d *mysql) Begin(ctx context.Context, conn *sql.Conn, opts SessionOptions) (Session, error) {
+	d.detect(ctx, conn)
+	limit := "DEFAULT"
+	if opts.MaxRows > 0 {
+		limit = fmt.Sprint(opts.MaxRows + 1)
+	}
+	var set string
+	if d.mariadb {
+		set = fmt.Sprintf("SET SESSION max_statement_time = %.3f, sql_select_limit = %s", opts.Timeout.Seconds(), limit)
+	} else {
+		set = fmt.Sprintf("SET SESSION max_execution_time = %d, sql_select_limit = %s", opts.Timeout.Milliseconds(), limit)
+	}
+	if _, err := conn.ExecContext(ctx, set); err != nil {
+		discardConn(conn)
+		return nil, fmt.Errorf("set session limits: %w", err)
+	}
+	if _, err := conn.ExecContext(ctx, "START TRANSACTION READ ONLY"); err != nil {
+		discardConn(conn)
+		return nil, fmt.Errorf("begin read-only transaction: %w", err)
+	}
+	return &mysqlSession{conn: conn}, nil
+}
+
+type mysqlSession struct {
+	conn *sql.Conn
+}
+
+func (s *mysqlSession) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return s.conn.QueryContext(ctx, query, args...)
+}
+
+func (s *mysqlSession) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	return s.conn.QueryRowContext(ctx, query, args...)
+}
+
+// Query sends the statement as one COM_QUERY without arguments: the text
+// protocol, which with multiStatements off runs exactly one statement.
+func (s *mysqlSession) Query(ctx context.Context, st policy.Statement) (*sql.Rows, error) {
+	return s.conn.QueryContext(ctx, st.Body)
+}
+
+// Close rolls back. Named locks and user variables, which a rollback keeps,
+// are refused by the policy before a statement gets here.
+func (s *mysqlSession) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
+	defer cancel()
+	if _, err := s.conn.ExecContext(ctx, "ROLLBACK"); err != nil {
+		discardConn(s.conn)
+		return fmt.Errorf("end read-only transaction: %w", err)
+	}
+	return nil
+}
+
+func (*mysql) ClassifyError(err error) (DBError, bool) {
+	var me *gomysql.MySQLError
+	if !errors.As(err, &me) {
+		return DBError{}, false
+	}
+	code := fmt.Sprint(me.Number)
+	if me.SQLState != [5]byte{} {
+		code += " (" + string(me.SQLState[:]) + ")"
+	}
+	switch me.Number {
+	case 1969, // MariaDB ER_STATEMENT_TIMEOUT
+		3024, // MySQL ER_QUERY_TIMEOUT
+		1317: // ER_QUERY_INTERRUPTED (KILL QUERY on cancel)
+		return DBError{Code: code, Message: me.Message, Timeout: true}, true
+	case 1792: // ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION
+		return DBError{Code: code, Message: me.Message, Denied: true}, true
+	}
+	return DBError{Code: code, Message: me.Message}, true
+}
+
+func (*mysql) ValueKind(typeName string) Kind {
+	return kindFromTypeName(typeName)
+}

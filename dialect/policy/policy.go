@@ -1,0 +1,602 @@
+// Package policy is sqlmcp's statement policy: the first two layers of the
+// read-only guarantee. It decides, from the SQL text alone, whether a
+// statement is exactly one read of an allowed kind with no known side
+// effect, and explains a refusal in words a language model can act on.
+//
+// It knows SQL lexing for PostgreSQL, MySQL/MariaDB and SQLite, and nothing
+// about drivers, connections or MCP. It is not a parser: it refuses what it
+// cannot read with certainty. The database's read-only transaction (layer 3,
+// in the dialects) must still hold on its own.
+//
+// It assumes what the servers do by default and the dialects keep: on
+// PostgreSQL standard_conforming_strings is on; on MySQL the connection
+// character set is utf8mb4. MySQL text is accepted only when it reads the
+// same with or without NO_BACKSLASH_ESCAPES and ANSI_QUOTES.
+package policy
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"unicode/utf8"
+)
+
+// Flavor is the SQL dialect whose lexing and rules apply.
+type Flavor int
+
+const (
+	Postgres Flavor = iota + 1 // PostgreSQL
+	MySQL                      // MySQL and MariaDB
+	SQLite                     // SQLite
+)
+
+func (f Flavor) String() string {
+	switch f {
+	case Postgres:
+		return "PostgreSQL"
+	case MySQL:
+		return "MySQL"
+	case SQLite:
+		return "SQLite"
+	}
+	return fmt.Sprintf("Flavor(%d)", int(f))
+}
+
+// Kind is the kind of an accepted statement.
+type Kind int
+
+const (
+	Select  Kind = iota + 1 // SELECT, WITH … SELECT, VALUES, TABLE, parenthesised selects
+	Explain                 // EXPLAIN without ANALYZE
+	Show                    // MySQL SHOW / DESCRIBE / DESC / EXPLAIN <table>
+)
+
+func (k Kind) String() string {
+	switch k {
+	case Select:
+		return "Select"
+	case Explain:
+		return "Explain"
+	case Show:
+		return "Show"
+	}
+	return fmt.Sprintf("Kind(%d)", int(k))
+}
+
+// Statement is an accepted statement.
+type Statement struct {
+	Kind Kind
+	// Body is the statement text with leading/trailing whitespace and any
+	// trailing semicolon(s) removed, comments kept; if the text ends in a
+	// line comment ("-- x" with no newline), Body ends with "\n" so
+	// callers may safely append text after it.
+	Body string
+}
+
+// Violation is a refusal.
+type Violation struct {
+	// Reason says what was refused and, where it helps, what to do instead.
+	Reason string
+	Flavor Flavor
+}
+
+func (v *Violation) Error() string {
+	return "not allowed: " + v.Reason + ". Only one read-only statement is allowed: " + allowedKinds(v.Flavor)
+}
+
+// allowedKinds names what the flavor accepts, so that the model's next try
+// is one that can succeed.
+func allowedKinds(f Flavor) string {
+	switch f {
+	case MySQL:
+		return "SELECT, WITH … SELECT, VALUES, TABLE, EXPLAIN (without ANALYZE), SHOW or DESCRIBE"
+	case SQLite:
+		return "SELECT, WITH … SELECT, VALUES or EXPLAIN [QUERY PLAN]"
+	}
+	return "SELECT, WITH … SELECT, VALUES, TABLE or EXPLAIN (without ANALYZE)"
+}
+
+// Check applies the policy to sql. The error is always a *Violation.
+func Check(f Flavor, sql string) (Statement, error) {
+	st, v := check(f, sql)
+	if v != nil {
+		return Statement{}, v
+	}
+	return st, nil
+}
+
+// tokenPool recycles token slices: checking is on every query's path and
+// should not make garbage in proportion to the query's length.
+var tokenPool = sync.Pool{New: func() any {
+	s := make([]token, 0, 128)
+	return &s
+}}
+
+// maxPooledTokens keeps one huge query from pinning its slice in the pool.
+const maxPooledTokens = 1 << 14
+
+// check keeps the typed nil out of the error interface.
+func check(f Flavor, sql string) (Statement, *Violation) {
+	if f < Postgres || f > SQLite {
+		return Statement{}, &Violation{Reason: fmt.Sprintf("unknown SQL flavor %d", int(f)), Flavor: f}
+	}
+	if i := strings.IndexByte(sql, 0); i >= 0 {
+		return Statement{}, &Violation{Reason: fmt.Sprintf("NUL byte at offset %d", i), Flavor: f}
+	}
+	if !utf8.ValidString(sql) {
+		// Servers and this lexer could disagree on where a broken
+		// multibyte character ends, and so on where a string ends.
+		return Statement{}, &Violation{Reason: "the text is not valid UTF-8", Flavor: f}
+	}
+	bufp := tokenPool.Get().(*[]token)
+	lx, v := lex(f, sql, (*bufp)[:0])
+	defer func() {
+		if cap(lx.toks) <= maxPooledTokens {
+			*bufp = lx.toks[:0]
+			tokenPool.Put(bufp)
+		}
+	}()
+	if v != nil {
+		return Statement{}, v
+	}
+	c := checker{f: f, src: sql, toks: lx.toks}
+	kind, v := c.statement()
+	if v != nil {
+		return Statement{}, v
+	}
+	if v := c.scan(); v != nil {
+		return Statement{}, v
+	}
+	body := sql[lx.bodyStart:lx.bodyEnd]
+	if lx.bodyLineComment {
+		body += "\n"
+	}
+	return Statement{Kind: kind, Body: body}, nil
+}
+
+// checker judges the tokens of one statement.
+type checker struct {
+	f    Flavor
+	src  string
+	toks []token
+}
+
+func (c *checker) refuse(format string, args ...any) *Violation {
+	return &Violation{Reason: fmt.Sprintf(format, args...), Flavor: c.f}
+}
+
+func (c *checker) kind(i int) tokenKind {
+	if i < 0 || i >= len(c.toks) {
+		return 0
+	}
+	return c.toks[i].kind
+}
+
+func (c *checker) text(i int) string {
+	t := c.toks[i]
+	return c.src[t.start:t.end]
+}
+
+func (c *checker) isWord(i int, kw string) bool {
+	return c.kind(i) == tokWord && equalFold(c.text(i), kw)
+}
+
+func (c *checker) isOp(i int, op string) bool {
+	return c.kind(i) == tokOp && c.text(i) == op
+}
+
+// offset is where token i starts, or the end of the text past the last.
+func (c *checker) offset(i int) int {
+	if i < len(c.toks) {
+		return c.toks[i].start
+	}
+	return len(c.src)
+}
+
+// statement classifies the whole statement by its leading keywords.
+func (c *checker) statement() (Kind, *Violation) {
+	switch {
+	case c.isWord(0, "EXPLAIN"):
+		return c.explain(1)
+	case c.f == MySQL && (c.isWord(0, "DESCRIBE") || c.isWord(0, "DESC")):
+		return c.explain(1)
+	case c.f == MySQL && c.isWord(0, "SHOW"):
+		return Show, nil
+	case c.isWord(0, "SHOW") && c.f == Postgres:
+		return 0, c.refuse("SHOW is not supported here; read a setting with SELECT current_setting('name')")
+	case c.f != MySQL && (c.isWord(0, "SHOW") || c.isWord(0, "DESCRIBE") || c.isWord(0, "DESC")):
+		return 0, c.refuse("%s is a MySQL statement; query the catalog with SELECT instead", strings.ToUpper(c.text(0)))
+	}
+	if v := c.read(0); v != nil {
+		return 0, v
+	}
+	return Select, nil
+}
+
+// read checks that the statement starting at token i is a query: SELECT,
+// VALUES, TABLE or WITH … followed by one of those, possibly in parentheses.
+func (c *checker) read(i int) *Violation {
+	for c.kind(i) == tokLParen {
+		i++
+	}
+	if c.kind(i) != tokWord {
+		if i >= len(c.toks) {
+			return c.refuse("the statement ends before its first keyword")
+		}
+		return c.refuse("the statement must start with a keyword such as SELECT (found %q at offset %d)", c.text(i), c.offset(i))
+	}
+	switch {
+	case c.isWord(i, "SELECT"), c.isWord(i, "VALUES"):
+		return nil
+	case c.isWord(i, "TABLE"):
+		if c.f == SQLite {
+			return c.refuse("SQLite has no TABLE statement; write SELECT * FROM name")
+		}
+		return nil
+	case c.isWord(i, "WITH"):
+		return c.with(i + 1)
+	}
+	return c.refuseStatement(i)
+}
+
+// refuseStatement refuses the statement keyword at token i.
+func (c *checker) refuseStatement(i int) *Violation {
+	var up [16]byte
+	w := c.text(i)
+	if len(w) <= len(up) {
+		for j := 0; j < len(w); j++ {
+			up[j] = upper(w[j])
+		}
+		if why, ok := statementReasons[string(up[:len(w)])]; ok {
+			return c.refuse("%s", why)
+		}
+	}
+	return c.refuse("%s is not a read-only query", strings.ToUpper(w))
+}
+
+func upper(b byte) byte {
+	if b >= 'a' && b <= 'z' {
+		return b - 'a' + 'A'
+	}
+	return b
+}
+
+func lower(b byte) byte {
+	if b >= 'A' && b <= 'Z' {
+		return b - 'A' + 'a'
+	}
+	return b
+}
+
+// with checks a WITH clause starting after the WITH keyword at i: every
+// common table expression must be a query, and so must the main statement.
+func (c *checker) with(i int) *Violation {
+	if c.isWord(i, "RECURSIVE") {
+		i++
+	}
+	for {
+		next, body, ok := c.cte(i)
+		if !ok {
+			return c.refuse("could not read the WITH clause at offset %d; write WITH name AS (SELECT …) SELECT …", c.offset(i))
+		}
+		if v := c.read(body); v != nil {
+			return c.refuse("WITH may only define queries: %s", v.Reason)
+		}
+		i = next
+		// Skip SEARCH/CYCLE clauses (PostgreSQL, MariaDB) up to the next
+		// definition or the main statement.
+	clauses:
+		for {
+			switch c.kind(i) {
+			case 0:
+				return c.refuse("WITH has no main SELECT after its definitions")
+			case tokLParen:
+				return c.read(i)
+			case tokWord:
+				if c.startsStatement(i) {
+					return c.read(i)
+				}
+			case tokOp:
+				if c.isOp(i, ",") {
+					if _, _, ok := c.cte(i + 1); ok {
+						i++
+						break clauses
+					}
+				}
+			}
+			i++
+		}
+	}
+}
+
+// startsStatement tells whether the word at i can begin the main statement
+// of a WITH.
+func (c *checker) startsStatement(i int) bool {
+	for _, kw := range [...]string{"SELECT", "VALUES", "TABLE", "INSERT", "UPDATE", "DELETE", "MERGE", "REPLACE"} {
+		if c.isWord(i, kw) {
+			return true
+		}
+	}
+	return false
+}
+
+// cte reads `name [(columns)] AS [[NOT] MATERIALIZED] (query)` at i. It
+// returns the index after it and the index of the query's first token.
+func (c *checker) cte(i int) (next, body int, ok bool) {
+	if k := c.kind(i); k != tokWord && k != tokIdent {
+		return 0, 0, false
+	}
+	i++
+	if c.kind(i) == tokLParen {
+		if i = c.skipParens(i); i < 0 {
+			return 0, 0, false
+		}
+	}
+	if !c.isWord(i, "AS") {
+		return 0, 0, false
+	}
+	i++
+	if c.isWord(i, "NOT") {
+		i++
+		if !c.isWord(i, "MATERIALIZED") {
+			return 0, 0, false
+		}
+	}
+	if c.isWord(i, "MATERIALIZED") {
+		i++
+	}
+	if c.kind(i) != tokLParen {
+		return 0, 0, false
+	}
+	end := c.skipParens(i)
+	if end < 0 {
+		return 0, 0, false
+	}
+	return end, i + 1, true
+}
+
+// skipParens returns the index after the ")" matching the "(" at i, or -1.
+func (c *checker) skipParens(i int) int {
+	depth := 0
+	for ; i < len(c.toks); i++ {
+		switch c.toks[i].kind {
+		case tokLParen:
+			depth++
+		case tokRParen:
+			depth--
+			if depth == 0 {
+				return i + 1
+			}
+		}
+	}
+	return -1
+}
+
+// explain checks the statement after EXPLAIN (or MySQL DESCRIBE/DESC).
+func (c *checker) explain(i int) (Kind, *Violation) {
+	analyze := func(i int) bool { return c.isWord(i, "ANALYZE") || c.isWord(i, "ANALYSE") }
+	switch c.f {
+	case Postgres:
+		if c.kind(i) == tokLParen && c.kind(i+1) == tokWord && !c.startsStatement(i+1) && !c.isWord(i+1, "WITH") {
+			end := c.skipParens(i)
+			if end < 0 {
+				return 0, c.refuse("unbalanced parentheses in the EXPLAIN options")
+			}
+			for j := i + 1; j < end; j++ {
+				// Option names may be quoted: ("analyze") is ANALYZE too.
+				if analyze(j) || c.kind(j) == tokIdent && (c.toks[j].flags&flagUnicode != 0 || quotedAnalyze(c.text(j))) {
+					return 0, c.refuse("EXPLAIN ANALYZE executes the statement; use EXPLAIN without ANALYZE")
+				}
+			}
+			i = end
+		}
+		for ; c.isWord(i, "VERBOSE") || analyze(i); i++ {
+			if analyze(i) {
+				return 0, c.refuse("EXPLAIN ANALYZE executes the statement; use EXPLAIN without ANALYZE")
+			}
+		}
+	case SQLite:
+		if c.isWord(i, "QUERY") {
+			if !c.isWord(i+1, "PLAN") {
+				return 0, c.refuse("expected EXPLAIN QUERY PLAN at offset %d", c.offset(i))
+			}
+			i += 2
+		}
+	case MySQL:
+	options:
+		for {
+			switch {
+			case analyze(i):
+				return 0, c.refuse("EXPLAIN ANALYZE executes the statement; use EXPLAIN without ANALYZE")
+			case c.isWord(i, "EXTENDED"), c.isWord(i, "PARTITIONS"):
+				i++
+			case c.isWord(i, "FORMAT"):
+				i++
+				if c.isOp(i, "=") {
+					i++
+				}
+				if k := c.kind(i); k != tokWord && k != tokString {
+					return 0, c.refuse("expected a format name after EXPLAIN FORMAT= at offset %d", c.offset(i))
+				}
+				i++
+			case c.isWord(i, "FOR"):
+				if c.isWord(i+1, "SCHEMA") || c.isWord(i+1, "DATABASE") {
+					i += 3
+					continue
+				}
+				return 0, c.refuse("EXPLAIN FOR CONNECTION inspects another session; explain your own SELECT instead")
+			default:
+				break options
+			}
+		}
+		if c.kind(i) == tokWord && !c.startsStatement(i) && !c.isWord(i, "WITH") || c.kind(i) == tokIdent {
+			// DESCRIBE t [column]: a table's structure.
+			return Show, nil
+		}
+	}
+	if i >= len(c.toks) {
+		return 0, c.refuse("EXPLAIN needs a statement to explain, such as EXPLAIN SELECT …")
+	}
+	if v := c.read(i); v != nil {
+		return 0, c.refuse("only read statements may be explained: %s", v.Reason)
+	}
+	return Explain, nil
+}
+
+func quotedAnalyze(s string) bool {
+	s = s[1 : len(s)-1]
+	return equalFold(s, "analyze") || equalFold(s, "analyse")
+}
+
+// equalFold compares ASCII case-insensitively, as the servers match
+// keywords; Unicode folding would make "ſelect" a SELECT.
+func equalFold(s, t string) bool {
+	if len(s) != len(t) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if lower(s[i]) != lower(t[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// scan looks through every token of an accepted statement, at any depth,
+// for clauses and calls with side effects.
+func (c *checker) scan() *Violation {
+	depth := 0
+	for i, t := range c.toks {
+		switch t.kind {
+		case tokLParen:
+			depth++
+		case tokRParen:
+			if depth--; depth < 0 {
+				return c.refuse("unbalanced parentheses: \")\" at offset %d has no \"(\"", t.start)
+			}
+		case tokOp:
+			if c.f == MySQL && c.text(i) == ":=" {
+				return c.refuse("assigning a user variable (:=) at offset %d changes session state", t.start)
+			}
+		case tokWord:
+			if v := c.keyword(i); v != nil {
+				return v
+			}
+		}
+		if t.kind == tokWord || t.kind == tokIdent || t.kind == tokString {
+			if c.kind(i+1) == tokLParen {
+				if v := c.call(i); v != nil {
+					return v
+				}
+			}
+		}
+	}
+	if depth != 0 {
+		return c.refuse("unbalanced parentheses: %d \"(\" not closed", depth)
+	}
+	return nil
+}
+
+// keyword refuses the word at i if it starts a write or locking clause.
+func (c *checker) keyword(i int) *Violation {
+	w := c.text(i)
+	if len(w) < 3 || len(w) > 6 {
+		// Fast path: every keyword below has 3 to 6 letters.
+		return nil
+	}
+	if c.isName(i) {
+		return nil
+	}
+	switch {
+	case equalFold(w, "INTO"):
+		return c.refuse("SELECT … INTO writes data; remove INTO (offset %d)", c.offset(i))
+	case equalFold(w, "FOR"):
+		var clause string
+		switch {
+		case c.isWord(i+1, "UPDATE"):
+			clause = "FOR UPDATE"
+		case c.isWord(i+1, "SHARE"):
+			clause = "FOR SHARE"
+		case c.isWord(i+1, "NO") && c.isWord(i+2, "KEY") && c.isWord(i+3, "UPDATE"):
+			clause = "FOR NO KEY UPDATE"
+		case c.isWord(i+1, "KEY") && c.isWord(i+2, "SHARE"):
+			clause = "FOR KEY SHARE"
+		default:
+			return nil
+		}
+		return c.refuse("locking clause %s locks rows; remove it", clause)
+	case equalFold(w, "LOCK"):
+		if c.isWord(i+1, "IN") && c.isWord(i+2, "SHARE") && c.isWord(i+3, "MODE") {
+			return c.refuse("locking clause LOCK IN SHARE MODE locks rows; remove it")
+		}
+	case equalFold(w, "NEXT"):
+		if c.f == MySQL && c.isWord(i+1, "VALUE") && c.isWord(i+2, "FOR") {
+			return c.refuse("NEXT VALUE FOR advances a sequence")
+		}
+	case equalFold(w, "INSERT"):
+		if c.f == MySQL && c.kind(i+1) == tokLParen {
+			return nil // the INSERT(str, pos, len, newstr) string function
+		}
+		fallthrough
+	case equalFold(w, "UPDATE"), equalFold(w, "DELETE"), equalFold(w, "MERGE"):
+		return c.refuse("%s modifies data; a query may contain only reads", strings.ToUpper(w))
+	}
+	return nil
+}
+
+// isName tells whether the word at i is used as a name where the server
+// would never read it as a keyword: after a qualifier dot (t.update) or,
+// on PostgreSQL, as an AS column alias (SELECT 1 AS delete).
+func (c *checker) isName(i int) bool {
+	if c.isOp(i-1, ".") {
+		// Only right after "name.": PostgreSQL reads "1.into" as "1." INTO,
+		// and MySQL reads "@v. INTO" as the variable "v." then INTO.
+		k := c.kind(i - 2)
+		return (k == tokWord || k == tokIdent) && c.toks[i-1].end == c.toks[i].start
+	}
+	return c.f == Postgres && c.isWord(i-1, "AS")
+}
+
+// call refuses a call of a known side-effecting function: the name at i is
+// followed by "(".
+func (c *checker) call(i int) *Violation {
+	t := c.toks[i]
+	name := c.src[t.start:t.end]
+	if t.flags&flagUnicode != 0 {
+		return c.refuse("a function name written with Unicode escapes (U&\"…\") at offset %d; write the name plainly", t.start)
+	}
+	if t.kind != tokWord {
+		q := name[0]
+		if q != '"' && q != '`' && q != '[' && q != '\'' {
+			return nil // E'…', $$…$$ and the like cannot name a function
+		}
+		name = name[1 : len(name)-1]
+	}
+	// Lowercase, and undo quote doubling, into a stack buffer. Longer names
+	// are cut: PostgreSQL truncates identifiers at 63 bytes and prefixes
+	// are shorter than that.
+	var buf [96]byte
+	n := 0
+	for j := 0; j < len(name) && n < len(buf); j++ {
+		b := name[j]
+		if t.kind != tokWord && j+1 < len(name) && b == name[j+1] && (b == '"' || b == '`' || b == '\'') {
+			j++
+		}
+		buf[n] = lower(b)
+		n++
+	}
+	lists := functionsOf(c.f)
+	lname := buf[:n]
+	if why, ok := lists.exact[string(lname)]; ok {
+		return c.refuse("function %s has side effects (%s)", string(lname), why)
+	}
+	for _, p := range lists.prefixes {
+		if len(lname) >= len(p.prefix) && string(lname[:len(p.prefix)]) == p.prefix {
+			return c.refuse("function %s has side effects (%s)", string(lname), p.why)
+		}
+	}
+	if c.f == MySQL && string(lname) == "last_insert_id" && c.kind(i+2) != tokRParen {
+		return c.refuse("function last_insert_id with an argument sets a session value; call LAST_INSERT_ID() without one")
+	}
+	return nil
+}

@@ -1,0 +1,182 @@
+package dialect
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	sqlitedrv "modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/sqlmcp/sqlmcp/dialect/policy"
+)
+
+// sqlite is SQLite over modernc.org/sqlite (pure Go). The DSN parser opens
+// every database read-only through a file: URI with query_only on; each
+// session also installs an authorizer and lowers the attach limit to zero,
+// because mode=ro does not stop ATTACH from creating a file and a later
+// statement could switch query_only off.
+type sqlite struct{}
+
+var _ Dialect = sqlite{}
+
+func (sqlite) Name() string { return "sqlite" }
+
+func (sqlite) CheckReadOnly(query string) (policy.Statement, error) {
+	return policy.Check(policy.SQLite, query)
+}
+
+// defaultMaxValueBytes bounds one string or blob SQLite may build
+// (SQLITE_LIMIT_LENGTH) when SessionOptions.MaxValueBytes is zero, so that
+// randomblob(1e9) fails fast instead of allocating a gigabyte.
+const defaultMaxValueBytes = 16 << 20
+
+// sqliteReadPragmas may be read, never set, through the authorizer: the
+// pragmas introspection uses. For those marked true the argument SQLite
+// passes is a table or index name (pragma_table_info('t')), never a value
+// to set; the others are admitted only without an argument, because with
+// one they would set something (page_size = 4096).
+var sqliteReadPragmas = map[string]bool{
+	"table_info": true, "table_xinfo": true, "table_list": true, "index_list": true,
+	"index_info": true, "index_xinfo": true, "foreign_key_list": true,
+	"database_list": false, "collation_list": false, "function_list": false, "module_list": false,
+	"pragma_list": false, "page_count": false, "page_size": false, "freelist_count": false,
+}
+
+// sqliteDeniedFunctions can touch files or load code.
+var sqliteDeniedFunctions = map[string]bool{
+	"load_extension": true, "writefile": true, "readfile": true, "edit": true, "fts3_tokenizer": true,
+}
+
+// sqliteAuthorizer admits reading and nothing else. It is the database's
+// own read-only layer: whatever the lexer missed, SQLite refuses to even
+// compile a write, a transaction statement, ATTACH/DETACH or a pragma that
+// sets a value.
+func sqliteAuthorizer(action sqlitedrv.AuthorizerActionCode, arg1, arg2, _, _ string) sqlitedrv.AuthorizerReturnCode {
+	switch action {
+	case sqlitedrv.AuthSelect, sqlitedrv.AuthRead, sqlitedrv.AuthRecursive:
+		return sqlitedrv.AuthorizerOK
+	case sqlitedrv.AuthFunction:
+		if sqliteDeniedFunctions[strings.ToLower(arg2)] {
+			return sqlitedrv.AuthorizerDeny
+		}
+		return sqlitedrv.AuthorizerOK
+	case sqlitedrv.AuthPragma:
+		if nameArg, ok := sqliteReadPragmas[strings.ToLower(arg1)]; ok && (nameArg || arg2 == "") {
+			return sqlitedrv.AuthorizerOK
+		}
+	}
+	return sqlitedrv.AuthorizerDeny
+}
+
+// Begin installs the guards on this connection. There is no explicit
+// transaction: the authorizer denies BEGIN and ROLLBACK along with every
+// other non-read, and a single SELECT runs in its own read transaction.
+// The timeout is the context's: modernc interrupts the statement when the
+// context ends.
+func (sqlite) Begin(ctx context.Context, conn *sql.Conn, opts SessionOptions) (Session, error) {
+	err := conn.Raw(func(dc any) error {
+		r, ok := dc.(sqlitedrv.AuthorizerRegisterer)
+		if !ok {
+			return fmt.Errorf("sqlite driver %T does not support an authorizer", dc)
+		}
+		return r.RegisterAuthorizer(sqliteAuthorizer)
+	})
+	if err != nil {
+		discardConn(conn)
+		return nil, fmt.Errorf("install read-only authorizer: %w", err)
+	}
+	maxLen := opts.MaxValueBytes
+	if maxLen <= 0 {
+		maxLen = defaultMaxValueBytes
+	}
+	for _, l := range []struct{ id, v int }{
+		{sqlite3.SQLITE_LIMIT_ATTACHED, 0},
+		{sqlite3.SQLITE_LIMIT_LENGTH, maxLen},
+		{sqlite3.SQLITE_LIMIT_SQL_LENGTH, 1 << 20},
+	} {
+		if _, err := sqlitedrv.Limit(conn, l.id, l.v); err != nil {
+			discardConn(conn)
+			return nil, fmt.Errorf("set sqlite limit: %w", err)
+		}
+	}
+	return &sqliteSession{conn: conn}, nil
+}
+
+type sqliteSession struct {
+	conn *sql.Conn
+}
+
+func (s *sqliteSession) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return s.conn.QueryContext(ctx, query, args...)
+}
+
+func (s *sqliteSession) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	return s.conn.QueryRowContext(ctx, query, args...)
+}
+
+func (s *sqliteSession) Query(ctx context.Context, st policy.Statement) (*sql.Rows, error) {
+	return s.conn.QueryContext(ctx, st.Body)
+}
+
+// Close leaves the authorizer and limits in place: they are the right
+// state for every use of a connection of this read-only pool.
+func (s *sqliteSession) Close() error { return nil }
+
+func (sqlite) ClassifyError(err error) (DBError, bool) {
+	var se *sqlitedrv.Error
+	if !errors.As(err, &se) {
+		return DBError{}, false
+	}
+	code := se.Code()
+	name := sqliteCodeName(code)
+	msg := se.Error()
+	switch code & 0xff {
+	case sqlite3.SQLITE_INTERRUPT:
+		return DBError{Code: name, Message: msg, Timeout: true}, true
+	case sqlite3.SQLITE_AUTH, sqlite3.SQLITE_READONLY:
+		return DBError{Code: name, Message: msg, Denied: true}, true
+	}
+	return DBError{Code: name, Message: msg}, true
+}
+
+func sqliteCodeName(code int) string {
+	switch code & 0xff {
+	case sqlite3.SQLITE_ERROR:
+		return "SQLITE_ERROR"
+	case sqlite3.SQLITE_INTERRUPT:
+		return "SQLITE_INTERRUPT"
+	case sqlite3.SQLITE_AUTH:
+		return "SQLITE_AUTH"
+	case sqlite3.SQLITE_READONLY:
+		return "SQLITE_READONLY"
+	case sqlite3.SQLITE_BUSY:
+		return "SQLITE_BUSY"
+	case sqlite3.SQLITE_TOOBIG:
+		return "SQLITE_TOOBIG"
+	case sqlite3.SQLITE_NOMEM:
+		return "SQLITE_NOMEM"
+	case sqlite3.SQLITE_CONSTRAINT:
+		return "SQLITE_CONSTRAINT"
+	case sqlite3.SQLITE_MISMATCH:
+		return "SQLITE_MISMATCH"
+	case sqlite3.SQLITE_RANGE:
+		return "SQLITE_RANGE"
+	}
+	return fmt.Sprintf("SQLITE_%d", code)
+}
+
+// ValueKind: SQLite columns are typed by value, not by declaration, so an
+// expression column reports no type; the encoder then goes by the value.
+func (sqlite) ValueKind(typeName string) Kind {
+	k := kindFromTypeName(typeName)
+	switch k {
+	case KindBinary, KindDecimal:
+		// A declared BLOB may hold text, and DECIMAL affinity is numeric
+		// (stored as integer or float): decide by the scanned value.
+		return KindUnknown
+	}
+	return k
+}

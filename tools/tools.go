@@ -1,0 +1,409 @@
+// Package tools holds sqlmcp's MCP tools — query, list_tables and
+// describe_table — with their input validation, execution policy, result
+// encoding, error categories and audit trail.
+//
+// It knows MCP and database/sql, and asks a dialect.Dialect for everything
+// backend-specific: it holds no backend SQL. It reads no flags and no
+// environment; configuration arrives as Options.
+package tools
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/jsonschema-go/jsonschema"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/sqlmcp/sqlmcp/dialect"
+	"github.com/sqlmcp/sqlmcp/dialect/policy"
+)
+
+// HardMaxRows is the ceiling of Options.MaxRows: a result larger than this
+// is no longer something a model can read.
+const HardMaxRows = 1000
+
+// Options configure the tools. The zero value means the defaults.
+type Options struct {
+	// MaxRows is the largest `limit` the query tool accepts (default 100,
+	// at most HardMaxRows). It is also the default limit.
+	MaxRows int
+	// QueryTimeout is enforced by the database and by the context
+	// (default 30s).
+	QueryTimeout time.Duration
+	// MaxResultBytes caps the encoded values of one result (default 1 MiB).
+	MaxResultBytes int
+	// Logger receives operational logs (default: discard).
+	Logger *slog.Logger
+	// Audit receives one record per tool call (default: none).
+	Audit Auditor
+	// Observer, if set, is told when calls start and end (metrics).
+	Observer Observer
+}
+
+func (o Options) withDefaults() Options {
+	if o.MaxRows <= 0 {
+		o.MaxRows = 100
+	}
+	o.MaxRows = min(o.MaxRows, HardMaxRows)
+	if o.QueryTimeout <= 0 {
+		o.QueryTimeout = 30 * time.Second
+	}
+	if o.MaxResultBytes <= 0 {
+		o.MaxResultBytes = 1 << 20
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return o
+}
+
+// Observer is told about every tool call; the metrics exporter implements
+// it. Its methods must be cheap and safe for concurrent use.
+type Observer interface {
+	CallStarted(tool string)
+	CallFinished(r *Record)
+}
+
+// Tools serves the three tools over one database.
+type Tools struct {
+	db      *sql.DB
+	d       dialect.Dialect
+	opts    Options
+	backend string
+
+	wg       sync.WaitGroup
+	mu       sync.Mutex
+	draining bool
+}
+
+// New returns the tools for db, whose backend is d.
+func New(db *sql.DB, d dialect.Dialect, opts Options) *Tools {
+	return &Tools{db: db, d: d, opts: opts.withDefaults(), backend: d.Name()}
+}
+
+// Options returns the effective options (defaults applied).
+func (t *Tools) Options() Options { return t.opts }
+
+// Register adds the three tools to s.
+func (t *Tools) Register(s *mcp.Server) {
+	s.AddTool(t.queryTool(), t.handler("query", t.query))
+	s.AddTool(t.listTablesTool(), t.handler("list_tables", t.listTables))
+	s.AddTool(t.describeTableTool(), t.handler("describe_table", t.describeTable))
+}
+
+// NewServer returns an MCP server with the tools registered.
+func (t *Tools) NewServer(version string) *mcp.Server {
+	s := mcp.NewServer(&mcp.Implementation{Name: "sqlmcp", Title: "sqlmcp: read-only SQL", Version: version}, &mcp.ServerOptions{
+		Instructions: t.instructions(),
+		// The SDK logs each session start at info; only its warnings
+		// and errors belong in our log.
+		Logger: slog.New(minLevel{t.opts.Logger.Handler(), slog.LevelWarn}),
+	})
+	t.Register(s)
+	return s
+}
+
+func (t *Tools) instructions() string {
+	return fmt.Sprintf("Read-only access to a %s database. Start with list_tables, then describe_table for the "+
+		"columns and keys of the tables you need, then query with one SELECT (or WITH, VALUES, EXPLAIN) "+
+		"statement. Results are capped at %d rows per call (use the limit argument, ORDER BY and WHERE to page). "+
+		"Writes, DDL, transaction control and side-effecting functions are refused.", t.backend, t.opts.MaxRows)
+}
+
+// Drain stops taking new calls and waits for the in-flight ones, at most
+// until ctx ends. It reports whether every call finished.
+func (t *Tools) Drain(ctx context.Context) bool {
+	t.mu.Lock()
+	t.draining = true
+	t.mu.Unlock()
+	done := make(chan struct{})
+	go func() { t.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func (t *Tools) enter() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.draining {
+		return false
+	}
+	t.wg.Add(1)
+	return true
+}
+
+// toolFunc is one tool's body: it fills in rec (what is audited) and
+// returns the structured result or an error of one of the categories.
+type toolFunc func(ctx context.Context, args json.RawMessage, rec *Record) (result, error)
+
+// result is a successful tool result: the structured value and its text.
+type result struct {
+	structured any
+	text       string
+}
+
+// handler wraps a tool body with what every call gets: a request id, the
+// in-flight count for graceful shutdown, panic recovery, error
+// categorisation, the audit record and the observer.
+func (t *Tools) handler(name string, f toolFunc) mcp.ToolHandler {
+	return func(ctx context.Context, req *mcp.CallToolRequest) (res *mcp.CallToolResult, err error) {
+		rec := &Record{Tool: name, RequestID: newID(), Backend: t.backend}
+		if req != nil && req.Extra != nil && req.Extra.TokenInfo != nil {
+			rec.Token = req.Extra.TokenInfo.UserID
+		}
+		start := time.Now()
+		if !t.enter() {
+			rec.Outcome = OutcomeDenied
+			return errorResult(&toolError{cat: catUnavailable, msg: "the server is shutting down; retry on a new connection"}), nil
+		}
+		defer t.wg.Done()
+		if t.opts.Observer != nil {
+			t.opts.Observer.CallStarted(name)
+		}
+		defer func() {
+			if p := recover(); p != nil {
+				t.opts.Logger.Error("tool panicked", "tool", name, "request_id", rec.RequestID,
+					"panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+				rec.Outcome, rec.Error = OutcomeInternal, "panic"
+				res, err = errorResult(internalError(rec.RequestID)), nil
+			}
+			rec.Duration = time.Since(start)
+			if t.opts.Audit != nil {
+				t.opts.Audit.Audit(rec)
+			}
+			if t.opts.Observer != nil {
+				t.opts.Observer.CallFinished(rec)
+			}
+		}()
+
+		var args json.RawMessage
+		if req != nil && req.Params != nil {
+			args = req.Params.Arguments
+		}
+		out, ferr := f(ctx, args, rec)
+		if ferr != nil {
+			te := t.categorize(ctx, ferr, rec)
+			return errorResult(te), nil
+		}
+		rec.Outcome = OutcomeOK
+		return &mcp.CallToolResult{
+			Content:           []mcp.Content{&mcp.TextContent{Text: out.text}},
+			StructuredContent: out.structured,
+		}, nil
+	}
+}
+
+// Error categories as the model sees them.
+const (
+	catValidation  = "validation error"
+	catDatabase    = "database error"
+	catInternal    = "internal error"
+	catUnavailable = "unavailable"
+)
+
+// toolError is an error the model may read as is.
+type toolError struct {
+	cat  string
+	code string
+	msg  string
+}
+
+func (e *toolError) Error() string {
+	if e.code != "" {
+		return fmt.Sprintf("%s %s: %s", e.cat, e.code, e.msg)
+	}
+	return e.cat + ": " + e.msg
+}
+
+func validationf(format string, args ...any) error {
+	return &toolError{cat: catValidation, msg: fmt.Sprintf(format, args...)}
+}
+
+func internalError(id string) *toolError {
+	return &toolError{cat: catInternal, msg: "the server failed unexpectedly (correlation id " + id +
+		"); the details are in the server log. Retrying may help; if it persists, report the id"}
+}
+
+// categorize decides what the model sees for err and what is audited. Only
+// errors we chose to show pass through: policy refusals, validation
+// messages and the database's own message with its code. Anything else —
+// a broken connection, a driver bug, an error chain that could name the
+// host — is logged with a correlation id and shown generically.
+func (t *Tools) categorize(ctx context.Context, err error, rec *Record) *toolError {
+	var te *toolError
+	var v *policy.Violation
+	switch {
+	case errors.As(err, &te):
+		if te.cat == catValidation {
+			rec.Outcome = OutcomeDenied
+			if rec.Error == "" {
+				rec.Error = "validation"
+			}
+		}
+		return te
+	case errors.As(err, &v):
+		rec.Outcome, rec.Error = OutcomeDenied, "policy"
+		return &toolError{cat: catValidation, msg: v.Error()}
+	}
+	if dbe, ok := t.d.ClassifyError(err); ok {
+		rec.Error = dbe.Code
+		switch {
+		case dbe.Timeout:
+			rec.Outcome = OutcomeTimeout
+			return &toolError{cat: catDatabase, code: dbe.Code, msg: dbe.Message + timeoutAdvice(t.opts.QueryTimeout)}
+		case dbe.Denied:
+			rec.Outcome = OutcomeDenied
+			return &toolError{cat: catValidation, code: dbe.Code, msg: "not allowed: " + dbe.Message +
+				". Only read-only statements are allowed"}
+		}
+		rec.Outcome = OutcomeDBError
+		return &toolError{cat: catDatabase, code: dbe.Code, msg: dbe.Message}
+	}
+	if errors.Is(err, context.DeadlineExceeded) || (ctx.Err() == nil && errors.Is(err, errQueryDeadline)) {
+		rec.Outcome, rec.Error = OutcomeTimeout, "deadline"
+		return &toolError{cat: catDatabase, code: "timeout", msg: "the statement did not finish in time" +
+			timeoutAdvice(t.opts.QueryTimeout)}
+	}
+	if errors.Is(err, context.Canceled) {
+		rec.Outcome, rec.Error = OutcomeCancelled, "cancelled"
+		return &toolError{cat: catDatabase, code: "cancelled", msg: "the call was cancelled"}
+	}
+	rec.Outcome, rec.Error = OutcomeInternal, "internal"
+	t.opts.Logger.Error("tool failed", "tool", rec.Tool, "request_id", rec.RequestID, "err", err.Error())
+	return internalError(rec.RequestID)
+}
+
+var errQueryDeadline = errors.New("query deadline exceeded")
+
+func timeoutAdvice(d time.Duration) string {
+	return fmt.Sprintf(" (the server's query timeout is %s: add WHERE conditions, aggregate, or query a smaller range)", d)
+}
+
+func errorResult(te *toolError) *mcp.CallToolResult {
+	return &mcp.CallToolResult{
+		IsError: true,
+		Content: []mcp.Content{&mcp.TextContent{Text: te.Error()}},
+	}
+}
+
+func newID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// decodeArgs unmarshals tool arguments strictly: an unknown argument is a
+// mistake the model should hear about, not something to ignore.
+func decodeArgs(raw json.RawMessage, v any, known string) error {
+	if len(raw) == 0 || string(raw) == "null" {
+		raw = json.RawMessage("{}")
+	}
+	dec := json.NewDecoder(strings.NewReader(string(raw)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var ute *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &ute):
+			return validationf("argument %q must be %s, not %s (arguments: %s)", ute.Field, jsonTypeName(ute.Type.Kind().String()), ute.Value, known)
+		case strings.HasPrefix(err.Error(), "json: unknown field "):
+			return validationf("unknown argument %s (arguments: %s)", strings.TrimPrefix(err.Error(), "json: unknown field "), known)
+		}
+		return validationf("arguments are not a valid JSON object (arguments: %s)", known)
+	}
+	return nil
+}
+
+func jsonTypeName(goKind string) string {
+	switch goKind {
+	case "string":
+		return "a string"
+	case "int", "int64", "int32":
+		return "an integer"
+	case "float64":
+		return "a number"
+	case "bool":
+		return "a boolean"
+	}
+	return "of another type"
+}
+
+// schemaFor builds a tool schema from a Go type, panicking on a bad type:
+// a programmer error found at start-up.
+func schemaFor[T any]() *jsonschema.Schema {
+	s, err := jsonschema.For[T](nil)
+	if err != nil {
+		panic(fmt.Sprintf("tool schema for %T: %v", *new(T), err))
+	}
+	return s
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// falseSchema is the schema that admits nothing: additionalProperties false.
+func falseSchema() *jsonschema.Schema { return &jsonschema.Schema{Not: &jsonschema.Schema{}} }
+
+func readOnlyAnnotations(title string) *mcp.ToolAnnotations {
+	return &mcp.ToolAnnotations{
+		Title:           title,
+		ReadOnlyHint:    true,
+		DestructiveHint: ptr(false),
+		IdempotentHint:  true,
+		OpenWorldHint:   ptr(false),
+	}
+}
+
+// session acquires a pooled connection and opens a read-only unit of work
+// on it. The returned release must be called once.
+func (t *Tools) session(ctx context.Context, maxRows int) (dialect.Session, func(), error) {
+	conn, err := t.db.Conn(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("acquire connection: %w", err)
+	}
+	s, err := t.d.Begin(ctx, conn, dialect.SessionOptions{
+		Timeout:       t.opts.QueryTimeout,
+		MaxRows:       maxRows,
+		MaxValueBytes: t.opts.MaxResultBytes + 1,
+	})
+	if err != nil {
+		conn.Close()
+		return nil, nil, err
+	}
+	return s, func() {
+		if err := s.Close(); err != nil {
+			t.opts.Logger.Warn("session cleanup failed; connection discarded", "err", err.Error())
+		}
+		conn.Close()
+	}, nil
+}
+
+// callContext bounds a call by the query timeout plus a grace period, so
+// that the database's own timeout fires first and reports itself, while a
+// database that ignores it is still stopped by the context.
+func (t *Tools) callContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	grace := min(t.opts.QueryTimeout/10+500*time.Millisecond, 5*time.Second)
+	return context.WithTimeoutCause(ctx, t.opts.QueryTimeout+grace, errQueryDeadline)
+}
+
+// minLevel drops records below a level from a handler.
+type minLevel struct {
+	slog.Handler
+	min slog.Level
+}
+
+func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.min && h.Handler.Enabled(ctx, l)
+}

@@ -1,0 +1,77 @@
+// Package toolstest drives the tools through a real go-sdk client over
+// in-memory transports, for the tests of this module. It holds no
+// assertions of its own beyond "the protocol worked".
+package toolstest
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/sqlmcp/sqlmcp/tools"
+)
+
+// Connect serves tl over in-memory transports and returns a connected
+// client session, closed when the test ends.
+func Connect(t testing.TB, tl *tools.Tools) *mcp.ClientSession {
+	t.Helper()
+	ctx := context.Background()
+	st, ct := mcp.NewInMemoryTransports()
+	ss, err := tl.NewServer("test").Connect(ctx, st, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ss.Close() })
+	cs, err := mcp.NewClient(&mcp.Implementation{Name: "toolstest"}, nil).Connect(ctx, ct, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cs.Close() })
+	return cs
+}
+
+// Result is a tool result as a client sees it.
+type Result struct {
+	IsError bool
+	Text    string
+	// Structured is structuredContent decoded into generic JSON values
+	// (numbers are float64, as a JSON client would see them).
+	Structured map[string]any
+}
+
+// Call calls a tool; a protocol-level failure fails the test.
+func Call(t testing.TB, cs *mcp.ClientSession, tool string, args map[string]any) Result {
+	t.Helper()
+	res, err := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: tool, Arguments: args})
+	if err != nil {
+		t.Fatalf("%s: protocol error: %v", tool, err)
+	}
+	var r Result
+	r.IsError = res.IsError
+	var b strings.Builder
+	for _, c := range res.Content {
+		if tc, ok := c.(*mcp.TextContent); ok {
+			b.WriteString(tc.Text)
+		}
+	}
+	r.Text = b.String()
+	if res.StructuredContent != nil {
+		raw, err := json.Marshal(res.StructuredContent)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(raw, &r.Structured); err != nil {
+			t.Fatalf("%s: structuredContent is not an object: %v", tool, err)
+		}
+	}
+	return r
+}
+
+// Rows returns the rows of a query result.
+func (r Result) Rows() []any {
+	rows, _ := r.Structured["rows"].([]any)
+	return rows
+}
