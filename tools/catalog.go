@@ -100,16 +100,16 @@ type DescribeTableInput struct {
 
 // DescribeTableOutput is describe_table's structured result.
 type DescribeTableOutput struct {
-	Schema      string          `json:"schema"`
-	Name        string          `json:"name"`
-	Kind        string          `json:"kind"`
-	Comment     string          `json:"comment,omitempty"`
-	Columns     []ColumnInfo    `json:"columns"`
-	PrimaryKey  []string        `json:"primary_key"`
-	Uniques     []UniqueInfo    `json:"unique_constraints"`
-	ForeignKeys []ForeignKey    `json:"foreign_keys"`
-	Checks      []CheckInfo     `json:"check_constraints"`
-	Indexes     []IndexInfo     `json:"indexes"`
+	Schema      string       `json:"schema"`
+	Name        string       `json:"name"`
+	Kind        string       `json:"kind"`
+	Comment     string       `json:"comment,omitempty"`
+	Columns     []ColumnInfo `json:"columns"`
+	PrimaryKey  []string     `json:"primary_key"`
+	Uniques     []UniqueInfo `json:"unique_constraints"`
+	ForeignKeys []ForeignKey `json:"foreign_keys"`
+	Checks      []CheckInfo  `json:"check_constraints"`
+	Indexes     []IndexInfo  `json:"indexes"`
 }
 
 // ColumnInfo is one column.

@@ -301,4 +301,3 @@ func TestConcurrentCallsRunInParallel(t *testing.T) {
 		t.Fatalf("only %d of %d calls were in flight at once: calls are serialized", obs.started, n)
 	}
 }
-
