@@ -141,6 +141,10 @@ var mysqlDroppedParams = map[string]bool{
 	"multistatements":   true,
 	"allowallfiles":     true,
 	"interpolateparams": true,
+	// The policy's lexer reads the text as UTF-8; in GBK, SJIS or Big5 a
+	// backslash byte can be the second half of a character, so the
+	// connection keeps the driver's utf8mb4.
+	"charset": true,
 }
 
 func parseMySQL(dsn string) (Target, error) {

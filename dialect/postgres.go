@@ -38,8 +38,11 @@ func (postgres) Begin(ctx context.Context, conn *sql.Conn, opts SessionOptions) 
 	}
 	// idle_in_transaction_session_timeout makes the server end a session
 	// whose client vanished mid-call instead of holding its snapshot.
-	begin := fmt.Sprintf("BEGIN READ ONLY; SET LOCAL statement_timeout = %d; SET LOCAL idle_in_transaction_session_timeout = %d",
-		ms, max(ms*2, 60_000))
+	// standard_conforming_strings is what the policy's lexer assumes
+	// ('\' is a backslash, not an escape); forcing it keeps the lexer and
+	// the server reading the same text the same way.
+	begin := fmt.Sprintf("BEGIN READ ONLY; SET LOCAL statement_timeout = %d; SET LOCAL idle_in_transaction_session_timeout = %d; "+
+		"SET LOCAL standard_conforming_strings = on", ms, max(ms*2, 60_000))
 	if _, err := conn.ExecContext(ctx, begin); err != nil {
 		discardConn(conn)
 		return nil, fmt.Errorf("begin read-only transaction: %w", err)
