@@ -179,8 +179,11 @@ func setupSQLite(ctx context.Context) (*backend, string, error) {
 	return b, "", nil
 }
 
-func setupPostgres(ctx context.Context) (*backend, string, error) {
-	base := envOr("SQLMCP_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable")
+// newServerDatabase connects to the server behind envVar (or def), creates
+// a fresh database there with create, and returns a backend for it with
+// its admin pool open. skip is set when the server is unreachable.
+func newServerDatabase(ctx context.Context, name, envVar, def, create, drop string) (b *backend, skip string, err error) {
+	base := envOr(envVar, def)
 	tg, err := dialect.ParseDSN(base)
 	if err != nil {
 		return nil, "", err
@@ -193,30 +196,29 @@ func setupPostgres(ctx context.Context) (*backend, string, error) {
 	defer cancel()
 	if err := root.PingContext(pctx); err != nil {
 		root.Close()
-		return nil, fmt.Sprintf("PostgreSQL at %s unreachable: %v", tg.Redacted, err), nil
+		return nil, fmt.Sprintf("%s at %s unreachable: %v", name, tg.Redacted, err), nil
 	}
-	name := randName("sqlmcp_it_")
-	if _, err := root.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+	db := randName("sqlmcp_it_")
+	if _, err := root.ExecContext(ctx, fmt.Sprintf(create, db)); err != nil {
 		return nil, "", err
 	}
 	addCleanup(func() {
-		root.Exec("DROP DATABASE IF EXISTS " + name + " WITH (FORCE)")
+		root.Exec(fmt.Sprintf(drop, db))
 		root.Close()
 	})
 	u, _ := url.Parse(base)
-	u.Path = "/" + name
-	b := &backend{name: "postgres", url: u.String(), dbName: name, bigRows: bigRows}
+	u.Path = "/" + db
+	b = &backend{url: u.String(), dbName: db, bigRows: bigRows}
 	atg, _ := dialect.ParseDSN(b.url)
 	if b.admin, err = sql.Open(atg.DriverName, atg.DriverDSN); err != nil {
 		return nil, "", err
 	}
-	if err := fixture.LoadChinook(ctx, "postgres", b.admin); err != nil {
-		return nil, "", err
-	}
-	if _, err := b.admin.ExecContext(ctx, fmt.Sprintf(`CREATE TABLE big AS SELECT n, 'row ' || n AS label FROM generate_series(1, %d) n;
-		ANALYZE`, bigRows)); err != nil {
-		return nil, "", err
-	}
+	return b, "", nil
+}
+
+// finish opens sqlmcp's own pool on the backend.
+func (b *backend) finish() (*backend, string, error) {
+	var err error
 	if b.db, b.d, err = openTarget(b.url); err != nil {
 		return nil, "", err
 	}
@@ -224,37 +226,30 @@ func setupPostgres(ctx context.Context) (*backend, string, error) {
 	return b, "", nil
 }
 
+func setupPostgres(ctx context.Context) (*backend, string, error) {
+	b, skip, err := newServerDatabase(ctx, "PostgreSQL", "SQLMCP_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable",
+		"CREATE DATABASE %s", "DROP DATABASE IF EXISTS %s WITH (FORCE)")
+	if b == nil {
+		return nil, skip, err
+	}
+	b.name = "postgres"
+	if err := fixture.LoadChinook(ctx, "postgres", b.admin); err != nil {
+		return nil, "", err
+	}
+	if _, err := b.admin.ExecContext(ctx, fmt.Sprintf(`CREATE TABLE big AS SELECT n, 'row ' || n AS label FROM generate_series(1, %d) n;
+		ANALYZE`, bigRows)); err != nil {
+		return nil, "", err
+	}
+	return b.finish()
+}
+
 func setupMySQL(ctx context.Context) (*backend, string, error) {
-	base := envOr("SQLMCP_TEST_MYSQL", "mysql://root@127.0.0.1:3306/test")
-	tg, err := dialect.ParseDSN(base)
-	if err != nil {
-		return nil, "", err
+	b, skip, err := newServerDatabase(ctx, "MySQL/MariaDB", "SQLMCP_TEST_MYSQL", "mysql://root@127.0.0.1:3306/test",
+		"CREATE DATABASE %s CHARACTER SET utf8mb4", "DROP DATABASE IF EXISTS %s")
+	if b == nil {
+		return nil, skip, err
 	}
-	root, err := sql.Open(tg.DriverName, tg.DriverDSN)
-	if err != nil {
-		return nil, "", err
-	}
-	pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	if err := root.PingContext(pctx); err != nil {
-		root.Close()
-		return nil, fmt.Sprintf("MySQL/MariaDB at %s unreachable: %v", tg.Redacted, err), nil
-	}
-	name := randName("sqlmcp_it_")
-	if _, err := root.ExecContext(ctx, "CREATE DATABASE "+name+" CHARACTER SET utf8mb4"); err != nil {
-		return nil, "", err
-	}
-	addCleanup(func() {
-		root.Exec("DROP DATABASE IF EXISTS " + name)
-		root.Close()
-	})
-	u, _ := url.Parse(base)
-	u.Path = "/" + name
-	b := &backend{name: "mysql", url: u.String(), dbName: name, bigRows: bigRows}
-	atg, _ := dialect.ParseDSN(b.url)
-	if b.admin, err = sql.Open(atg.DriverName, atg.DriverDSN); err != nil {
-		return nil, "", err
-	}
+	b.name = "mysql"
 	b.admin.SetMaxOpenConns(1)
 	if err := fixture.LoadChinook(ctx, "mysql", b.admin); err != nil {
 		return nil, "", err
@@ -274,9 +269,5 @@ func setupMySQL(ctx context.Context) (*backend, string, error) {
 			return nil, "", fmt.Errorf("%s: %w", s, err)
 		}
 	}
-	if b.db, b.d, err = openTarget(b.url); err != nil {
-		return nil, "", err
-	}
-	addCleanup(func() { b.db.Close(); b.admin.Close() })
-	return b, "", nil
+	return b.finish()
 }
