@@ -79,14 +79,10 @@ func hasSQLiteExt(p string) bool {
 func parseURL(dsn string) (*url.URL, error) {
 	u, err := url.Parse(dsn)
 	if err != nil {
-		// url.Error repeats the input, password included: say only what.
-		var msg string
-		if ue, ok := err.(*url.Error); ok {
-			msg = ue.Err.Error()
-		} else {
-			msg = "malformed"
-		}
-		return nil, dsnErrorf("cannot parse database URL: %s (percent-encode special characters in the password)", msg)
+		// url.Error and its cause quote the input, and a '/', '?' or '#'
+		// in the password makes that quote part of the password: say
+		// nothing of the text, only how to fix it.
+		return nil, dsnErrorf("cannot parse database URL: it is malformed; percent-encode / ? # @ : %% in the user name and password")
 	}
 	return u, nil
 }
@@ -124,7 +120,15 @@ func parsePostgres(dsn string) (Target, error) {
 		q.Set("application_name", "sqlmcp")
 	}
 	u.RawQuery = q.Encode()
-	return Target{Backend: "postgres", DriverName: "postgres", DriverDSN: u.String(), Redacted: redactURL(u)}, nil
+	redacted := redactURL(u)
+	if !q.Has("binary_parameters") {
+		// A statement with arguments then takes one round trip (Parse,
+		// Bind, Execute on the unnamed statement) instead of two; the
+		// query tool's page and every catalog query are such statements.
+		q.Set("binary_parameters", "yes")
+		u.RawQuery = q.Encode()
+	}
+	return Target{Backend: "postgres", DriverName: "postgres", DriverDSN: u.String(), Redacted: redacted}, nil
 }
 
 func isLoopback(host string) bool {
@@ -142,9 +146,20 @@ var mysqlDroppedParams = map[string]bool{
 	"allowallfiles":     true,
 	"interpolateparams": true,
 	// The policy's lexer reads the text as UTF-8; in GBK, SJIS or Big5 a
-	// backslash byte can be the second half of a character, so the
-	// connection keeps the driver's utf8mb4.
-	"charset": true,
+	// backslash byte can be the second half of a character, and the
+	// server would then end a string where the lexer does not. So the
+	// connection is utf8mb4, and no option may change its character set
+	// (see also mysqlCharsetParam).
+	"charset":   true,
+	"collation": true,
+	"names":     true,
+}
+
+// mysqlCharsetParam tells the system variables the driver would SET at
+// connect time that change how the server reads statement text.
+func mysqlCharsetParam(name string) bool {
+	n := strings.ToLower(name)
+	return strings.HasPrefix(n, "character_set") || strings.HasPrefix(n, "collation")
 }
 
 func parseMySQL(dsn string) (Target, error) {
@@ -174,9 +189,17 @@ func parseMySQL(dsn string) (Target, error) {
 	}
 	// Pass the rest through the driver's own parser so its validation and
 	// option names apply, then force the options that keep us read-only.
-	params := url.Values{}
+	// charset makes the driver SET NAMES after connecting, which also
+	// overrides a server's init_connect.
+	params := url.Values{"charset": {"utf8mb4"}}
+	if !q.Has("time_zone") {
+		// The driver reads TIMESTAMP values as UTC (loc); the session
+		// must then render them in UTC too, or they shift by the
+		// server's zone.
+		params.Set("time_zone", "'+00:00'")
+	}
 	for k, vs := range q {
-		if mysqlDroppedParams[strings.ToLower(k)] {
+		if mysqlDroppedParams[strings.ToLower(k)] || mysqlCharsetParam(k) {
 			continue
 		}
 		params[k] = vs
@@ -191,16 +214,18 @@ func parseMySQL(dsn string) (Target, error) {
 	}
 	parsed, err := gomysql.ParseDSN(base)
 	if err != nil {
-		return Target{}, dsnErrorf("invalid MySQL option in database URL: %s", strings.ReplaceAll(err.Error(), cfg.Passwd, "xxxxx"))
+		msg := err.Error()
+		if cfg.Passwd != "" {
+			msg = strings.ReplaceAll(msg, cfg.Passwd, "xxxxx")
+		}
+		return Target{}, dsnErrorf("invalid MySQL option in database URL: %s", msg)
 	}
 	parsed.MultiStatements = false
 	parsed.AllowAllFiles = false
 	parsed.InterpolateParams = false
 	parsed.ParseTime = true
 	parsed.RejectReadOnly = false
-	if parsed.Params == nil {
-		parsed.Params = map[string]string{}
-	}
+	parsed.Collation = "utf8mb4_general_ci"
 	return Target{Backend: "mysql", DriverName: "mysql", DriverDSN: parsed.FormatDSN(), Redacted: redactURL(u)}, nil
 }
 

@@ -87,26 +87,39 @@ func settleRowCounts(ctx context.Context, q Queryer, quote func(string) string, 
 		return out, nil
 	}
 	sb.WriteString(suffix)
-	rows, err := q.QueryContext(ctx, sb.String())
+	exact, err := countRows(ctx, q, sb.String(), len(counted))
 	if err != nil {
-		return nil, fmt.Errorf("count rows of %d small tables: %w", len(counted), err)
+		// Counting is a nicety: a table that cannot be counted right now
+		// (locked, broken, a view gone stale) must not hide every table.
+		// The estimates already in out stand, labelled as such.
+		return out, nil
+	}
+	for k, n := range exact {
+		out[counted[k]].Rows, out[counted[k]].RowsExact = &n, true
+	}
+	return out, nil
+}
+
+// countRows runs the counting query and returns the counts by branch.
+func countRows(ctx context.Context, q Queryer, query string, branches int) (map[int]int64, error) {
+	rows, err := q.QueryContext(ctx, query)
+	if err != nil {
+		return nil, fmt.Errorf("count rows of %d small tables: %w", branches, err)
 	}
 	defer rows.Close()
+	exact := make(map[int]int64, branches)
 	for rows.Next() {
 		var k int
 		var n int64
 		if err := rows.Scan(&k, &n); err != nil {
 			return nil, fmt.Errorf("count rows: %w", err)
 		}
-		if k < 0 || k >= len(counted) {
+		if k < 0 || k >= branches {
 			return nil, fmt.Errorf("count rows: unexpected branch %d", k)
 		}
-		out[counted[k]].Rows, out[counted[k]].RowsExact = &n, true
+		exact[k] = n
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("count rows of %d small tables: %w", len(counted), err)
-	}
-	return out, nil
+	return exact, rows.Err()
 }
 
 // isSmall applies the thresholds above to a row estimate and a size,

@@ -43,7 +43,7 @@ SELECT c.oid::int8, n.nspname, c.relname, c.relkind,
 		SELECT FROM pg_catalog.pg_partition_tree(c.oid) t
 		JOIN pg_catalog.pg_class l ON l.oid = t.relid
 		WHERE l.relkind = 'f')) AS remote,
-	pg_catalog.has_table_privilege(c.oid, 'SELECT') AS can_count,
+	pg_catalog.has_table_privilege(c.oid, 'SELECT') AND (c.relkind <> 'm' OR c.relispopulated) AS can_count,
 	coalesce(d.description, '')
 FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
