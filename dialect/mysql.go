@@ -17,8 +17,9 @@ import (
 // parser configures with multiStatements off: the server then refuses a
 // second statement in one COM_QUERY, below our own lexer.
 type mysql struct {
-	once    sync.Once
-	mariadb bool
+	mu       sync.Mutex
+	detected bool
+	mariadb  bool
 }
 
 var _ Dialect = (*mysql)(nil)
@@ -29,15 +30,23 @@ func (*mysql) CheckReadOnly(query string) (policy.Statement, error) {
 	return policy.Check(policy.MySQL, query)
 }
 
-// detect tells MariaDB from MySQL once: they name the statement timeout
+// detect tells MariaDB from MySQL: they name the statement timeout
 // differently (max_statement_time in seconds, max_execution_time in ms).
-func (d *mysql) detect(ctx context.Context, conn *sql.Conn) {
-	d.once.Do(func() {
-		var v string
-		if err := conn.QueryRowContext(ctx, "SELECT VERSION()").Scan(&v); err == nil {
-			d.mariadb = strings.Contains(strings.ToLower(v), "mariadb")
-		}
-	})
+// Only a successful answer is remembered, so one failed first call (a
+// cancelled context, a blip) does not leave every later one guessing.
+func (d *mysql) detect(ctx context.Context, conn *sql.Conn) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.detected {
+		return nil
+	}
+	var v string
+	if err := conn.QueryRowContext(ctx, "SELECT VERSION()").Scan(&v); err != nil {
+		return fmt.Errorf("read server version: %w", err)
+	}
+	d.mariadb = strings.Contains(strings.ToLower(v), "mariadb")
+	d.detected = true
+	return nil
 }
 
 // Begin sets the session's statement timeout and sql_select_limit (so that
@@ -46,7 +55,10 @@ func (d *mysql) detect(ctx context.Context, conn *sql.Conn) {
 // Every session sets both variables afresh, so a value left by a previous
 // session on the same connection never applies.
 func (d *mysql) Begin(ctx context.Context, conn *sql.Conn, opts SessionOptions) (Session, error) {
-	d.detect(ctx, conn)
+	if err := d.detect(ctx, conn); err != nil {
+		discardConn(conn)
+		return nil, err
+	}
 	limit := "DEFAULT"
 	if opts.MaxRows > 0 {
 		limit = fmt.Sprint(opts.MaxRows + 1)
@@ -99,6 +111,9 @@ func (s *mysqlSession) Close() error {
 }
 
 func (*mysql) ClassifyError(err error) (DBError, bool) {
+	if dbe, ok := tooLarge(err); ok {
+		return dbe, true
+	}
 	var me *gomysql.MySQLError
 	if !errors.As(err, &me) {
 		return DBError{}, false
@@ -110,7 +125,7 @@ func (*mysql) ClassifyError(err error) (DBError, bool) {
 	switch me.Number {
 	case 1969, // MariaDB ER_STATEMENT_TIMEOUT
 		3024, // MySQL ER_QUERY_TIMEOUT
-		1317: // ER_QUERY_INTERRUPTED (KILL QUERY on cancel)
+		1317: // ER_QUERY_INTERRUPTED (KILL QUERY by an operator)
 		return DBError{Code: code, Message: me.Message, Timeout: true}, true
 	case 1792: // ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION
 		return DBError{Code: code, Message: me.Message, Denied: true}, true

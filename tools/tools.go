@@ -167,7 +167,10 @@ func (t *Tools) handler(name string, f toolFunc) mcp.ToolHandler {
 		}
 		start := time.Now()
 		if !t.enter() {
-			rec.Outcome = OutcomeDenied
+			rec.Outcome, rec.Error = OutcomeDenied, "shutting_down"
+			if t.opts.Audit != nil {
+				t.opts.Audit.Audit(rec)
+			}
 			return errorResult(&toolError{cat: catUnavailable, msg: "the server is shutting down; retry on a new connection"}), nil
 		}
 		defer t.wg.Done()
@@ -259,6 +262,19 @@ func (t *Tools) categorize(ctx context.Context, err error, rec *Record) *toolErr
 		rec.Outcome, rec.Error = OutcomeDenied, "policy"
 		return &toolError{cat: catValidation, msg: v.Error()}
 	}
+	// A cancelled call reads as one whatever the driver reports: lib/pq's
+	// cancel request comes back as 57014, the code of a timeout.
+	if errors.Is(ctx.Err(), context.Canceled) {
+		rec.Outcome, rec.Error = OutcomeCancelled, "cancelled"
+		return &toolError{cat: catDatabase, code: "cancelled", msg: "the call was cancelled"}
+	}
+	var ue *unreachableError
+	if errors.As(err, &ue) {
+		rec.Outcome, rec.Error = OutcomeDBError, "unreachable"
+		t.opts.Logger.Warn("cannot reach the database", "tool", rec.Tool, "request_id", rec.RequestID, "err", ue.err.Error())
+		return &toolError{cat: catDatabase, code: "unavailable", msg: "the database cannot be reached right now (request id " +
+			rec.RequestID + "); retry shortly"}
+	}
 	if dbe, ok := t.d.ClassifyError(err); ok {
 		rec.Error = dbe.Code
 		switch {
@@ -288,6 +304,14 @@ func (t *Tools) categorize(ctx context.Context, err error, rec *Record) *toolErr
 }
 
 var errQueryDeadline = errors.New("query deadline exceeded")
+
+// unreachableError is a failure to get a connection from the pool: the
+// database is down or unreachable, which the model should hear as such
+// (not as a bug), without the driver's details.
+type unreachableError struct{ err error }
+
+func (e *unreachableError) Error() string { return "acquire connection: " + e.err.Error() }
+func (e *unreachableError) Unwrap() error { return e.err }
 
 func timeoutAdvice(d time.Duration) string {
 	return fmt.Sprintf(" (the server's query timeout is %s: add WHERE conditions, aggregate, or query a smaller range)", d)
@@ -371,7 +395,10 @@ func readOnlyAnnotations(title string) *mcp.ToolAnnotations {
 func (t *Tools) session(ctx context.Context, maxRows int) (dialect.Session, func(), error) {
 	conn, err := t.db.Conn(ctx)
 	if err != nil {
-		return nil, nil, fmt.Errorf("acquire connection: %w", err)
+		if ctx.Err() != nil {
+			return nil, nil, err
+		}
+		return nil, nil, &unreachableError{err}
 	}
 	s, err := t.d.Begin(ctx, conn, dialect.SessionOptions{
 		Timeout:       t.opts.QueryTimeout,
