@@ -134,5 +134,10 @@ func (*mysql) ClassifyError(err error) (DBError, bool) {
 }
 
 func (*mysql) ValueKind(typeName string) Kind {
+	if strings.EqualFold(typeName, "DATETIME") {
+		return KindLocalTimestamp
+	}
+	// TIMESTAMP is stored in UTC and the session's time_zone is UTC (see
+	// parseMySQL), so it keeps its Z.
 	return kindFromTypeName(typeName)
 }

@@ -38,6 +38,10 @@ type backend struct {
 	dbName string
 	// bigRows is the size of the big table.
 	bigRows int64
+	// transport is how serve reaches the tools: "inmemory" (the
+	// in-process pipe that stands in for stdio) or "http" (streamable
+	// HTTP on a loopback server). forEach sets it per subtest.
+	transport string
 }
 
 const bigRows = 300_000
@@ -143,7 +147,8 @@ func openTarget(rawURL string) (*sql.DB, dialect.Dialect, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	db, err := sql.Open(tg.DriverName, tg.DriverDSN)
+	// As cmd/sqlmcp opens it: with the guard against oversized rows.
+	db, err := dialect.Open(tg, dialect.OpenOptions{MaxMessageBytes: dialect.MessageLimit(1 << 20)})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -5,9 +5,7 @@
 package integration_test
 
 import (
-	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -23,16 +21,30 @@ import (
 	"github.com/sqlmcp/sqlmcp/tools/toolstest"
 )
 
-// forEach runs f as a subtest per available backend.
+// transports are the ways the suite reaches the tools: the same
+// behaviour must hold over each.
+var transports = []string{"inmemory", "http"}
+
+// forEach runs f as a subtest per available backend and transport
+// (TestX/sqlite/http).
 func forEach(t *testing.T, f func(t *testing.T, b *backend)) {
 	for _, b := range allBackends(t) {
-		t.Run(b.name, func(t *testing.T) { f(t, b) })
+		t.Run(b.name, func(t *testing.T) {
+			for _, tr := range transports {
+				bt := *b
+				bt.transport = tr
+				t.Run(tr, func(t *testing.T) { f(t, &bt) })
+			}
+		})
 	}
 }
 
 func serve(t *testing.T, b *backend, opts tools.Options) *toolstestSession {
 	t.Helper()
 	tl := tools.New(b.db, b.d, opts)
+	if b.transport == "http" {
+		return &toolstestSession{t: t, cs: toolstest.ConnectHTTP(t, tl)}
+	}
 	return &toolstestSession{t: t, cs: toolstest.Connect(t, tl)}
 }
 
@@ -217,8 +229,10 @@ func TestDecimalsAndTimestampsAreExact(t *testing.T) {
 		if !ok {
 			t.Fatalf("invoice_date = %#v, want an RFC 3339 string", row[0])
 		}
-		if _, err := time.Parse(time.RFC3339Nano, gotDate); err != nil && b.name != "sqlite" {
-			t.Errorf("invoice_date %q is not RFC 3339: %v", gotDate, err)
+		// invoice_date has no time zone on any backend (timestamp,
+		// DATETIME, SQLite text): RFC 3339's date-time without the offset.
+		if _, err := time.Parse("2006-01-02T15:04:05.999999999", gotDate); err != nil {
+			t.Errorf("invoice_date %q is not an RFC 3339 local date-time: %v", gotDate, err)
 		}
 		if !strings.HasPrefix(gotDate, date[:10]) {
 			t.Errorf("invoice_date %q, database says %q", gotDate, date)
@@ -351,68 +365,6 @@ func TestLegitimateReadsAreAccepted(t *testing.T) {
 			}
 		}
 	})
-}
-
-// state is what an attack must not change: every table with its row count,
-// plus backend-specific traces (advisory locks, named locks, files).
-type state struct {
-	Tables map[string]int64
-	Extra  map[string]string
-}
-
-func snapshot(t *testing.T, b *backend, files []string) state {
-	t.Helper()
-	ctx := context.Background()
-	st := state{Tables: map[string]int64{}, Extra: map[string]string{}}
-	var listSQL string
-	switch b.name {
-	case "postgres":
-		listSQL = "SELECT tablename FROM pg_tables WHERE schemaname NOT IN ('pg_catalog','information_schema')"
-	case "mysql":
-		listSQL = "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE()"
-	default:
-		listSQL = "SELECT name FROM sqlite_master WHERE type = 'table'"
-	}
-	rows, err := b.admin.QueryContext(ctx, listSQL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for rows.Next() {
-		var n string
-		rows.Scan(&n)
-		names = append(names, n)
-	}
-	rows.Close()
-	for _, n := range names {
-		var c int64
-		if err := b.admin.QueryRowContext(ctx, "SELECT count(*) FROM "+b.d.QuoteIdent(n)).Scan(&c); err != nil {
-			t.Fatal(err)
-		}
-		st.Tables[n] = c
-	}
-	extra := func(k, q string) {
-		var v string
-		if err := b.admin.QueryRowContext(ctx, q).Scan(&v); err != nil {
-			t.Fatalf("%s: %v", k, err)
-		}
-		st.Extra[k] = v
-	}
-	switch b.name {
-	case "postgres":
-		extra("advisory_locks", "SELECT count(*)::text FROM pg_locks WHERE locktype = 'advisory'")
-		extra("large_objects", "SELECT count(*)::text FROM pg_largeobject_metadata")
-		extra("sequences", "SELECT count(*)::text FROM pg_sequences")
-		extra("sessions_in_transaction", "SELECT count(*)::text FROM pg_stat_activity WHERE application_name = 'sqlmcp' AND state LIKE 'idle in transaction%'")
-	case "mysql":
-		extra("named_lock", "SELECT COALESCE(IS_USED_LOCK('sqlmcp_attack'), 0)")
-		extra("tables_in_server", "SELECT count(*) FROM information_schema.tables")
-	}
-	for _, f := range files {
-		_, err := os.Stat(f)
-		st.Extra["file "+f] = fmt.Sprint(err == nil)
-	}
-	return st
 }
 
 func TestAttacksAreRefusedAndChangeNothing(t *testing.T) {

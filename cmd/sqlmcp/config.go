@@ -25,6 +25,10 @@ type config struct {
 	AuditLog       string
 	Version        bool
 
+	// RequireLeastPrivilege refuses to start when the role can do more
+	// than read (see checkPrivileges in main.go).
+	RequireLeastPrivilege bool
+
 	// HTTP transport (see http.go).
 	Transport      string
 	Listen         string
@@ -109,6 +113,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.LogLevel, "log-level", envStr("SQLMCP_LOG_LEVEL", "info"), "debug, info, warn or error [SQLMCP_LOG_LEVEL]")
 	fs.StringVar(&c.LogFormat, "log-format", envStr("SQLMCP_LOG_FORMAT", "text"), "text or json; logs go to stderr [SQLMCP_LOG_FORMAT]")
 	fs.StringVar(&c.AuditLog, "audit-log", envStr("SQLMCP_AUDIT_LOG", ""), "also append audit records to this file as JSON lines [SQLMCP_AUDIT_LOG]")
+	fs.BoolVar(&c.RequireLeastPrivilege, "require-least-privilege", envBool(getenv("SQLMCP_REQUIRE_LEAST_PRIVILEGE")), "refuse to start if the database role can write or reach server files [SQLMCP_REQUIRE_LEAST_PRIVILEGE]")
 	fs.BoolVar(&c.Version, "version", false, "print the version and exit")
 	fs.StringVar(&c.Transport, "transport", envStr("SQLMCP_TRANSPORT", "stdio"), "stdio or http [SQLMCP_TRANSPORT]")
 	fs.StringVar(&c.Listen, "listen", envStr("SQLMCP_LISTEN", "127.0.0.1:8080"), "address for --transport http [SQLMCP_LISTEN]")
@@ -174,6 +179,15 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		return c, err
 	}
 	return c, nil
+}
+
+// envBool reads a boolean environment variable: 1, true, yes or on.
+func envBool(v string) bool {
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "1", "true", "yes", "on":
+		return true
+	}
+	return false
 }
 
 func isFlagSet(fs *flag.FlagSet, name string) bool {

@@ -14,7 +14,7 @@ const (
 	tokIdent                       // quoted identifier: "x", `x`, [x], U&"x"
 	tokString                      // string literal of any form
 	tokNumber                      // numeric literal (letters after digits start a new word)
-	tokParam                       // $1, ?, ?1
+	tokParam                       // $1 (PostgreSQL, MySQL)
 	tokOp                          // operator or punctuation, one byte except MySQL ":="
 	tokLParen                      // (
 	tokRParen                      // )
@@ -183,11 +183,9 @@ func (l *lexer) next() *Violation {
 	case c == ')':
 		return l.emit(tokRParen, 0, i, i+1)
 	case c == '?' && f != Postgres:
-		j := i + 1
-		for j < len(src) && isDigit(src[j]) {
-			j++
-		}
-		return l.emit(tokParam, 0, i, j)
+		// sqlmcp binds no parameters: a placeholder could only fail, and
+		// on SQLite it fails outside the database with no useful message.
+		return l.refuse("parameter placeholder '?' at offset %d; write the value into the query instead", i)
 	case c == ':' && f == MySQL && l.peek(i+1) == '=':
 		return l.emit(tokOp, 0, i, i+2)
 	case isOperator(f, c):

@@ -62,6 +62,16 @@ var postgresFunctions = functionLists{
 		"connectby":   "runs SQL built from its arguments",
 		// Network access from the server (pgsql-http, pg_net).
 		"http": "makes network requests",
+		// Index and catalog maintenance that writes even inside a
+		// READ ONLY transaction (the database does not stop these).
+		"brin_summarize_new_values": "writes an index",
+		"brin_summarize_range":      "writes an index",
+		"brin_desummarize_range":    "writes an index",
+		"gin_clean_pending_list":    "writes an index",
+		"pg_nextoid":                "advances the OID counter",
+		// Data export and import through cloud extensions (aws_s3).
+		"query_export_to_s3":   "runs SQL text and writes to S3",
+		"table_import_from_s3": "loads data from S3",
 	},
 	prefixes: []prefixRule{
 		// Advisory locks outlive the query or block other sessions.
@@ -88,6 +98,13 @@ var postgresFunctions = functionLists{
 		{"dblink", "connects to another database"},
 		{"pg_background_", "runs SQL in the background"},
 		{"http_", "makes network requests"},
+		// pg_surgery: rewrites heap tuples in place, read-only or not.
+		{"heap_force_", "rewrites table pages"},
+		// Only meaningful during pg_upgrade; they set catalog counters.
+		{"binary_upgrade_", "changes catalog state"},
+		// PostgreSQL 18 statistics import: writes pg_statistic.
+		{"pg_restore_", "writes planner statistics"},
+		{"pg_clear_", "writes planner statistics"},
 	},
 }
 

@@ -562,7 +562,9 @@ func (c *checker) isName(i int) bool {
 func (c *checker) call(i int) *Violation {
 	t := c.toks[i]
 	name := c.src[t.start:t.end]
-	if t.flags&flagUnicode != 0 {
+	if t.flags&flagUnicode != 0 || t.kind == tokString && c.f == Postgres && c.isWord(i-1, "UESCAPE") {
+		// U&"pg_read_fil!0065" UESCAPE '!' (…) is a call of pg_read_file:
+		// the "(" follows the escape character's literal, not the name.
 		return c.refuse("a function name written with Unicode escapes (U&\"…\") at offset %d; write the name plainly", t.start)
 	}
 	if t.kind != tokWord {

@@ -1,0 +1,94 @@
+package dialect
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+var _ PrivilegeChecker = (*mysql)(nil)
+
+// mysqlDangerous are privileges beyond reading. SELECT, SHOW VIEW, SHOW
+// DATABASES, USAGE and the like are not listed.
+var mysqlDangerous = map[string]bool{
+	"INSERT": true, "UPDATE": true, "DELETE": true, "CREATE": true, "DROP": true, "ALTER": true,
+	"INDEX": true, "REFERENCES": false, "CREATE TEMPORARY TABLES": true, "LOCK TABLES": true,
+	"CREATE VIEW": true, "CREATE ROUTINE": true, "ALTER ROUTINE": true, "EXECUTE": true, "EVENT": true,
+	"TRIGGER": true, "DELETE HISTORY": true, "CREATE TABLESPACE": true,
+	"FILE": true, "SUPER": true, "PROCESS": true, "RELOAD": true, "SHUTDOWN": true, "CREATE USER": true,
+	"GRANT OPTION": true, "REPLICATION SLAVE": true, "REPLICATION CLIENT": true, "BINLOG ADMIN": true,
+	"CONNECTION ADMIN": true, "READ_ONLY ADMIN": true, "SET USER": true, "FEDERATED ADMIN": true,
+	"SLAVE MONITOR": true, "REPLICA MONITOR": true, "BINLOG MONITOR": true, "BINLOG REPLAY": true,
+	"REPLICATION MASTER ADMIN": true, "REPLICATION SLAVE ADMIN": true,
+}
+
+// Privileges reads the grants of the current account from
+// information_schema (global, schema and table level): FILE, SUPER and
+// other server powers, and any write privilege.
+func (*mysql) Privileges(ctx context.Context, q Queryer) ([]string, error) {
+	var account, grantee string
+	if err := q.QueryRowContext(ctx, `SELECT CURRENT_USER(),
+		CONCAT("'", SUBSTRING_INDEX(CURRENT_USER(), '@', 1), "'@'", SUBSTRING_INDEX(CURRENT_USER(), '@', -1), "'")`).Scan(&account, &grantee); err != nil {
+		return nil, fmt.Errorf("read current account: %w", err)
+	}
+	var out []string
+	global, err := mysqlGrants(ctx, q, `SELECT '*', PRIVILEGE_TYPE, IS_GRANTABLE FROM information_schema.USER_PRIVILEGES WHERE GRANTEE = ?`, grantee)
+	if err != nil {
+		return nil, err
+	}
+	if p := global["*"]; len(p) > 0 {
+		out = append(out, fmt.Sprintf("account %s has global %s", account, strings.Join(p, ", ")))
+	}
+	for _, level := range []struct{ verb, query string }{
+		{"can write schema", `SELECT TABLE_SCHEMA, PRIVILEGE_TYPE, IS_GRANTABLE FROM information_schema.SCHEMA_PRIVILEGES WHERE GRANTEE = ?`},
+		{"can write", `SELECT CONCAT(TABLE_SCHEMA, '.', TABLE_NAME), PRIVILEGE_TYPE, IS_GRANTABLE FROM information_schema.TABLE_PRIVILEGES WHERE GRANTEE = ?`},
+	} {
+		byObj, err := mysqlGrants(ctx, q, level.query, grantee)
+		if err != nil {
+			return nil, err
+		}
+		var objs []string
+		for o := range byObj {
+			objs = append(objs, o)
+		}
+		sort.Strings(objs)
+		if len(objs) > 0 {
+			out = append(out, summarize(level.verb, objs, byObj))
+		}
+	}
+	return out, nil
+}
+
+// mysqlGrants returns the dangerous privileges per object of a grant query
+// (object, privilege, grantable).
+func mysqlGrants(ctx context.Context, q Queryer, query, grantee string) (map[string][]string, error) {
+	rows, err := q.QueryContext(ctx, query, grantee)
+	if err != nil {
+		return nil, fmt.Errorf("read grants: %w", err)
+	}
+	defer rows.Close()
+	out := map[string][]string{}
+	for rows.Next() {
+		var obj, priv, grantable string
+		if err := rows.Scan(&obj, &priv, &grantable); err != nil {
+			return nil, err
+		}
+		if mysqlDangerous[priv] {
+			out[obj] = append(out[obj], priv)
+		}
+		if grantable == "YES" && !contains(out[obj], "GRANT OPTION") {
+			out[obj] = append(out[obj], "GRANT OPTION")
+		}
+	}
+	return out, rows.Err()
+}
+
+func contains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
