@@ -2,22 +2,317 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"database/sql"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/sqlmcp/sqlmcp/tools"
+	"github.com/sqlmcp/sqlmcp/tools/metrics"
 )
 
-// checkHTTP validates the HTTP transport flags. TEMPORARY: issue 3 fills it.
+// HTTP limits. The body limit is far above any sensible statement and far
+// below what could hurt the process.
+const (
+	maxRequestBody    = 1 << 20
+	readHeaderTimeout = 10 * time.Second
+	readTimeout       = 30 * time.Second
+	idleTimeout       = 2 * time.Minute
+	// sessionTimeout closes stateful sessions whose client vanished without
+	// a DELETE; a client that comes back after it re-initialises.
+	sessionTimeout = 30 * time.Minute
+	readyTimeout   = time.Second
+)
+
+// writeTimeout bounds writing one response. It outlasts the longest tool
+// call — the query timeout plus the context grace the tools allow — so a
+// slow query reports its own timeout instead of a cut connection.
+func writeTimeout(queryTimeout time.Duration) time.Duration {
+	return queryTimeout + 5*time.Second + 10*time.Second
+}
+
+// checkHTTP validates the HTTP transport flags at start-up, so a bad
+// configuration is one line and exit code 2 before the database is opened.
 func (c *config) checkHTTP() error {
-	if c.Transport == "http" {
-		return usagef("--transport http is not available yet")
+	if c.Transport != "http" {
+		return nil
+	}
+	host, _, err := net.SplitHostPort(c.Listen)
+	if err != nil {
+		return usagef("--listen %q must be host:port, e.g. 127.0.0.1:8080 (%v)", c.Listen, err)
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return usagef("--tls-cert and --tls-key go together: give both or neither")
+	}
+	if c.TLSCert != "" {
+		if _, err := tls.LoadX509KeyPair(c.TLSCert, c.TLSKey); err != nil {
+			return usagef("cannot load --tls-cert/--tls-key: %v", err)
+		}
+	}
+	tokens, err := loadTokens(c)
+	if err != nil {
+		return err
+	}
+	if tokens == nil && !isLoopback(host) && !c.InsecureNoAuth {
+		return usagef("--listen %s accepts connections from other machines but no token is set: "+
+			"give --auth-token-file (or SQLMCP_AUTH_TOKEN), listen on 127.0.0.1, or pass --insecure-no-auth", c.Listen)
 	}
 	return nil
 }
 
-// serveHTTP serves MCP streamable HTTP. TEMPORARY: issue 3 fills it.
-func serveHTTP(ctx context.Context, cfg config, t *tools.Tools, db *sql.DB, logger *slog.Logger, stderr io.Writer) int {
-	return 2
+// isLoopback reports whether a listen host only accepts local connections.
+// An empty host is every interface.
+func isLoopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
+
+// serveHTTP serves MCP streamable HTTP on cfg.Listen at /mcp, with
+// /healthz, /readyz and /metrics beside it, until ctx ends; then it stops
+// accepting, lets in-flight calls finish within the query timeout and
+// returns the exit code.
+func serveHTTP(ctx context.Context, cfg config, t *tools.Tools, db *sql.DB, m *metrics.Metrics, logger *slog.Logger, stderr io.Writer) int {
+	tokens, err := loadTokens(&cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "sqlmcp: %v\n", err)
+		return 2
+	}
+	svc := newHTTPService(httpOptions{
+		Tools:     t,
+		DB:        db,
+		DSN:       cfg.DSN,
+		Metrics:   m,
+		Tokens:    tokens,
+		Stateless: cfg.Stateless,
+		Logger:    logger,
+	})
+	srv := svc.server(cfg.QueryTimeout)
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		fmt.Fprintf(stderr, "sqlmcp: cannot listen on %s: %v\n", cfg.Listen, err)
+		return 1
+	}
+	scheme := "http"
+	if cfg.TLSCert != "" {
+		scheme = "https"
+	}
+	logger.Info("serving MCP over streamable HTTP", "url", scheme+"://"+ln.Addr().String()+"/mcp",
+		"stateless", cfg.Stateless, "auth", tokens != nil, "tokens", tokens.count())
+	if tokens == nil && !isLoopback(hostOf(cfg.Listen)) {
+		logger.Warn("no auth token (--insecure-no-auth): anyone who reaches " + cfg.Listen + " can query the database")
+	}
+
+	errc := make(chan error, 1)
+	go func() {
+		if cfg.TLSCert != "" {
+			errc <- srv.ServeTLS(ln, cfg.TLSCert, cfg.TLSKey)
+		} else {
+			errc <- srv.Serve(ln)
+		}
+	}()
+	select {
+	case err := <-errc:
+		logger.Error("HTTP server failed", "err", err.Error())
+		return 1
+	case <-ctx.Done():
+	}
+	logger.Info("signal received; refusing new connections, finishing in-flight calls")
+	svc.shutdown(srv, cfg.QueryTimeout+5*time.Second)
+	logger.Info("stopped")
+	return 0
+}
+
+func hostOf(listen string) string {
+	h, _, _ := net.SplitHostPort(listen)
+	return h
+}
+
+// httpOptions are what the HTTP service is built from.
+type httpOptions struct {
+	Tools *tools.Tools
+	DB    *sql.DB
+	// DSN is only used to scrub credentials from logged ping errors.
+	DSN string
+	// Metrics, if set, is served on /metrics and counts auth failures.
+	Metrics *metrics.Metrics
+	// Tokens, if set, are required on /mcp.
+	Tokens    *tokenSet
+	Stateless bool
+	Logger    *slog.Logger
+}
+
+// httpService is the HTTP face of the tools: the MCP endpoint with its
+// protections, and the operational endpoints.
+type httpService struct {
+	opts    httpOptions
+	handler http.Handler
+	// stopping ends the standalone SSE streams at shutdown.
+	stopping context.Context
+	stop     context.CancelFunc
+	draining atomic.Bool
+	// exchanges counts /mcp requests other than the standalone streams:
+	// each ends once its response is written.
+	exchanges atomic.Int64
+}
+
+func newHTTPService(opts httpOptions) *httpService {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &httpService{opts: opts}
+	s.stopping, s.stop = context.WithCancel(context.Background())
+
+	server := opts.Tools.NewServer(version)
+	sdk := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return server }, &mcp.StreamableHTTPOptions{
+		Stateless: opts.Stateless,
+		// DNS-rebinding protection (a loopback connection with a
+		// non-loopback Host is refused 403) is on by default in the
+		// SDK; it is spelled out here so that nobody turns it off by
+		// accident.
+		DisableLocalhostProtection: false,
+		MaxRequestBodyBytes:        maxRequestBody,
+		SessionTimeout:             sessionTimeout,
+		Logger:                     slog.New(warnOnly{opts.Logger.Handler()}),
+	})
+	var mcpHandler http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet {
+			s.exchanges.Add(1)
+			defer s.exchanges.Add(-1)
+		} else {
+			// The standalone SSE stream lives as long as its session:
+			// lift the per-response write deadline, and end the stream
+			// once shutdown has let the exchanges finish, so that
+			// Shutdown need not wait it out.
+			_ = http.NewResponseController(w).SetWriteDeadline(time.Time{})
+			ctx, cancel := context.WithCancel(r.Context())
+			defer cancel()
+			defer context.AfterFunc(s.stopping, cancel)()
+			r = r.WithContext(ctx)
+		}
+		sdk.ServeHTTP(w, r)
+	})
+	if opts.Tokens != nil {
+		var failed func()
+		if opts.Metrics != nil {
+			failed = opts.Metrics.AuthFailed
+		}
+		mcpHandler = requireToken(opts.Tokens, failed, mcpHandler)
+	}
+	// A browser page on another origin must not drive the endpoint
+	// (the Origin check the MCP transport spec asks for); clients
+	// that are not browsers send no Origin and pass.
+	mcpHandler = http.NewCrossOriginProtection().Handler(mcpHandler)
+
+	mux := http.NewServeMux()
+	mux.Handle("/mcp", mcpHandler)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		io.WriteString(w, "ok\n")
+	})
+	mux.HandleFunc("GET /readyz", s.readyz)
+	if opts.Metrics != nil {
+		mux.Handle("GET /metrics", opts.Metrics.Handler())
+	}
+	s.handler = mux
+	return s
+}
+
+// ServeHTTP implements http.Handler.
+func (s *httpService) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// server returns an http.Server for the service with its timeouts set.
+func (s *httpService) server(queryTimeout time.Duration) *http.Server {
+	srv := &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout(queryTimeout),
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.opts.Logger.Handler(), slog.LevelWarn),
+	}
+	return srv
+}
+
+// readyz answers 200 when the database answers a ping within a second,
+// else 503 with a reason chosen here: a driver's message can name the host
+// or echo the DSN, so it goes to the log (scrubbed), not to the prober.
+func (s *httpService) readyz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	if s.draining.Load() {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		io.WriteString(w, "shutting down\n")
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
+	defer cancel()
+	if err := s.opts.DB.PingContext(ctx); err != nil {
+		reason := "database unreachable"
+		switch {
+		case errors.Is(err, context.DeadlineExceeded):
+			reason = fmt.Sprintf("database did not answer within %s (down, or every pooled connection busy)", readyTimeout)
+		case strings.Contains(err.Error(), "database is closed"):
+			reason = "database connection pool is closed"
+		}
+		s.opts.Logger.Warn("readiness check failed", "reason", reason, "err", scrub(err.Error(), s.opts.DSN))
+		w.WriteHeader(http.StatusServiceUnavailable)
+		io.WriteString(w, reason+"\n")
+		return
+	}
+	io.WriteString(w, "ok\n")
+}
+
+// shutdown stops accepting connections, lets in-flight tool calls finish
+// and their responses go out within timeout, then ends the standalone
+// streams and closes what is left. The streams stay up until then: a
+// client whose stream breaks may abandon its session, in-flight call
+// included.
+func (s *httpService) shutdown(srv *http.Server, timeout time.Duration) {
+	s.draining.Store(true)
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	stopped := make(chan error, 1)
+	go func() { stopped <- srv.Shutdown(ctx) }()
+	if !s.opts.Tools.Drain(ctx) {
+		s.opts.Logger.Warn("in-flight calls did not finish within the query timeout")
+	}
+	for s.exchanges.Load() > 0 && ctx.Err() == nil {
+		time.Sleep(10 * time.Millisecond)
+	}
+	s.stop()
+	if err := <-stopped; err != nil {
+		s.opts.Logger.Warn("connections still open after the query timeout; closing them", "err", err.Error())
+		srv.Close()
+	}
+}
+
+// warnOnly drops the SDK's info-level chatter (one line per session).
+type warnOnly struct{ slog.Handler }
+
+func (h warnOnly) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= slog.LevelWarn && h.Handler.Enabled(ctx, l)
+}
+
+func (s *tokenSet) count() int {
+	if s == nil {
+		return 0
+	}
+	return len(s.digests)
+}
+
+func (h warnOnly) WithAttrs(as []slog.Attr) slog.Handler { return warnOnly{h.Handler.WithAttrs(as)} }
+func (h warnOnly) WithGroup(name string) slog.Handler    { return warnOnly{h.Handler.WithGroup(name)} }

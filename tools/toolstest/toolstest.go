@@ -1,11 +1,13 @@
 // Package toolstest drives the tools through a real go-sdk client over
-// in-memory transports, for the tests of this module. It holds no
-// assertions of its own beyond "the protocol worked".
+// in-memory or streamable HTTP transports, for the tests of this module.
+// It holds no assertions of its own beyond "the protocol worked".
 package toolstest
 
 import (
 	"context"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -26,6 +28,25 @@ func Connect(t testing.TB, tl *tools.Tools) *mcp.ClientSession {
 	}
 	t.Cleanup(func() { ss.Close() })
 	cs, err := mcp.NewClient(&mcp.Implementation{Name: "toolstest"}, nil).Connect(ctx, ct, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cs.Close() })
+	return cs
+}
+
+// ConnectHTTP serves tl over MCP streamable HTTP on a loopback test server
+// and returns a connected client session, closed (with the server) when
+// the test ends. It runs the SDK handler as sqlmcp does, without
+// sqlmcp's own HTTP layer (auth, metrics): it tests that the tools behave
+// the same over a real HTTP transport.
+func ConnectHTTP(t testing.TB, tl *tools.Tools) *mcp.ClientSession {
+	t.Helper()
+	server := tl.NewServer("test")
+	ts := httptest.NewServer(mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return server }, nil))
+	t.Cleanup(ts.Close)
+	cs, err := mcp.NewClient(&mcp.Implementation{Name: "toolstest"}, nil).Connect(context.Background(),
+		&mcp.StreamableClientTransport{Endpoint: ts.URL, MaxRetries: -1}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,140 @@
+// Package metrics exports sqlmcp's tool calls and database pool as
+// Prometheus metrics. Metrics implements tools.Observer and owns its own
+// registry, so nothing else in the process (or a library's init) can add to
+// or clash with what /metrics shows.
+//
+// It knows tools.Record and database/sql; it knows nothing about
+// transports, backends or MCP.
+package metrics
+
+import (
+	"database/sql"
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/sqlmcp/sqlmcp/tools"
+)
+
+// Metrics counts tool calls. It is safe for concurrent use.
+type Metrics struct {
+	reg          *prometheus.Registry
+	calls        *prometheus.CounterVec
+	duration     *prometheus.HistogramVec
+	rows         *prometheus.CounterVec
+	truncated    *prometheus.CounterVec
+	denied       *prometheus.CounterVec
+	inFlight     *prometheus.GaugeVec
+	authFailures prometheus.Counter
+}
+
+var _ tools.Observer = (*Metrics)(nil)
+
+// Options describe the process for the sqlmcp_build_info metric.
+type Options struct {
+	Version string
+	Backend string
+}
+
+// New returns metrics on a fresh registry that also holds the Go runtime
+// and process collectors.
+func New(opts Options) *Metrics {
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		calls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sqlmcp_tool_calls_total",
+			Help: "Tool calls finished, by tool and outcome (ok, denied, db_error, timeout, cancelled, internal).",
+		}, []string{"tool", "outcome"}),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "sqlmcp_tool_call_duration_seconds",
+			Help: "Tool call latency inside the server, by tool.",
+			// From a cached catalog lookup to a query near the default
+			// 30s timeout.
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
+		}, []string{"tool"}),
+		rows: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sqlmcp_rows_returned_total",
+			Help: "Rows returned to clients, by tool (for list_tables, tables listed).",
+		}, []string{"tool"}),
+		truncated: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sqlmcp_results_truncated_total",
+			Help: "Results cut short by the row limit or the byte cap, by tool.",
+		}, []string{"tool"}),
+		denied: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "sqlmcp_denied_total",
+			Help: "Calls refused, by tool and reason: policy (the read-only statement policy), validation (bad arguments) or database (the database's own read-only guard).",
+		}, []string{"tool", "reason"}),
+		inFlight: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "sqlmcp_tool_calls_in_flight",
+			Help: "Tool calls running now, by tool.",
+		}, []string{"tool"}),
+		authFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "sqlmcp_http_auth_failures_total",
+			Help: "Requests to /mcp refused for a missing or wrong bearer token.",
+		}),
+	}
+	info := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name:        "sqlmcp_build_info",
+		Help:        "Always 1; the labels name the version and the database backend.",
+		ConstLabels: prometheus.Labels{"version": opts.Version, "backend": opts.Backend},
+	})
+	info.Set(1)
+	m.reg.MustRegister(m.calls, m.duration, m.rows, m.truncated, m.denied, m.inFlight, m.authFailures, info,
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	// Pre-create the series a dashboard alerts on, so that a rate() over
+	// them exists before the first call.
+	for _, tool := range []string{"query", "list_tables", "describe_table"} {
+		m.inFlight.WithLabelValues(tool)
+		m.calls.WithLabelValues(tool, string(tools.OutcomeOK))
+	}
+	return m
+}
+
+// ObserveDB adds the connection pool statistics of db, as
+// sqlmcp_go_sql_* metrics labelled db_name=name.
+func (m *Metrics) ObserveDB(db *sql.DB, name string) {
+	prometheus.WrapRegistererWithPrefix("sqlmcp_", m.reg).MustRegister(collectors.NewDBStatsCollector(db, name))
+}
+
+// CallStarted implements tools.Observer.
+func (m *Metrics) CallStarted(tool string) {
+	m.inFlight.WithLabelValues(tool).Inc()
+}
+
+// CallFinished implements tools.Observer.
+func (m *Metrics) CallFinished(r *tools.Record) {
+	m.inFlight.WithLabelValues(r.Tool).Dec()
+	m.calls.WithLabelValues(r.Tool, string(r.Outcome)).Inc()
+	m.duration.WithLabelValues(r.Tool).Observe(r.Duration.Seconds())
+	if r.Rows > 0 {
+		m.rows.WithLabelValues(r.Tool).Add(float64(r.Rows))
+	}
+	if r.Truncated {
+		m.truncated.WithLabelValues(r.Tool).Inc()
+	}
+	if r.Outcome == tools.OutcomeDenied {
+		m.denied.WithLabelValues(r.Tool, deniedReason(r.Error)).Inc()
+	}
+}
+
+// deniedReason folds an audit error code into a small, fixed label set: a
+// database error code as a label value would let clients grow the series.
+func deniedReason(code string) string {
+	switch code {
+	case "policy", "validation":
+		return code
+	}
+	return "database"
+}
+
+// AuthFailed counts a request refused for its bearer token.
+func (m *Metrics) AuthFailed() { m.authFailures.Inc() }
+
+// Handler serves the registry in the Prometheus text format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
