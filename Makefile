@@ -23,8 +23,13 @@ lint:
 demo: build
 	$(GO) run ./cmd/sqlmcp-demo
 
-bench:
-	$(GO) test -run='^$$' -bench=. -benchmem ./...
+# Go micro-benchmarks, then the end-to-end harness against the built binary
+# on whichever of PostgreSQL, MariaDB/MySQL and SQLite are reachable (see
+# BENCHMARKS.md; narrow it with BENCHFLAGS="-backend postgres -case small").
+BENCHFLAGS ?= -duration 1s
+bench: build
+	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=1s ./tools/ ./dialect/policy/
+	$(GO) run ./cmd/sqlmcp-bench $(BENCHFLAGS)
 
 generate:
 	$(GO) generate ./...

@@ -226,5 +226,9 @@ const (
 	KindBool
 	KindDate
 	KindTimestamp
+	// KindLocalTimestamp is a timestamp without a time zone (PostgreSQL
+	// timestamp, MySQL DATETIME, SQLite text): shown without an offset
+	// rather than claiming UTC.
+	KindLocalTimestamp
 	KindJSON
 )

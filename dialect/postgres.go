@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -24,9 +25,16 @@ func (postgres) CheckReadOnly(query string) (policy.Statement, error) {
 	return policy.Check(policy.Postgres, query)
 }
 
-// cursorName is the one cursor a session declares. Every session runs on
-// its own connection inside its own transaction, so one name suffices.
-const cursorName = "sqlmcp_cursor"
+// pagePrefix and pageSuffix wrap a SELECT so that the database produces
+// and sends at most the page: LIMIT $1 is MaxRows+1, to detect truncation.
+// The outer SELECT * keeps the statement's columns, names and order (a
+// subquery with ORDER BY is never flattened, so its order is the output
+// order). The newline ends a trailing line comment, should the policy ever
+// let one through.
+const (
+	pagePrefix = "SELECT * FROM ("
+	pageSuffix = "\n) AS sqlmcp_page LIMIT $1"
+)
 
 // Begin opens BEGIN READ ONLY with SET LOCAL statement_timeout in a single
 // round trip. The text is ours (no user input), so lib/pq's simple
@@ -68,9 +76,12 @@ func (s *pgSession) QueryRowContext(ctx context.Context, query string, args ...a
 // Query runs the statement through the extended protocol (Parse/Bind/
 // Execute), which PostgreSQL refuses to run as more than one statement:
 // the single-statement rule holds below our own lexer. A SELECT is wrapped
-// in a NO SCROLL cursor so that only MaxRows+1 rows are produced and sent,
-// however large the result; the server also refuses data-modifying
-// statements in a cursor, one more layer.
+// as the subquery of SELECT * … LIMIT $1, so only MaxRows+1 rows are
+// produced and sent however large the result; a subquery cannot be a
+// data-modifying statement either, one more layer. The argument is what
+// keeps lib/pq on the extended protocol (it sends a query without
+// arguments as a simple query, which would run several statements), and
+// with binary_parameters (set by ParseDSN) the page takes one round trip.
 func (s *pgSession) Query(ctx context.Context, st policy.Statement) (*sql.Rows, error) {
 	if st.Kind != policy.Select || s.opts.MaxRows <= 0 {
 		stmt, err := s.conn.PrepareContext(ctx, st.Body)
@@ -80,34 +91,47 @@ func (s *pgSession) Query(ctx context.Context, st policy.Statement) (*sql.Rows, 
 		s.stmt = stmt
 		return stmt.QueryContext(ctx)
 	}
-	stmt, err := s.conn.PrepareContext(ctx, "DECLARE "+cursorName+" NO SCROLL CURSOR FOR "+st.Body)
+	rows, err := s.conn.QueryContext(ctx, pagePrefix+st.Body+pageSuffix, s.opts.MaxRows+1)
 	if err != nil {
-		return nil, err
+		return nil, unwrapPosition(err, len(pagePrefix))
 	}
-	s.stmt = stmt
-	if _, err := stmt.ExecContext(ctx); err != nil {
-		return nil, err
-	}
-	return s.conn.QueryContext(ctx, fmt.Sprintf("FETCH FORWARD %d FROM %s", s.opts.MaxRows+1, cursorName))
+	return rows, nil
 }
 
-// Close rolls back and then DISCARD ALL, which also drops what a
-// transaction rollback does not: session advisory locks, prepared
-// statements, LISTEN registrations, temporary tables and session settings.
-// If that fails the connection is thrown away rather than reused.
+// unwrapPosition makes an error position count from the start of the
+// user's statement rather than of our wrapping.
+func unwrapPosition(err error, offset int) error {
+	var pe *pq.Error
+	if errors.As(err, &pe) && pe.Position != "" {
+		if p, perr := strconv.Atoi(pe.Position); perr == nil && p > offset {
+			pe.Position = strconv.Itoa(p - offset)
+		}
+	}
+	return err
+}
+
+// pgCleanup ends the unit of work and restores the connection in one round
+// trip: ROLLBACK, then what DISCARD ALL does, statement by statement,
+// because DISCARD ALL itself refuses to run in the implicit transaction of
+// a multi-statement simple query. After the ROLLBACK the rest runs in one
+// implicit transaction that commits at the end of the message, so the
+// resets stick: open cursors, session authorization and role, session
+// settings, prepared statements (the session closed its own first, so no
+// database/sql statement loses its server side), LISTEN registrations,
+// session advisory locks, cached plans, temporary tables and sequence
+// state. Our text, no user input: lib/pq's simple protocol is safe here.
+const pgCleanup = "ROLLBACK; CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; DEALLOCATE ALL; " +
+	"UNLISTEN *; SELECT pg_catalog.pg_advisory_unlock_all(); DISCARD PLANS; DISCARD TEMP; DISCARD SEQUENCES"
+
+// Close rolls back and restores the connection (pgCleanup). If that fails
+// the connection is thrown away rather than reused.
 func (s *pgSession) Close() error {
 	if s.stmt != nil {
 		s.stmt.Close()
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
 	defer cancel()
-	if _, err := s.conn.ExecContext(ctx, "ROLLBACK"); err != nil {
-		discardConn(s.conn)
-		return fmt.Errorf("end read-only transaction: %w", err)
-	}
-	// DISCARD ALL refuses to run in the implicit transaction a
-	// multi-statement simple query opens, hence its own round trip.
-	if _, err := s.conn.ExecContext(ctx, "DISCARD ALL"); err != nil {
+	if _, err := s.conn.ExecContext(ctx, pgCleanup); err != nil {
 		discardConn(s.conn)
 		return fmt.Errorf("end read-only transaction: %w", err)
 	}
@@ -119,6 +143,9 @@ func (s *pgSession) Close() error {
 const cleanupTimeout = 5 * time.Second
 
 func (postgres) ClassifyError(err error) (DBError, bool) {
+	if dbe, ok := tooLarge(err); ok {
+		return dbe, true
+	}
 	var pe *pq.Error
 	if !errors.As(err, &pe) {
 		return DBError{}, false
@@ -148,6 +175,10 @@ func (postgres) ValueKind(typeName string) Kind {
 		return KindJSON
 	case "DATE":
 		return KindDate
+	case "TIMESTAMP":
+		return KindLocalTimestamp
+	case "BIT", "VARBIT":
+		return KindText // '101', not bytes
 	}
 	return kindFromTypeName(typeName)
 }

@@ -173,6 +173,8 @@ func sqliteCodeName(code int) string {
 func (sqlite) ValueKind(typeName string) Kind {
 	k := kindFromTypeName(typeName)
 	switch k {
+	case KindTimestamp:
+		return KindLocalTimestamp // text in the file, zone only if written
 	case KindBinary, KindDecimal:
 		// A declared BLOB may hold text, and DECIMAL affinity is numeric
 		// (stored as integer or float): decide by the scanned value.

@@ -50,12 +50,7 @@ func encodeValue(v any, kind dialect.Kind, dbType string) (any, int) {
 	case float32:
 		return encodeFloat(float64(x), kind)
 	case time.Time:
-		var s string
-		if kind == dialect.KindDate {
-			s = x.Format(time.DateOnly)
-		} else {
-			s = x.Format(time.RFC3339Nano)
-		}
+		s := formatTime(x, kind)
 		return s, len(s) + 2
 	case string:
 		return encodeText(x, kind, dbType)
@@ -66,6 +61,29 @@ func encodeValue(v any, kind dialect.Kind, dbType string) (any, int) {
 	// column type. Never fail a whole result for one odd value.
 	s := toValidUTF8(strings.TrimSpace(stringify(v)))
 	return s, len(s) + 2
+}
+
+// formatTime renders dates as YYYY-MM-DD, zoned timestamps as RFC 3339,
+// and timestamps without a zone without an offset: drivers hand those
+// back in UTC, and a Z would claim a zone the value never had. MySQL's
+// zero date comes back as Go's zero time and is shown as MySQL shows it.
+func formatTime(t time.Time, kind dialect.Kind) string {
+	switch {
+	case t.IsZero() && kind == dialect.KindDate:
+		return "0000-00-00"
+	case t.IsZero():
+		return "0000-00-00T00:00:00"
+	case kind == dialect.KindDate:
+		return t.Format(time.DateOnly)
+	case kind == dialect.KindLocalTimestamp && zeroOffset(t):
+		return t.Format("2006-01-02T15:04:05.999999999")
+	}
+	return t.Format(time.RFC3339Nano)
+}
+
+func zeroOffset(t time.Time) bool {
+	_, off := t.Zone()
+	return off == 0
 }
 
 func encodeInt(x int64) (any, int) {
@@ -130,7 +148,7 @@ func encodeBytes(b []byte, kind dialect.Kind, dbType string) (any, int) {
 			// SQLite hands blobs back as []byte and text as string.
 			return encodeBinary(b, dbType)
 		}
-	case dialect.KindTimestamp, dialect.KindDate:
+	case dialect.KindTimestamp, dialect.KindLocalTimestamp, dialect.KindDate:
 		return encodeText(string(b), dialect.KindText, dbType)
 	}
 	return encodeText(string(b), kind, dbType)
@@ -229,4 +247,175 @@ func writeEscaped(b *strings.Builder, s string) {
 			b.WriteByte(c)
 		}
 	}
+}
+
+// rowWriter builds a query result in its two forms at once: the JSON of
+// the structured rows and the TSV text, appended to pre-sized buffers with
+// strconv, instead of a [][]any the SDK would marshal by reflection.
+// Values follow exactly the rules of encodeValue; the common forms (NULL,
+// integers, valid UTF-8 text as string or []byte) take a path that does
+// not box them, the rest go through encodeValue.
+type rowWriter struct {
+	json []byte // the elements of "rows", comma-separated
+	tsv  []byte
+}
+
+// appendCell appends one value to the current row of both forms and
+// returns the bytes it adds to the result, as encodeValue counts them.
+func (w *rowWriter) appendCell(v any, kind dialect.Kind, dbType string) int {
+	switch x := v.(type) {
+	case nil:
+		w.json = append(w.json, "null"...)
+		w.tsv = append(w.tsv, "NULL"...)
+		return 4
+	case int64:
+		return w.appendInt(x)
+	case int32:
+		return w.appendInt(int64(x))
+	case string:
+		if textKind(kind) && utf8.ValidString(x) {
+			w.json = appendJSONString(w.json, x)
+			w.tsv = appendTSVEscaped(w.tsv, x)
+			return len(x) + 2
+		}
+	case []byte:
+		if (textKind(kind) || (kind == dialect.KindUnknown && dbType != "")) && utf8.Valid(x) {
+			w.json = appendJSONString(w.json, x)
+			w.tsv = appendTSVEscaped(w.tsv, x)
+			return len(x) + 2
+		}
+	}
+	e, n := encodeValue(v, kind, dbType)
+	w.appendEncoded(e)
+	return n
+}
+
+// textKind: kinds whose valid UTF-8 text encodeText passes through as a
+// string (encodeBytes maps timestamps and dates to text first).
+func textKind(k dialect.Kind) bool {
+	switch k {
+	case dialect.KindText, dialect.KindDecimal, dialect.KindJSON, dialect.KindTimestamp, dialect.KindDate:
+		return true
+	}
+	return false
+}
+
+func (w *rowWriter) appendInt(x int64) int {
+	start := len(w.tsv)
+	w.tsv = strconv.AppendInt(w.tsv, x, 10)
+	digits := w.tsv[start:]
+	if x > maxSafeInt || x < -maxSafeInt {
+		w.json = append(w.json, '"')
+		w.json = append(w.json, digits...)
+		w.json = append(w.json, '"')
+		return len(digits) + 2
+	}
+	w.json = append(w.json, digits...)
+	return len(digits)
+}
+
+// appendEncoded appends a value encodeValue returned.
+func (w *rowWriter) appendEncoded(v any) {
+	switch x := v.(type) {
+	case nil:
+		w.json = append(w.json, "null"...)
+		w.tsv = append(w.tsv, "NULL"...)
+	case bool:
+		w.json = strconv.AppendBool(w.json, x)
+		w.tsv = strconv.AppendBool(w.tsv, x)
+	case json.Number:
+		w.json = append(w.json, x...)
+		w.tsv = append(w.tsv, x...)
+	case string:
+		w.json = appendJSONString(w.json, x)
+		w.tsv = appendTSVEscaped(w.tsv, x)
+	case Binary:
+		w.json = append(w.json, `{"type":`...)
+		w.json = appendJSONString(w.json, x.Type)
+		w.json = append(w.json, `,"base64":"`...)
+		w.json = append(w.json, x.Base64...)
+		w.json = append(w.json, `"}`...)
+		w.tsv = append(w.tsv, "base64:"...)
+		w.tsv = append(w.tsv, x.Base64...)
+	default:
+		// encodeValue returns only the forms above; should that change,
+		// stay correct rather than fast.
+		b, err := json.Marshal(x)
+		if err != nil {
+			b = []byte("null")
+		}
+		w.json = append(w.json, b...)
+		w.tsv = appendTSVEscaped(w.tsv, stringify(x))
+	}
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendJSONString appends s as a JSON string. s is valid UTF-8. Like
+// encoding/json it escapes control characters and U+2028/U+2029 (which
+// break JavaScript parsers); unlike it, it leaves <, > and & alone, as the
+// SDK's own encoder does.
+func appendJSONString[S string | []byte](dst []byte, s S) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' && c < 0x80 {
+			i++
+			continue
+		}
+		if c < 0x80 {
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				dst = append(dst, '\\', c)
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		// U+2028 and U+2029 are E2 80 A8 and E2 80 A9.
+		if c == 0xE2 && i+2 < len(s) && s[i+1] == 0x80 && s[i+2]&^1 == 0xA8 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[s[i+2]&0xf])
+			i += 3
+			start = i
+			continue
+		}
+		i++
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
+
+// appendTSVEscaped is writeEscaped for a byte slice.
+func appendTSVEscaped[S string | []byte](dst []byte, s S) []byte {
+	start := 0
+	for i := 0; i < len(s); i++ {
+		var esc string
+		switch s[i] {
+		case '\t':
+			esc = `\t`
+		case '\n':
+			esc = `\n`
+		case '\r':
+			esc = `\r`
+		case '\\':
+			esc = `\\`
+		default:
+			continue
+		}
+		dst = append(dst, s[start:i]...)
+		dst = append(dst, esc...)
+		start = i + 1
+	}
+	return append(dst, s[start:]...)
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -107,41 +109,71 @@ func (t *Tools) query(ctx context.Context, raw json.RawMessage, rec *Record) (re
 	if err != nil {
 		return result{}, fmt.Errorf("read result columns: %w", err)
 	}
-	out := QueryOutput{Columns: make([]ResultColumn, len(cts)), Rows: [][]any{}}
-	header := make([]string, len(cts))
+	// The structured result is QueryOutput, written directly as JSON (in
+	// its field order) beside the TSV text: see rowWriter.
+	w := rowWriter{json: make([]byte, 0, 4096), tsv: make([]byte, 0, 4096)}
+	w.json = append(w.json, `{"columns":[`...)
 	kinds := make([]kindOf, len(cts))
 	for i, ct := range cts {
-		out.Columns[i] = ResultColumn{Name: ct.Name(), Type: ct.DatabaseTypeName()}
-		header[i] = ct.Name()
+		if i > 0 {
+			w.json = append(w.json, ',')
+			w.tsv = append(w.tsv, '\t')
+		}
+		w.json = append(w.json, `{"name":`...)
+		w.json = appendJSONString(w.json, ct.Name())
+		w.json = append(w.json, `,"type":`...)
+		w.json = appendJSONString(w.json, ct.DatabaseTypeName())
+		w.json = append(w.json, '}')
+		w.tsv = appendTSVEscaped(w.tsv, ct.Name())
 		kinds[i] = kindOf{kind: t.d.ValueKind(ct.DatabaseTypeName()), dbType: ct.DatabaseTypeName()}
 	}
+	w.json = append(w.json, `],"rows":[`...)
+	w.tsv = append(w.tsv, '\n')
 	scan := make([]any, len(cts))
 	ptrs := make([]any, len(cts))
 	for i := range scan {
 		ptrs[i] = &scan[i]
 	}
+	var rowCount int
+	var truncated bool
+	var reason string
 	bytes := 0
 	for rows.Next() {
-		if len(out.Rows) == limit {
-			out.Truncated, out.TruncatedReason = true, "row_limit"
+		if rowCount == limit {
+			truncated, reason = true, "row_limit"
 			break
 		}
 		if err := rows.Scan(ptrs...); err != nil {
 			return result{}, fmt.Errorf("read row: %w", err)
 		}
-		row := make([]any, len(scan))
+		jsonMark, tsvMark := len(w.json), len(w.tsv)
+		if rowCount > 0 {
+			w.json = append(w.json, ',')
+		}
+		w.json = append(w.json, '[')
 		rowBytes := 2
 		for i, v := range scan {
-			var n int
-			row[i], n = encodeValue(v, kinds[i].kind, kinds[i].dbType)
-			rowBytes += n + 1
+			if i > 0 {
+				w.json = append(w.json, ',')
+				w.tsv = append(w.tsv, '\t')
+			}
+			rowBytes += w.appendCell(v, kinds[i].kind, kinds[i].dbType) + 1
 		}
 		if bytes+rowBytes > t.opts.MaxResultBytes {
-			out.Truncated, out.TruncatedReason = true, "byte_limit"
+			w.json, w.tsv = w.json[:jsonMark], w.tsv[:tsvMark]
+			truncated, reason = true, "byte_limit"
 			break
 		}
+		w.json = append(w.json, ']')
+		w.tsv = append(w.tsv, '\n')
 		bytes += rowBytes
-		out.Rows = append(out.Rows, row)
+		rowCount++
+		if rowCount == 1 && limit > 1 {
+			// Size the buffers for the page from its first row.
+			est := min(len(w.json)*limit, 2*t.opts.MaxResultBytes)
+			w.json = slices.Grow(w.json, est)
+			w.tsv = slices.Grow(w.tsv, min(len(w.tsv)*limit, 2*t.opts.MaxResultBytes))
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return result{}, err
@@ -149,16 +181,22 @@ func (t *Tools) query(ctx context.Context, raw json.RawMessage, rec *Record) (re
 	if err := rows.Close(); err != nil {
 		return result{}, err
 	}
-	out.ElapsedMS = float64(time.Since(start).Microseconds()) / 1000
-	out.RowCount = len(out.Rows)
-	rec.Rows, rec.Truncated = out.RowCount, out.Truncated
+	elapsed := float64(time.Since(start).Microseconds()) / 1000
+	rec.Rows, rec.Truncated = rowCount, truncated
 
-	var b strings.Builder
-	renderTSV(&b, header, out.Rows)
-	if out.Truncated {
-		b.WriteString(truncationNote(out.TruncatedReason, limit, t.opts.MaxRows, t.opts.MaxResultBytes))
+	w.json = append(w.json, `],"row_count":`...)
+	w.json = strconv.AppendInt(w.json, int64(rowCount), 10)
+	w.json = append(w.json, `,"truncated":`...)
+	w.json = strconv.AppendBool(w.json, truncated)
+	if truncated {
+		w.json = append(w.json, `,"truncated_reason":`...)
+		w.json = appendJSONString(w.json, reason)
+		w.tsv = append(w.tsv, truncationNote(reason, limit, t.opts.MaxRows, t.opts.MaxResultBytes)...)
 	}
-	return result{structured: out, text: b.String()}, nil
+	w.json = append(w.json, `,"elapsed_ms":`...)
+	w.json = strconv.AppendFloat(w.json, elapsed, 'f', -1, 64)
+	w.json = append(w.json, '}')
+	return result{structured: json.RawMessage(w.json), text: string(w.tsv)}, nil
 }
 
 type kindOf struct {

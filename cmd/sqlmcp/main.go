@@ -27,13 +27,17 @@ import (
 	"github.com/sqlmcp/sqlmcp/cmd/sqlmcp/demo"
 	"github.com/sqlmcp/sqlmcp/dialect"
 	"github.com/sqlmcp/sqlmcp/tools"
+	"github.com/sqlmcp/sqlmcp/tools/metrics"
 )
 
 // version is set at build time (-ldflags "-X main.version=...").
 var version = "dev"
 
 func main() {
-	os.Exit(run(context.Background(), os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr))
+	stopProfile := startCPUProfile(os.Getenv("SQLMCP_CPUPROFILE"), os.Stderr)
+	code := run(context.Background(), os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
+	stopProfile()
+	os.Exit(code)
 }
 
 // run is main without the process: it returns the exit code.
@@ -73,26 +77,41 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		defer cleanup()
 		dsn = "sqlite://" + path
 	}
-	db, d, target, err := openDatabase(ctx, dsn, cfg.MaxOpenConns)
+	db, d, target, err := openDatabaseWith(ctx, dsn, cfg.MaxOpenConns, dialect.OpenOptions{MaxMessageBytes: dialect.MessageLimit(cfg.MaxResultBytes)})
 	if err != nil {
 		fmt.Fprintf(stderr, "sqlmcp: %v\n", err)
 		return 2
 	}
 	defer db.Close()
 	logger.Info("database ready", "backend", target.Backend, "dsn", target.Redacted, "demo", cfg.Demo, "version", version)
+	if !cfg.Demo {
+		if msg := checkPrivileges(ctx, d, db, logger, cfg.RequireLeastPrivilege); msg != "" {
+			fmt.Fprintf(stderr, "sqlmcp: %s\n", msg)
+			return 2
+		}
+	}
 
+	// Metrics are served on /metrics, so they exist only with HTTP.
+	var m *metrics.Metrics
+	var observer tools.Observer
+	if cfg.Transport == "http" {
+		m = metrics.New(metrics.Options{Version: version, Backend: target.Backend})
+		m.ObserveDB(db, target.Backend)
+		observer = m
+	}
 	t := tools.New(db, d, tools.Options{
 		MaxRows:        cfg.MaxRows,
 		QueryTimeout:   cfg.QueryTimeout,
 		MaxResultBytes: cfg.MaxResultBytes,
 		Logger:         logger,
 		Audit:          tools.NewAuditor(auditLoggers...),
+		Observer:       observer,
 	})
 
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if cfg.Transport == "http" {
-		return serveHTTP(ctx, cfg, t, db, logger, stderr)
+		return serveHTTP(ctx, cfg, t, db, m, logger, stderr)
 	}
 	if f, ok := stdin.(*os.File); ok && isTerminal(f) {
 		fmt.Fprint(stderr, terminalHint)
@@ -111,12 +130,15 @@ or add it to Claude Desktop / Claude Code / Cursor (see README.md). Ctrl-C quits
 // no new calls, in-flight calls get up to the query timeout to finish.
 func serveStdio(ctx context.Context, t *tools.Tools, stdin io.ReadCloser, stdout io.WriteCloser, logger *slog.Logger, timeout time.Duration) int {
 	server := t.NewServer(version)
-	runCtx, cancelRun := context.WithCancel(context.Background())
-	defer cancelRun()
+	// The session's context is not the signal's: cancelling it would also
+	// cancel the writes of the answers still owed to in-flight calls.
+	ss, err := server.Connect(context.Background(), &mcp.IOTransport{Reader: stdin, Writer: stdout}, nil)
+	if err != nil {
+		logger.Error("cannot start the stdio session", "err", err.Error())
+		return 1
+	}
 	done := make(chan error, 1)
-	go func() {
-		done <- server.Run(runCtx, &mcp.IOTransport{Reader: stdin, Writer: stdout})
-	}()
+	go func() { done <- ss.Wait() }()
 	select {
 	case err := <-done:
 		// stdin closed: the client is gone.
@@ -127,12 +149,27 @@ func serveStdio(ctx context.Context, t *tools.Tools, stdin io.ReadCloser, stdout
 	case <-ctx.Done():
 		logger.Info("signal received; finishing in-flight calls")
 		drain(t, logger, timeout)
-		cancelRun()
-		<-done
+		// A finished call's answer is written just after its handler
+		// returns, and the SDK's Close does not wait for that write
+		// (it drops the request from its in-flight set first). Give
+		// the writes a moment before closing the stream.
+		time.Sleep(answerFlushGrace)
+		// A read blocked on a terminal or a pipe the client keeps open
+		// may not end on Close; the process exits anyway.
+		closed := make(chan struct{})
+		go func() { ss.Close(); close(closed) }()
+		select {
+		case <-closed:
+		case <-time.After(2 * time.Second):
+		}
 	}
 	logger.Info("stopped")
 	return 0
 }
+
+// answerFlushGrace is how long shutdown waits, after the last in-flight
+// call returned, for its answer to reach stdout.
+const answerFlushGrace = 200 * time.Millisecond
 
 func drain(t *tools.Tools, logger *slog.Logger, timeout time.Duration) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout+time.Second)
@@ -142,9 +179,42 @@ func drain(t *tools.Tools, logger *slog.Logger, timeout time.Duration) {
 	}
 }
 
-// openDatabase parses the DSN, opens the pool and checks the database
-// answers, turning every failure into one line that names the fix.
+// checkPrivileges logs, at WARN, one line per power the connected role has
+// beyond reading. With require set, any finding (or a failed check) is
+// fatal: it returns the one line to print before exiting.
+func checkPrivileges(ctx context.Context, d dialect.Dialect, db *sql.DB, logger *slog.Logger, require bool) string {
+	pc, ok := d.(dialect.PrivilegeChecker)
+	if !ok {
+		return ""
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	findings, err := pc.Privileges(ctx, db)
+	if err != nil {
+		logger.Warn("could not check the database role's privileges", "err", err.Error())
+		if require {
+			return "--require-least-privilege: could not check the database role's privileges: " + err.Error()
+		}
+		return ""
+	}
+	for _, f := range findings {
+		logger.Warn("the database role can do more than read; connect with a least-privilege role (README: Least-privilege roles)", "finding", f)
+	}
+	if require && len(findings) > 0 {
+		return "--require-least-privilege: the database role can do more than read: " + strings.Join(findings, "; ") +
+			" — connect with a read-only role (see README.md, \"Least-privilege roles\")"
+	}
+	return ""
+}
+
+// openDatabase is openDatabaseWith for the default --max-result-bytes.
 func openDatabase(ctx context.Context, dsn string, maxOpen int) (*sql.DB, dialect.Dialect, dialect.Target, error) {
+	return openDatabaseWith(ctx, dsn, maxOpen, dialect.OpenOptions{MaxMessageBytes: dialect.MessageLimit(1 << 20)})
+}
+
+// openDatabaseWith parses the DSN, opens the pool and checks the database
+// answers, turning every failure into one line that names the fix.
+func openDatabaseWith(ctx context.Context, dsn string, maxOpen int, opts dialect.OpenOptions) (*sql.DB, dialect.Dialect, dialect.Target, error) {
 	target, err := dialect.ParseDSN(dsn)
 	if err != nil {
 		return nil, nil, target, err
@@ -158,7 +228,7 @@ func openDatabase(ctx context.Context, dsn string, maxOpen int) (*sql.DB, dialec
 			return nil, nil, target, fmt.Errorf("SQLite database %s: %v (give the path of an existing database file)", target.Path, scrub(err.Error(), dsn))
 		}
 	}
-	db, err := sql.Open(target.DriverName, target.DriverDSN)
+	db, err := dialect.Open(target, opts)
 	if err != nil {
 		return nil, nil, target, fmt.Errorf("cannot open %s: %s", target.Redacted, scrub(err.Error(), dsn))
 	}
