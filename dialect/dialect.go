@@ -85,6 +85,11 @@ type SessionOptions struct {
 	// MaxValueBytes bounds the size of one value the database may build,
 	// where the backend can enforce it (SQLite). Zero means its default.
 	MaxValueBytes int
+	// Control is a pool for out-of-band statements: when the context of
+	// a session's call ends, the backend asks the server through it to
+	// stop the running statement (PostgreSQL pg_cancel_backend, MySQL
+	// KILL QUERY). Nil means the drivers' own cancellation only.
+	Control *sql.DB
 }
 
 // Session is a read-only unit of work on one pooled connection.

@@ -77,11 +77,23 @@ func (d *mysql) Begin(ctx context.Context, conn *sql.Conn, opts SessionOptions) 
 		discardConn(conn)
 		return nil, fmt.Errorf("begin read-only transaction: %w", err)
 	}
-	return &mysqlSession{conn: conn}, nil
+	stop := func() {}
+	if opts.Control != nil {
+		// go-sql-driver answers a cancelled context by closing its socket,
+		// and the server goes on running the statement; KILL QUERY stops it.
+		var id int64
+		if err := conn.QueryRowContext(ctx, "SELECT CONNECTION_ID()").Scan(&id); err != nil {
+			discardConn(conn)
+			return nil, fmt.Errorf("read connection id: %w", err)
+		}
+		stop = watchCancel(ctx, opts.Control, fmt.Sprintf("KILL QUERY %d", id))
+	}
+	return &mysqlSession{conn: conn, stopCancel: stop}, nil
 }
 
 type mysqlSession struct {
-	conn *sql.Conn
+	conn       *sql.Conn
+	stopCancel func()
 }
 
 func (s *mysqlSession) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
@@ -101,6 +113,7 @@ func (s *mysqlSession) Query(ctx context.Context, st policy.Statement) (*sql.Row
 // Close rolls back. Named locks and user variables, which a rollback keeps,
 // are refused by the policy before a statement gets here.
 func (s *mysqlSession) Close() error {
+	s.stopCancel()
 	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
 	defer cancel()
 	if _, err := s.conn.ExecContext(ctx, "ROLLBACK"); err != nil {

@@ -50,19 +50,22 @@ func (postgres) Begin(ctx context.Context, conn *sql.Conn, opts SessionOptions) 
 	// ('\' is a backslash, not an escape); forcing it keeps the lexer and
 	// the server reading the same text the same way.
 	begin := fmt.Sprintf("BEGIN READ ONLY; SET LOCAL statement_timeout = %d; SET LOCAL idle_in_transaction_session_timeout = %d; "+
-		"SET LOCAL standard_conforming_strings = on", ms, max(ms*2, 60_000))
-	if _, err := conn.ExecContext(ctx, begin); err != nil {
+		"SET LOCAL standard_conforming_strings = on; SELECT pg_catalog.pg_backend_pid()", ms, max(ms*2, 60_000))
+	var pid int64
+	if err := conn.QueryRowContext(ctx, begin).Scan(&pid); err != nil {
 		discardConn(conn)
 		return nil, fmt.Errorf("begin read-only transaction: %w", err)
 	}
-	return &pgSession{conn: conn, opts: opts}, nil
+	return &pgSession{conn: conn, opts: opts,
+		stopCancel: watchCancel(ctx, opts.Control, "SELECT pg_catalog.pg_cancel_backend($1)", pid)}, nil
 }
 
 type pgSession struct {
-	conn *sql.Conn
-	opts SessionOptions
-	stmt *sql.Stmt
-	rows *sql.Rows
+	conn       *sql.Conn
+	opts       SessionOptions
+	stopCancel func()
+	stmt       *sql.Stmt
+	rows       *sql.Rows
 }
 
 func (s *pgSession) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
@@ -126,6 +129,7 @@ const pgCleanup = "ROLLBACK; CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET
 // Close rolls back and restores the connection (pgCleanup). If that fails
 // the connection is thrown away rather than reused.
 func (s *pgSession) Close() error {
+	s.stopCancel()
 	if s.stmt != nil {
 		s.stmt.Close()
 	}

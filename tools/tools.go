@@ -404,6 +404,7 @@ func (t *Tools) session(ctx context.Context, maxRows int) (dialect.Session, func
 		Timeout:       t.opts.QueryTimeout,
 		MaxRows:       maxRows,
 		MaxValueBytes: t.opts.MaxResultBytes + 1,
+		Control:       t.db,
 	})
 	if err != nil {
 		conn.Close()
