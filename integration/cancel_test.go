@@ -9,6 +9,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/sqlmcp/sqlmcp/tools"
+	"github.com/sqlmcp/sqlmcp/tools/toolstest"
 )
 
 // TestCancelStopsTheStatementOnTheServer: when the client gives up on a
@@ -17,7 +18,7 @@ import (
 // until its timeout.
 func TestCancelStopsTheStatementOnTheServer(t *testing.T) {
 	forEach(t, func(t *testing.T, b *backend) {
-		audit := &auditLog{}
+		audit := &toolstest.AuditLog{}
 		s := serve(t, b, tools.Options{QueryTimeout: time.Minute, Audit: audit})
 		marker := randName("cancel_")
 		sql := fmt.Sprintf("SELECT count(*) AS %s FROM big a CROSS JOIN big b", marker)
@@ -43,7 +44,7 @@ func TestCancelStopsTheStatementOnTheServer(t *testing.T) {
 		}
 		// The call ended on the server side too, and was audited as such.
 		waitFor(t, 5*time.Second, "the call to be audited as cancelled", func() bool {
-			return audit.last().Outcome == tools.OutcomeCancelled
+			return audit.Last().Outcome == tools.OutcomeCancelled
 		})
 		if res := s.call("query", map[string]any{"sql": "SELECT count(*) FROM genre"}); res.IsError {
 			t.Fatalf("the next call failed: %s", res.Text)

@@ -18,6 +18,7 @@ import (
 	"github.com/sqlmcp/sqlmcp/dialect"
 	"github.com/sqlmcp/sqlmcp/dialect/policy"
 	"github.com/sqlmcp/sqlmcp/tools"
+	"github.com/sqlmcp/sqlmcp/tools/toolstest"
 )
 
 // corpusDir holds the public attack and read corpora (format: its README).
@@ -191,7 +192,7 @@ func TestCorpusAttacksAreRefusedAndChangeNothing(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b *backend) {
 		createCorpusObjects(t, b)
 		dir := worldWritableDir(t)
-		audit := &auditLog{}
+		audit := &toolstest.AuditLog{}
 		s, pool := singleConnTools(t, b, tools.Options{QueryTimeout: 5 * time.Second, Audit: audit})
 		attacks := loadCorpus(t, b.name, "attacks", dir, b.dbName)
 		// Warm the pool so that its one connection exists and carries the
@@ -203,7 +204,7 @@ func TestCorpusAttacksAreRefusedAndChangeNothing(t *testing.T) {
 		var byPolicy, byDatabase int
 		for _, a := range attacks {
 			res := s.call("query", map[string]any{"sql": a.sql})
-			outcome := audit.last().Outcome
+			outcome := audit.Last().Outcome
 			switch {
 			case !res.IsError:
 				t.Errorf("ESCAPE %s: attack ran (%s):\n  %s\n  -> %.300s", a, a.why, a.sql, res.Text)

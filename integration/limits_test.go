@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sqlmcp/sqlmcp/tools"
+	"github.com/sqlmcp/sqlmcp/tools/toolstest"
 )
 
 // TestRunawayQueriesStopAtTheTimeout: statements that would run for hours
@@ -14,7 +15,7 @@ import (
 // with a timeout error, and the pool serves the next call.
 func TestRunawayQueriesStopAtTheTimeout(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b *backend) {
-		audit := &auditLog{}
+		audit := &toolstest.AuditLog{}
 		s := serve(t, b, tools.Options{QueryTimeout: time.Second, Audit: audit})
 		runaway := []string{"SELECT count(*) FROM big a, big b, big c"}
 		switch b.name {
@@ -37,8 +38,8 @@ func TestRunawayQueriesStopAtTheTimeout(t *testing.T) {
 			start := time.Now()
 			res := s.call("query", map[string]any{"sql": q})
 			el := time.Since(start)
-			if !res.IsError || audit.last().Outcome != tools.OutcomeTimeout {
-				t.Errorf("%s\n  -> %.200s (outcome %s), want a timeout", q, res.Text, audit.last().Outcome)
+			if !res.IsError || audit.Last().Outcome != tools.OutcomeTimeout {
+				t.Errorf("%s\n  -> %.200s (outcome %s), want a timeout", q, res.Text, audit.Last().Outcome)
 			}
 			if el > 5*time.Second {
 				t.Errorf("%s took %s to stop with a 1s timeout", q, el)

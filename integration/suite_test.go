@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -56,27 +55,6 @@ type toolstestSession struct {
 func (s *toolstestSession) call(tool string, args map[string]any) toolstest.Result {
 	s.t.Helper()
 	return toolstest.Call(s.t, s.cs, tool, args)
-}
-
-// auditLog keeps the audit records of a test's calls.
-type auditLog struct {
-	mu   sync.Mutex
-	recs []tools.Record
-}
-
-func (a *auditLog) Audit(r *tools.Record) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.recs = append(a.recs, *r)
-}
-
-func (a *auditLog) last() tools.Record {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if len(a.recs) == 0 {
-		return tools.Record{}
-	}
-	return a.recs[len(a.recs)-1]
 }
 
 func TestListTablesCountsEveryChinookTable(t *testing.T) {
@@ -279,14 +257,14 @@ func TestBigTableLimitAndOrder(t *testing.T) {
 
 func TestTimeoutIsEnforcedAndPoolRecovers(t *testing.T) {
 	forEach(t, func(t *testing.T, b *backend) {
-		audit := &auditLog{}
+		audit := &toolstest.AuditLog{}
 		s := serve(t, b, tools.Options{QueryTimeout: time.Second, Audit: audit})
 		start := time.Now()
 		res := s.call("query", map[string]any{"sql": "SELECT count(*) FROM big a CROSS JOIN big b"})
 		if !res.IsError || !strings.HasPrefix(res.Text, "database error") || !strings.Contains(res.Text, "timeout is 1s") {
 			t.Errorf("slow query: %q, want a database error naming the timeout", res.Text)
 		}
-		if got := audit.last().Outcome; got != tools.OutcomeTimeout {
+		if got := audit.Last().Outcome; got != tools.OutcomeTimeout {
 			t.Errorf("audited outcome %s, want timeout", got)
 		}
 		if el := time.Since(start); el > 15*time.Second {
@@ -369,7 +347,7 @@ func TestLegitimateReadsAreAccepted(t *testing.T) {
 
 func TestAttacksAreRefusedAndChangeNothing(t *testing.T) {
 	forEach(t, func(t *testing.T, b *backend) {
-		audit := &auditLog{}
+		audit := &toolstest.AuditLog{}
 		s := serve(t, b, tools.Options{QueryTimeout: 5 * time.Second, Audit: audit})
 		dir := t.TempDir()
 		file := filepath.Join(dir, "pwned")
@@ -469,7 +447,7 @@ func TestAttacksAreRefusedAndChangeNothing(t *testing.T) {
 			if !res.IsError || !strings.Contains(res.Text, "not allowed") {
 				t.Errorf("attack not refused with \"not allowed\":\n  %s\n  -> %s", a, res.Text)
 			}
-			if got := audit.last().Outcome; got != tools.OutcomeDenied {
+			if got := audit.Last().Outcome; got != tools.OutcomeDenied {
 				t.Errorf("attack %q audited as %s, want denied", a, got)
 			}
 		}

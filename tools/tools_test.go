@@ -57,23 +57,6 @@ func newSQLite(t *testing.T) (*sql.DB, dialect.Dialect) {
 	return db, d
 }
 
-type auditSink struct {
-	mu   sync.Mutex
-	recs []tools.Record
-}
-
-func (a *auditSink) Audit(r *tools.Record) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.recs = append(a.recs, *r)
-}
-
-func (a *auditSink) last() tools.Record {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.recs[len(a.recs)-1]
-}
-
 func TestToolsListedWithReadOnlyAnnotationsAndSchemas(t *testing.T) {
 	db, d := newSQLite(t)
 	cs := toolstest.Connect(t, tools.New(db, d, tools.Options{MaxRows: 50}))
@@ -191,7 +174,7 @@ func TestQueryByteCap(t *testing.T) {
 
 func TestErrorsAreCategorisedAndAudited(t *testing.T) {
 	db, d := newSQLite(t)
-	audit := &auditSink{}
+	audit := &toolstest.AuditLog{}
 	cs := toolstest.Connect(t, tools.New(db, d, tools.Options{Audit: audit}))
 	for _, tc := range []struct {
 		tool    string
@@ -211,7 +194,7 @@ func TestErrorsAreCategorisedAndAudited(t *testing.T) {
 		if !res.IsError || !strings.HasPrefix(res.Text, tc.prefix) {
 			t.Errorf("%s %v: got %q (isError %v), want prefix %q", tc.tool, tc.args, res.Text, res.IsError, tc.prefix)
 		}
-		if got := audit.last(); got.Outcome != tc.outcome || got.Tool != tc.tool || got.RequestID == "" {
+		if got := audit.Last(); got.Outcome != tc.outcome || got.Tool != tc.tool || got.RequestID == "" {
 			t.Errorf("%s %v: audited %+v, want outcome %s", tc.tool, tc.args, got, tc.outcome)
 		}
 	}

@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -36,25 +35,8 @@ type httpFixture struct {
 	db      *sql.DB
 	dsn     string
 	metrics *metrics.Metrics
-	audit   *recorder
+	audit   *toolstest.AuditLog
 	audited *syncBuffer // the audit lines as the real auditor writes them
-}
-
-type recorder struct {
-	mu   sync.Mutex
-	recs []tools.Record
-}
-
-func (r *recorder) Audit(rec *tools.Record) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.recs = append(r.recs, *rec)
-}
-
-func (r *recorder) all() []tools.Record {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]tools.Record(nil), r.recs...)
 }
 
 type teeAuditor []tools.Auditor
@@ -78,7 +60,7 @@ func newHTTPFixture(t testing.TB, o fixtureOptions) *httpFixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(cleanup)
-	f := &httpFixture{dsn: "sqlite://" + path, audit: &recorder{}, audited: &syncBuffer{}}
+	f := &httpFixture{dsn: "sqlite://" + path, audit: &toolstest.AuditLog{}, audited: &syncBuffer{}}
 	db, d, target, err := openDatabase(context.Background(), f.dsn, 10)
 	if err != nil {
 		t.Fatal(err)
@@ -214,7 +196,7 @@ func TestHTTPAuthRequiresOneOfTheTokens(t *testing.T) {
 		if res.IsError {
 			t.Fatalf("query: %s", res.Text)
 		}
-		recs := f.audit.all()
+		recs := f.audit.All()
 		last := recs[len(recs)-1]
 		if !strings.HasPrefix(last.Token, "tok:") || len(last.Token) != len("tok:")+8 {
 			t.Errorf("audit token %q, want tok: and 8 hex digits", last.Token)
@@ -365,7 +347,7 @@ func TestStatelessHTTPListsAndCalls(t *testing.T) {
 	if res.IsError || !strings.Contains(res.Text, "3503") {
 		t.Errorf("query over stateless HTTP: %q", res.Text)
 	}
-	if recs := f.audit.all(); len(recs) == 0 || recs[len(recs)-1].Token == "" {
+	if recs := f.audit.All(); len(recs) == 0 || recs[len(recs)-1].Token == "" {
 		t.Error("stateless call not audited with its token")
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -95,4 +96,34 @@ func Call(t testing.TB, cs *mcp.ClientSession, tool string, args map[string]any)
 func (r Result) Rows() []any {
 	rows, _ := r.Structured["rows"].([]any)
 	return rows
+}
+
+// AuditLog is a tools.Auditor that keeps the records of a test's calls.
+type AuditLog struct {
+	mu   sync.Mutex
+	recs []tools.Record
+}
+
+// Audit implements tools.Auditor.
+func (a *AuditLog) Audit(r *tools.Record) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.recs = append(a.recs, *r)
+}
+
+// Last is the latest record, or the zero Record when there is none.
+func (a *AuditLog) Last() tools.Record {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.recs) == 0 {
+		return tools.Record{}
+	}
+	return a.recs[len(a.recs)-1]
+}
+
+// All is every record so far, oldest first.
+func (a *AuditLog) All() []tools.Record {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]tools.Record(nil), a.recs...)
 }
