@@ -105,6 +105,16 @@ type Session interface {
 	Close() error
 }
 
+// Abandoner is a Session that can drop the rest of a result cheaply. The
+// caller uses it when it stopped reading early and the database still has
+// more to send than the session asked for: MySQL, whose sql_select_limit
+// a LIMIT written in the statement overrides, would otherwise make
+// Rows.Close read every remaining row. After Abandon, Rows.Close and Close
+// may report errors; the rows already read stand.
+type Abandoner interface {
+	Abandon()
+}
+
 // Queryer is what introspection needs: *sql.DB, *sql.Conn, *sql.Tx and
 // Session all satisfy it.
 type Queryer interface {

@@ -5,8 +5,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"sync"
+	"time"
 
 	gomysql "github.com/go-sql-driver/mysql"
 
@@ -77,23 +79,46 @@ func (d *mysql) Begin(ctx context.Context, conn *sql.Conn, opts SessionOptions) 
 		discardConn(conn)
 		return nil, fmt.Errorf("begin read-only transaction: %w", err)
 	}
-	stop := func() {}
+	sess := &mysqlSession{conn: conn, stopCancel: func() {}, control: opts.Control}
 	if opts.Control != nil {
 		// go-sql-driver answers a cancelled context by closing its socket,
 		// and the server goes on running the statement; KILL QUERY stops it.
-		var id int64
-		if err := conn.QueryRowContext(ctx, "SELECT CONNECTION_ID()").Scan(&id); err != nil {
+		if err := conn.QueryRowContext(ctx, "SELECT CONNECTION_ID()").Scan(&sess.id); err != nil {
 			discardConn(conn)
 			return nil, fmt.Errorf("read connection id: %w", err)
 		}
-		stop = watchCancel(ctx, opts.Control, fmt.Sprintf("KILL QUERY %d", id))
+		sess.stopCancel = watchCancel(ctx, opts.Control, fmt.Sprintf("KILL QUERY %d", sess.id))
 	}
-	return &mysqlSession{conn: conn, stopCancel: stop}, nil
+	return sess, nil
 }
 
 type mysqlSession struct {
 	conn       *sql.Conn
 	stopCancel func()
+	control    *sql.DB
+	id         int64 // CONNECTION_ID(), when control is set
+}
+
+var _ Abandoner = (*mysqlSession)(nil)
+
+// Abandon closes the connection under the open result, so that Rows.Close
+// has nothing to drain, and stops the statement on the server, which would
+// otherwise run on until it noticed the client was gone.
+func (s *mysqlSession) Abandon() {
+	// Not driver.ErrBadConn from Raw: database/sql would then wait to
+	// close the Conn while the open Rows hold it. The closed driver conn
+	// fails the session's ROLLBACK, and Close discards it.
+	_ = s.conn.Raw(func(dc any) error {
+		if c, ok := dc.(io.Closer); ok {
+			_ = c.Close()
+		}
+		return nil
+	})
+	if s.control != nil && s.id != 0 {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_, _ = s.control.ExecContext(ctx, fmt.Sprintf("KILL QUERY %d", s.id))
+	}
 }
 
 func (s *mysqlSession) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {

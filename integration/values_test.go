@@ -3,6 +3,7 @@ package integration_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -129,6 +130,25 @@ func TestListTablesSurvivesAnUncountableTable(t *testing.T) {
 			if !strings.Contains(res.Text, want) {
 				t.Errorf("list_tables lacks %q:\n%s", want, res.Text)
 			}
+		}
+	})
+}
+
+// TestLimitInTheStatementStillBoundsTheTransfer: a LIMIT written in the
+// SQL must not make the server send (and us read) everything up to it,
+// nor turn a good first page into a timeout.
+func TestLimitInTheStatementStillBoundsTheTransfer(t *testing.T) {
+	forEach(t, func(t *testing.T, b *backend) {
+		s := serve(t, b, tools.Options{QueryTimeout: 5 * time.Second})
+		res := s.call("query", map[string]any{"sql": "SELECT a.n, b.n FROM big a CROSS JOIN big b LIMIT 100000000", "limit": 3})
+		if res.IsError {
+			t.Fatalf("a 3-row page of a huge LIMIT failed: %s", res.Text)
+		}
+		if len(res.Rows()) != 3 || res.Structured["truncated"] != true {
+			t.Errorf("got %d rows truncated=%v, want 3 true", len(res.Rows()), res.Structured["truncated"])
+		}
+		if res := s.call("query", map[string]any{"sql": "SELECT count(*) FROM genre"}); res.IsError {
+			t.Fatalf("the next call failed: %s", res.Text)
 		}
 	})
 }

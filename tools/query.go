@@ -178,7 +178,17 @@ func (t *Tools) query(ctx context.Context, raw json.RawMessage, rec *Record) (re
 	if err := rows.Err(); err != nil {
 		return result{}, err
 	}
-	if err := rows.Close(); err != nil {
+	abandoned := false
+	if truncated && rows.Next() {
+		// Rows beyond what the session asked the database for: it is not
+		// bounding this result (a LIMIT in the statement overrides MySQL's
+		// sql_select_limit), and closing would read all of it.
+		if a, ok := sess.(dialect.Abandoner); ok {
+			a.Abandon()
+			abandoned = true
+		}
+	}
+	if err := rows.Close(); err != nil && !abandoned {
 		return result{}, err
 	}
 	elapsed := float64(time.Since(start).Microseconds()) / 1000
