@@ -42,12 +42,14 @@ func (postgres) Privileges(ctx context.Context, q Queryer) ([]string, error) {
 		out = append(out, fmt.Sprintf("role %s is a member of %s", user, strings.Join(roles, ", ")))
 	}
 	rows, err := q.QueryContext(ctx, `SELECT n.nspname || '.' || c.relname,
-			has_table_privilege(c.oid, 'INSERT'), has_table_privilege(c.oid, 'UPDATE'),
+			has_any_column_privilege(c.oid, 'INSERT'), has_any_column_privilege(c.oid, 'UPDATE'),
 			has_table_privilege(c.oid, 'DELETE'), has_table_privilege(c.oid, 'TRUNCATE')
 		FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 		WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
 		AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\_toast%'
-		AND (has_table_privilege(c.oid, 'INSERT') OR has_table_privilege(c.oid, 'UPDATE')
+		-- has_any_column_privilege also sees column-level grants
+		-- (GRANT UPDATE (b) ON t), which has_table_privilege misses.
+		AND (has_any_column_privilege(c.oid, 'INSERT') OR has_any_column_privilege(c.oid, 'UPDATE')
 			OR has_table_privilege(c.oid, 'DELETE') OR has_table_privilege(c.oid, 'TRUNCATE'))
 		ORDER BY 1`)
 	if err != nil {

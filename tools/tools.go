@@ -8,6 +8,7 @@
 package tools
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -48,6 +49,11 @@ type Options struct {
 	Audit Auditor
 	// Observer, if set, is told when calls start and end (metrics).
 	Observer Observer
+	// Control is a small pool of its own for out-of-band statements that
+	// stop a cancelled call's statement (see dialect.SessionOptions).
+	// Default: the tools' pool, which a full pool can starve exactly when
+	// cancelling matters.
+	Control *sql.DB
 }
 
 func (o Options) withDefaults() Options {
@@ -404,7 +410,7 @@ func (t *Tools) session(ctx context.Context, maxRows int) (dialect.Session, func
 		Timeout:       t.opts.QueryTimeout,
 		MaxRows:       maxRows,
 		MaxValueBytes: t.opts.MaxResultBytes + 1,
-		Control:       t.db,
+		Control:       cmp.Or(t.opts.Control, t.db),
 	})
 	if err != nil {
 		conn.Close()

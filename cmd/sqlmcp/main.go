@@ -107,7 +107,18 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		m.ObserveDB(db, target.Backend)
 		observer = m
 	}
+	// Cancelling a call's statement (pg_cancel_backend, KILL QUERY) must
+	// not wait for a connection of the pool it is trying to relieve.
+	control, err := dialect.Open(target, dialect.OpenOptions{})
+	if err != nil {
+		fmt.Fprintf(stderr, "sqlmcp: cannot open %s: %s\n", target.Redacted, scrub(err.Error(), dsn))
+		return 2
+	}
+	control.SetMaxOpenConns(2)
+	control.SetMaxIdleConns(1)
+	defer control.Close()
 	t := tools.New(db, d, tools.Options{
+		Control:        control,
 		MaxRows:        cfg.MaxRows,
 		QueryTimeout:   cfg.QueryTimeout,
 		MaxResultBytes: cfg.MaxResultBytes,
