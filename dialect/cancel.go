@@ -31,12 +31,12 @@ func watchCancel(ctx context.Context, control *sql.DB, kill string, args ...any)
 		defer close(finished)
 		tick := time.NewTicker(killRetry)
 		defer tick.Stop()
+		// The first attempt is unconditional: a caller that returns at
+		// once on the cancelled context (go-sql-driver closes its socket)
+		// may call stop before this goroutine ran, and the statement would
+		// then go on on the server. stop waits for it, so it still cannot
+		// reach a connection back in the pool.
 		for {
-			select {
-			case <-quit:
-				return
-			default:
-			}
 			kctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			_, _ = control.ExecContext(kctx, kill, args...)
 			cancel()
