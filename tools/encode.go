@@ -217,12 +217,6 @@ func writeCell(b *strings.Builder, v any) {
 	case Binary:
 		b.WriteString("base64:")
 		b.WriteString(x.Base64)
-	case *int64:
-		if x == nil {
-			b.WriteString("NULL")
-		} else {
-			b.WriteString(strconv.FormatInt(*x, 10))
-		}
 	default:
 		writeEscaped(b, stringify(v))
 	}
@@ -233,20 +227,7 @@ func writeEscaped(b *strings.Builder, s string) {
 		b.WriteString(s)
 		return
 	}
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case '\t':
-			b.WriteString(`\t`)
-		case '\n':
-			b.WriteString(`\n`)
-		case '\r':
-			b.WriteString(`\r`)
-		case '\\':
-			b.WriteString(`\\`)
-		default:
-			b.WriteByte(c)
-		}
-	}
+	b.Write(appendTSVEscaped(make([]byte, 0, len(s)+8), s))
 }
 
 // rowWriter builds a query result in its two forms at once: the JSON of

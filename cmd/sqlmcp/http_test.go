@@ -18,6 +18,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/sqlmcp/sqlmcp/cmd/sqlmcp/demo"
+	"github.com/sqlmcp/sqlmcp/dialect"
 	"github.com/sqlmcp/sqlmcp/tools"
 	"github.com/sqlmcp/sqlmcp/tools/metrics"
 	"github.com/sqlmcp/sqlmcp/tools/toolstest"
@@ -61,7 +62,7 @@ func newHTTPFixture(t testing.TB, o fixtureOptions) *httpFixture {
 	}
 	t.Cleanup(cleanup)
 	f := &httpFixture{dsn: "sqlite://" + path, audit: &toolstest.AuditLog{}, audited: &syncBuffer{}}
-	db, d, target, err := openDatabase(context.Background(), f.dsn, 10)
+	db, d, target, err := openDatabase(context.Background(), f.dsn, 10, dialect.OpenOptions{MaxMessageBytes: dialect.MessageLimit(1 << 20)})
 	if err != nil {
 		t.Fatal(err)
 	}

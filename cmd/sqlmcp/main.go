@@ -85,7 +85,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		defer cleanup()
 		dsn = "sqlite://" + path
 	}
-	db, d, target, err := openDatabaseWith(ctx, dsn, cfg.MaxOpenConns, dialect.OpenOptions{MaxMessageBytes: dialect.MessageLimit(cfg.MaxResultBytes)})
+	db, d, target, err := openDatabase(ctx, dsn, cfg.MaxOpenConns, dialect.OpenOptions{MaxMessageBytes: dialect.MessageLimit(cfg.MaxResultBytes)})
 	if err != nil {
 		fmt.Fprintf(stderr, "sqlmcp: %v\n", err)
 		return 2
@@ -226,14 +226,9 @@ func checkPrivileges(ctx context.Context, d dialect.Dialect, db *sql.DB, logger 
 	return ""
 }
 
-// openDatabase is openDatabaseWith for the default --max-result-bytes.
-func openDatabase(ctx context.Context, dsn string, maxOpen int) (*sql.DB, dialect.Dialect, dialect.Target, error) {
-	return openDatabaseWith(ctx, dsn, maxOpen, dialect.OpenOptions{MaxMessageBytes: dialect.MessageLimit(1 << 20)})
-}
-
-// openDatabaseWith parses the DSN, opens the pool and checks the database
+// openDatabase parses the DSN, opens the pool and checks the database
 // answers, turning every failure into one line that names the fix.
-func openDatabaseWith(ctx context.Context, dsn string, maxOpen int, opts dialect.OpenOptions) (*sql.DB, dialect.Dialect, dialect.Target, error) {
+func openDatabase(ctx context.Context, dsn string, maxOpen int, opts dialect.OpenOptions) (*sql.DB, dialect.Dialect, dialect.Target, error) {
 	target, err := dialect.ParseDSN(dsn)
 	if err != nil {
 		return nil, nil, target, err
