@@ -149,9 +149,11 @@ or add it to Claude Desktop / Claude Code / Cursor (see README.md). Ctrl-C quits
 // no new calls, in-flight calls get up to the query timeout to finish.
 func serveStdio(ctx context.Context, t *tools.Tools, stdin io.ReadCloser, stdout io.WriteCloser, logger *slog.Logger, timeout time.Duration) int {
 	server := t.NewServer(version)
+	splicer := tools.NewSplicer()
+	server.AddReceivingMiddleware(splicer.Middleware)
 	// The session's context is not the signal's: cancelling it would also
 	// cancel the writes of the answers still owed to in-flight calls.
-	ss, err := server.Connect(context.Background(), &stdioTransport{Reader: stdin, Writer: stdout}, nil)
+	ss, err := server.Connect(context.Background(), &stdioTransport{Reader: stdin, Writer: stdout, Splicer: splicer}, nil)
 	if err != nil {
 		logger.Error("cannot start the stdio session", "err", err.Error())
 		return 1

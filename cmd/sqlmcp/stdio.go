@@ -11,6 +11,8 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/sqlmcp/sqlmcp/tools"
 )
 
 // stdioTransport is mcp.IOTransport (go-sdk v1.8.0, transport.go: ioConn)
@@ -36,10 +38,15 @@ type stdioTransport struct {
 	Reader        io.ReadCloser
 	Writer        io.WriteCloser
 	MaxLineLength int // 0: mcp.DefaultMaxLineLength; negative: no cap
+	// Splicer, when set, is the one whose Middleware the server uses:
+	// every result is written through its Expand.
+	Splicer *tools.Splicer
 }
 
 func (t *stdioTransport) Connect(context.Context) (mcp.Connection, error) {
-	return newStdioConn(t.Reader, t.Writer, t.MaxLineLength), nil
+	c := newStdioConn(t.Reader, t.Writer, t.MaxLineLength)
+	c.splicer = t.Splicer
+	return c, nil
 }
 
 const (
@@ -48,8 +55,9 @@ const (
 )
 
 type stdioConn struct {
-	r io.ReadCloser
-	w io.WriteCloser
+	r       io.ReadCloser
+	w       io.WriteCloser
+	splicer *tools.Splicer // nil: results are written as they are
 
 	sessionMu       sync.Mutex
 	protocolVersion string
@@ -312,6 +320,9 @@ func (c *stdioConn) Write(ctx context.Context, msg jsonrpc.Message) error {
 			}
 			var raws []json.RawMessage
 			for _, r := range batch {
+				if c.splicer != nil && r.Error == nil {
+					r.Result = c.splicer.Expand(nil, r.Result)
+				}
 				raw, err := jsonrpc.EncodeMessage(r)
 				if err != nil {
 					return fmt.Errorf("encoding batch message: %w", err)
@@ -354,7 +365,11 @@ func (c *stdioConn) writeResponse(resp *jsonrpc.Response) error {
 	env = env[:len(env)-2]
 	bp := frameBufs.Get().(*[]byte)
 	buf := append((*bp)[:0], env...)
-	buf = append(buf, resp.Result...)
+	if c.splicer != nil {
+		buf = c.splicer.Expand(buf, resp.Result)
+	} else {
+		buf = append(buf, resp.Result...)
+	}
 	buf = append(buf, '}', '\n')
 	_, err = c.w.Write(buf)
 	if cap(buf) <= 1<<20 {
@@ -368,6 +383,9 @@ func (c *stdioConn) Close() error {
 	c.closeOnce.Do(func() {
 		c.closeErr = errors.Join(c.r.Close(), c.w.Close())
 		close(c.closed)
+		if c.splicer != nil {
+			c.splicer.Reset() // answers that will never be written
+		}
 	})
 	return c.closeErr
 }

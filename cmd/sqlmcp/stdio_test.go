@@ -5,26 +5,39 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/sqlmcp/sqlmcp/tools"
 )
 
 // transcript runs a go-sdk server over transport t, sends each line of
 // script (waiting for one answer line after each that has an "id"), and
 // returns the answers and the error the session ended with.
-func transcript(t *testing.T, mk func(io.ReadCloser, io.WriteCloser) mcp.Transport, script []string) ([]string, string) {
+//
+// The echo tool answers with values large enough for a Splicer to park;
+// when sp is set, the server uses its middleware.
+func transcript(t *testing.T, mk func(io.ReadCloser, io.WriteCloser) mcp.Transport, sp *tools.Splicer, script []string) ([]string, string) {
 	t.Helper()
 	server := mcp.NewServer(&mcp.Implementation{Name: "t", Version: "1"}, nil)
+	if sp != nil {
+		server.AddReceivingMiddleware(sp.Middleware)
+	}
 	server.AddTool(&mcp.Tool{Name: "echo", InputSchema: json.RawMessage(`{"type":"object"}`)},
 		func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 			return &mcp.CallToolResult{
-				Content: []mcp.Content{&mcp.TextContent{Text: "<a> & b\u2028c\té\t\"q\"\n1\t2\n"}},
+				Content: []mcp.Content{
+					&mcp.TextContent{Text: strings.Repeat("<a> & b\u2028c\té\t\"q\"\n1\t2\n\x00", 40)},
+					&mcp.TextContent{Text: "short"},
+				},
 				// Not what our tools produce (theirs is already compact),
 				// but the SDK compacts it before the transport sees it.
-				StructuredContent: json.RawMessage(`{"columns": ["<x>", "y&z"], "rows": [[1, "\u2028", null, 1.5e3]]}`),
+				StructuredContent: json.RawMessage(`{"columns": ["<x>", "y&z"], "rows": [` +
+					strings.Repeat(`[1, "\u2028", null, 1.5e3], `, 30) + `[2, "", true, -0.0]]}`),
 			}, nil
 		})
 	inR, inW := io.Pipe()
@@ -104,8 +117,8 @@ func TestStdioTransportMatchesIOTransport(t *testing.T) {
 	}
 	for name, script := range scripts {
 		t.Run(name, func(t *testing.T) {
-			want, wantErr := transcript(t, sdk, script)
-			got, gotErr := transcript(t, ours, script)
+			want, wantErr := transcript(t, sdk, nil, script)
+			got, gotErr := transcript(t, ours, nil, script)
 			if len(got) != len(want) {
 				t.Fatalf("answers: got %q, want %q", got, want)
 			}
@@ -116,6 +129,33 @@ func TestStdioTransportMatchesIOTransport(t *testing.T) {
 			}
 			if gotErr != wantErr {
 				t.Errorf("session end: got %q, want %q", gotErr, wantErr)
+			}
+
+			// With a Splicer the large values skip the SDK's encoder:
+			// the bytes differ (no HTML escaping), the JSON must not.
+			sp := tools.NewSplicer()
+			spliced, splicedErr := transcript(t, func(r io.ReadCloser, w io.WriteCloser) mcp.Transport {
+				return &stdioTransport{Reader: r, Writer: w, Splicer: sp}
+			}, sp, script)
+			if len(spliced) != len(want) || splicedErr != wantErr {
+				t.Fatalf("spliced: answers %q, end %q; want %q, %q", spliced, splicedErr, want, wantErr)
+			}
+			for i := range want {
+				if strings.Contains(spliced[i], "sqlmcp-splice") {
+					t.Errorf("answer %d: a marker reached the client: %s", i, spliced[i])
+				}
+				var g, w any
+				if json.Unmarshal([]byte(want[i]), &w) != nil {
+					if spliced[i] != want[i] {
+						t.Errorf("spliced answer %d: got %q, want %q", i, spliced[i], want[i])
+					}
+					continue
+				}
+				if err := json.Unmarshal([]byte(spliced[i]), &g); err != nil {
+					t.Errorf("answer %d is not JSON: %v: %s", i, err, spliced[i])
+				} else if !reflect.DeepEqual(g, w) {
+					t.Errorf("spliced answer %d:\n got %s\nwant %s", i, spliced[i], want[i])
+				}
 			}
 		})
 	}
@@ -128,11 +168,11 @@ func TestStdioTransportFrameLimit(t *testing.T) {
 		}
 	}
 	big := `{"jsonrpc":"2.0","id":2,"method":"ping","params":{"x":"` + strings.Repeat("a", 4096) + `"}}`
-	_, errText := transcript(t, mk(1024), []string{big})
+	_, errText := transcript(t, mk(1024), nil, []string{big})
 	if !strings.Contains(errText, "maximum line length") {
 		t.Errorf("over the limit: session ended with %q", errText)
 	}
-	got, _ := transcript(t, mk(-1), []string{big})
+	got, _ := transcript(t, mk(-1), nil, []string{big})
 	if len(got) != 1 || !strings.Contains(got[0], `"id":2`) {
 		t.Errorf("no limit: %q", got)
 	}
