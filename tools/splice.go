@@ -27,9 +27,10 @@ import (
 // result of a few dozen bytes, and the transport calls Expand on it,
 // which puts the values back in place of their markers.
 //
-// The values are encoded once, by our own encoders: the structuredContent
-// is the tools' own JSON (rowWriter and json.Marshal; tests check it is
-// valid), the text goes through appendJSONString. A marker is a JSON
+// The values are encoded once: a structuredContent that is already JSON
+// is the tools' own (rowWriter; tests check it is valid) and is kept as
+// it is, a Go value goes through json.Marshal, the text through
+// appendJSONString. A marker is a JSON
 // string that holds a random per-Splicer nonce, and only results the
 // middleware rewrote can hold one (the rest of such a result is the
 // SDK's envelope: no database value, nothing a client chose), so Expand
@@ -77,8 +78,19 @@ func (s *Splicer) Middleware(next mcp.MethodHandler) mcp.MethodHandler {
 
 // park replaces the large values of r with markers.
 func (s *Splicer) park(r *mcp.CallToolResult) {
-	if raw, ok := r.StructuredContent.(json.RawMessage); ok && len(raw) >= spliceMin {
-		r.StructuredContent = json.RawMessage(s.put(raw))
+	switch sc := r.StructuredContent.(type) {
+	case nil:
+	case json.RawMessage:
+		if len(sc) >= spliceMin {
+			r.StructuredContent = json.RawMessage(s.put(sc))
+		}
+	default:
+		// A Go value (list_tables, describe_table): encoded here once,
+		// as the SDK would, instead of encoded and then compacted twice.
+		// On an error the SDK's own encoding reports it.
+		if enc, err := json.Marshal(sc); err == nil && len(enc) >= spliceMin {
+			r.StructuredContent = json.RawMessage(s.put(enc))
+		}
 	}
 	for i, c := range r.Content {
 		tc, ok := c.(*mcp.TextContent)
