@@ -8,25 +8,151 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
-// rpcClient is the least an MCP client can be: newline-delimited JSON-RPC
-// over a child's stdin/stdout, any number of calls in flight, matched to
-// their answers by id. It parses only the id of each answer, so that the
+const protocolVersion = "2025-06-18"
+
+// rpcClient is the message path of one transport, and the least an MCP
+// client can be: any number of calls in flight, each answer returned as its
+// raw bytes. The clients parse only the id of an answer, so that the
 // harness spends as little as possible of the machine the server runs on;
 // check decodes an answer fully when a case wants to verify it.
-//
-// An HTTP transport would implement the same call method over POST /mcp;
-// see newServer.
-type rpcClient struct {
-	cmd   *exec.Cmd
+type rpcClient interface {
+	// call sends one request and returns the raw answer. A JSON-RPC error
+	// is returned as an error; a tool error (isError) is the caller's to
+	// check.
+	call(ctx context.Context, method string, params any) ([]byte, error)
+	notify(ctx context.Context, method string) error
+	// hangUp ends the session the way a client does, after which the
+	// server exits.
+	hangUp()
+}
+
+// child is the sqlmcp process under measurement, whatever the transport.
+type child struct {
+	cmd    *exec.Cmd
+	exited chan struct{} // closed once the process has exited
+	err    error         // its exit status, once exited is closed
+}
+
+// server is one running sqlmcp child, the client talking to it, and what
+// was measured while starting it.
+type server struct {
+	rpcClient
+	*child
+	startup time.Duration // spawn -> initialize answered
+}
+
+// startServer spawns cfg.bin with args on cfg.transport, performs the MCP
+// handshake and reports how long the server took to answer initialize.
+func startServer(ctx context.Context, cfg config, args []string) (*server, error) {
+	cmd := exec.Command(cfg.bin, args...)
+	// Audit lines go to stderr at the default log level; a real client
+	// reads them too, so the server pays for writing them.
+	cmd.Stderr = io.Discard
+	p := &child{cmd: cmd, exited: make(chan struct{})}
+	var c rpcClient
+	switch cfg.transport {
+	case "stdio":
+		sc, err := newStdioClient(cmd)
+		if err != nil {
+			return nil, err
+		}
+		c = sc
+	case "http":
+		addr, err := freeAddr()
+		if err != nil {
+			return nil, err
+		}
+		// Loopback: no token needed.
+		cmd.Args = append(cmd.Args, "--transport", "http", "--listen", addr)
+		c = newHTTPClient(p, "http://"+addr+"/mcp", max(cfg.conc, 8))
+	default:
+		return nil, fmt.Errorf("unknown transport %q", cfg.transport)
+	}
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w (run `make build` first)", cfg.bin, err)
+	}
+	go func() { p.err = cmd.Wait(); close(p.exited) }()
+	s := &server{rpcClient: c, child: p}
+	init, err := s.call(ctx, "initialize", map[string]any{
+		"protocolVersion": protocolVersion,
+		"capabilities":    map[string]any{},
+		"clientInfo":      map[string]any{"name": "sqlmcp-bench", "version": "1"},
+	})
+	s.startup = time.Since(start)
+	if err != nil {
+		s.close()
+		return nil, fmt.Errorf("initialize: %w", err)
+	}
+	if !bytes.Contains(init, []byte(`"serverInfo"`)) {
+		s.close()
+		return nil, fmt.Errorf("initialize: unexpected answer %.200s", init)
+	}
+	if err := s.notify(ctx, "notifications/initialized"); err != nil {
+		s.close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// callTool is tools/call.
+func (s *server) callTool(ctx context.Context, name string, args map[string]any) ([]byte, error) {
+	return s.call(ctx, "tools/call", map[string]any{"name": name, "arguments": args})
+}
+
+// close ends the session, then waits for the child to exit; it is killed
+// if it has not after 10 s.
+func (s *server) close() {
+	s.hangUp()
+	select {
+	case <-s.exited:
+	case <-time.After(10 * time.Second):
+		s.cmd.Process.Kill()
+		<-s.exited
+	}
+}
+
+// answer returns an answer, or an error if it is a JSON-RPC error.
+func answer(method string, line []byte) ([]byte, error) {
+	if bytes.Contains(line[:min(len(line), 80)], []byte(`"error":`)) {
+		return nil, fmt.Errorf("%s: %s", method, strings.TrimSpace(string(line)))
+	}
+	return line, nil
+}
+
+// answerID is the id of an answer. It is the first member the go-sdk
+// writes after "jsonrpc"; a message without a numeric id (a notification
+// or a log message from the server) has none.
+func answerID(line []byte) (int64, bool) {
+	head := line[:min(len(line), 64)]
+	i := bytes.Index(head, []byte(`"id":`))
+	if i < 0 {
+		return 0, false
+	}
+	rest := head[i+5:]
+	j := 0
+	for j < len(rest) && rest[j] >= '0' && rest[j] <= '9' {
+		j++
+	}
+	id, err := strconv.ParseInt(string(rest[:j]), 10, 64)
+	return id, err == nil
+}
+
+// stdioClient is newline-delimited JSON-RPC over the child's stdin/stdout,
+// answers matched to their calls by id.
+type stdioClient struct {
 	stdin io.WriteCloser
 
 	wmu sync.Mutex // one line at a time on stdin
@@ -36,22 +162,10 @@ type rpcClient struct {
 	readErr error
 
 	nextID atomic.Int64
-	done   chan struct{}
 }
 
-// server is one running sqlmcp child and what was measured while starting it.
-type server struct {
-	*rpcClient
-	startup time.Duration // spawn -> initialize answered
-}
-
-// startServer spawns bin with args, performs the MCP handshake and reports
-// how long the server took to answer initialize.
-func startServer(ctx context.Context, bin string, args []string) (*server, error) {
-	cmd := exec.Command(bin, args...)
-	// Audit lines go to stderr at the default log level; a real client
-	// reads them too, so the server pays for writing them.
-	cmd.Stderr = io.Discard
+// newStdioClient connects to cmd's stdin and stdout, before it starts.
+func newStdioClient(cmd *exec.Cmd) (*stdioClient, error) {
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, err
@@ -60,34 +174,12 @@ func startServer(ctx context.Context, bin string, args []string) (*server, error
 	if err != nil {
 		return nil, err
 	}
-	c := &rpcClient{cmd: cmd, stdin: stdin, pending: map[int64]chan []byte{}, done: make(chan struct{})}
-	start := time.Now()
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %w (run `make build` first)", bin, err)
-	}
+	c := &stdioClient{stdin: stdin, pending: map[int64]chan []byte{}}
 	go c.readLoop(stdout)
-	init, err := c.call(ctx, "initialize", map[string]any{
-		"protocolVersion": "2025-06-18",
-		"capabilities":    map[string]any{},
-		"clientInfo":      map[string]any{"name": "sqlmcp-bench", "version": "1"},
-	})
-	startup := time.Since(start)
-	if err != nil {
-		c.close()
-		return nil, fmt.Errorf("initialize: %w", err)
-	}
-	if !bytes.Contains(init, []byte(`"serverInfo"`)) {
-		c.close()
-		return nil, fmt.Errorf("initialize: unexpected answer %.200s", init)
-	}
-	if err := c.notify("notifications/initialized"); err != nil {
-		c.close()
-		return nil, err
-	}
-	return &server{rpcClient: c, startup: startup}, nil
+	return c, nil
 }
 
-func (c *rpcClient) readLoop(r io.Reader) {
+func (c *stdioClient) readLoop(r io.Reader) {
 	br := bufio.NewReaderSize(r, 1<<20)
 	var err error
 	for {
@@ -107,25 +199,12 @@ func (c *rpcClient) readLoop(r io.Reader) {
 		delete(c.pending, id)
 	}
 	c.mu.Unlock()
-	close(c.done)
 }
 
-// deliver hands an answer to its caller. The id is the first member the
-// go-sdk writes after "jsonrpc"; a line without a numeric id (a
-// notification or a log message from the server) is ignored.
-func (c *rpcClient) deliver(line []byte) {
-	head := line[:min(len(line), 64)]
-	i := bytes.Index(head, []byte(`"id":`))
-	if i < 0 {
-		return
-	}
-	rest := head[i+5:]
-	j := 0
-	for j < len(rest) && rest[j] >= '0' && rest[j] <= '9' {
-		j++
-	}
-	id, err := strconv.ParseInt(string(rest[:j]), 10, 64)
-	if err != nil {
+// deliver hands an answer to its caller; a line without an id is ignored.
+func (c *stdioClient) deliver(line []byte) {
+	id, ok := answerID(line)
+	if !ok {
 		return
 	}
 	c.mu.Lock()
@@ -137,7 +216,7 @@ func (c *rpcClient) deliver(line []byte) {
 	}
 }
 
-func (c *rpcClient) write(v any) error {
+func (c *stdioClient) write(v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err
@@ -149,13 +228,12 @@ func (c *rpcClient) write(v any) error {
 	return err
 }
 
-func (c *rpcClient) notify(method string) error {
+func (c *stdioClient) notify(_ context.Context, method string) error {
 	return c.write(map[string]any{"jsonrpc": "2.0", "method": method})
 }
 
-// call sends one request and returns the raw answer line. A JSON-RPC error
-// is returned as an error; a tool error (isError) is the caller's to check.
-func (c *rpcClient) call(ctx context.Context, method string, params any) ([]byte, error) {
+// call returns the raw answer line.
+func (c *stdioClient) call(ctx context.Context, method string, params any) ([]byte, error) {
 	id := c.nextID.Add(1)
 	ch := make(chan []byte, 1)
 	c.mu.Lock()
@@ -173,23 +251,189 @@ func (c *rpcClient) call(ctx context.Context, method string, params any) ([]byte
 		if !ok {
 			return nil, c.readErr
 		}
-		if bytes.Contains(line[:min(len(line), 80)], []byte(`"error":`)) {
-			return nil, fmt.Errorf("%s: %s", method, strings.TrimSpace(string(line)))
-		}
-		return line, nil
+		return answer(method, line)
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
 }
 
-// callTool is tools/call.
-func (c *rpcClient) callTool(ctx context.Context, name string, args map[string]any) ([]byte, error) {
-	return c.call(ctx, "tools/call", map[string]any{"name": name, "arguments": args})
+// hangUp closes stdin: the server exits at its end.
+func (c *stdioClient) hangUp() { c.stdin.Close() }
+
+// httpClient is MCP streamable HTTP: each call is one POST /mcp on a
+// kept-alive connection, its answer the response body, as JSON or as an
+// event stream.
+type httpClient struct {
+	p       *child
+	url     string
+	hc      *http.Client
+	session string // Mcp-Session-Id, from the initialize answer
+	nextID  atomic.Int64
+}
+
+// newHTTPClient keeps up to conns connections alive, one per call in flight.
+func newHTTPClient(p *child, url string, conns int) *httpClient {
+	return &httpClient{p: p, url: url, hc: &http.Client{Transport: &http.Transport{
+		MaxIdleConns:        conns,
+		MaxIdleConnsPerHost: conns,
+		IdleConnTimeout:     time.Minute,
+		DisableCompression:  true,
+	}}}
+}
+
+// freeAddr is a loopback address with a port nobody listens on.
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+func (c *httpClient) newRequest(ctx context.Context, method string, body []byte) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, method, c.url, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	if c.session != "" {
+		req.Header.Set("Mcp-Session-Id", c.session)
+		req.Header.Set("Mcp-Protocol-Version", protocolVersion)
+	}
+	return req, nil
+}
+
+// post sends one JSON-RPC message; the response body is the caller's to
+// close. Until the session exists, a refused connection is retried: the
+// server listens only once its database is open.
+func (c *httpClient) post(ctx context.Context, msg any) (*http.Response, error) {
+	b, err := json.Marshal(msg)
+	if err != nil {
+		return nil, err
+	}
+	for {
+		req, err := c.newRequest(ctx, http.MethodPost, b)
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "application/json, text/event-stream")
+		resp, err := c.hc.Do(req)
+		if c.session != "" || !errors.Is(err, syscall.ECONNREFUSED) {
+			return resp, err
+		}
+		select {
+		case <-c.p.exited:
+			return nil, fmt.Errorf("server exited before listening: %v", c.p.err)
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(time.Millisecond):
+		}
+	}
+}
+
+// done reads what is left of a body, so that its connection is reused.
+func done(resp *http.Response) {
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+}
+
+func httpError(method string, resp *http.Response) error {
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+	return fmt.Errorf("%s: HTTP %s: %s", method, resp.Status, bytes.TrimSpace(b))
+}
+
+// call returns the raw answer: the body, or the data of the event that
+// carries it.
+func (c *httpClient) call(ctx context.Context, method string, params any) ([]byte, error) {
+	id := c.nextID.Add(1)
+	resp, err := c.post(ctx, map[string]any{"jsonrpc": "2.0", "id": id, "method": method, "params": params})
+	if err != nil {
+		return nil, err
+	}
+	defer done(resp)
+	if resp.StatusCode != http.StatusOK {
+		return nil, httpError(method, resp)
+	}
+	if method == "initialize" {
+		c.session = resp.Header.Get("Mcp-Session-Id")
+	}
+	var line []byte
+	switch ct, _, _ := strings.Cut(resp.Header.Get("Content-Type"), ";"); strings.TrimSpace(ct) {
+	case "application/json":
+		line, err = io.ReadAll(resp.Body)
+	case "text/event-stream":
+		line, err = readEvent(resp.Body, id)
+	default:
+		err = fmt.Errorf("unexpected Content-Type %q", ct)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", method, err)
+	}
+	return answer(method, line)
+}
+
+// readEvent returns the data of the first server-sent event that answers
+// id; other events (notifications, log messages) are skipped.
+func readEvent(r io.Reader, id int64) ([]byte, error) {
+	br := bufio.NewReader(r)
+	var data []byte
+	for {
+		line, err := br.ReadBytes('\n')
+		line = bytes.TrimRight(line, "\r\n")
+		if v, ok := bytes.CutPrefix(line, []byte("data:")); ok {
+			if data != nil {
+				data = append(data, '\n')
+			}
+			data = append(data, bytes.TrimPrefix(v, []byte(" "))...)
+		}
+		if len(line) == 0 || err != nil { // the end of an event
+			if got, ok := answerID(data); ok && got == id {
+				return data, nil
+			}
+			data = nil
+		}
+		if err == io.EOF {
+			return nil, errors.New("event stream ended without the answer")
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+}
+
+func (c *httpClient) notify(ctx context.Context, method string) error {
+	resp, err := c.post(ctx, map[string]any{"jsonrpc": "2.0", "method": method})
+	if err != nil {
+		return err
+	}
+	defer done(resp)
+	if resp.StatusCode != http.StatusAccepted {
+		return httpError(method, resp)
+	}
+	return nil
+}
+
+// hangUp ends the session with DELETE /mcp, as a client does. An HTTP
+// server outlives its sessions: it is then asked to stop, as a service
+// manager does.
+func (c *httpClient) hangUp() {
+	if c.session != "" {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if req, err := c.newRequest(ctx, http.MethodDelete, nil); err == nil {
+			if resp, err := c.hc.Do(req); err == nil {
+				done(resp)
+			}
+		}
+	}
+	c.hc.CloseIdleConnections()
+	c.p.cmd.Process.Signal(syscall.SIGTERM)
 }
 
 // peakRSS is the child's high-water resident set (VmHWM), in bytes.
-func (c *rpcClient) peakRSS() (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", c.cmd.Process.Pid))
+func (p *child) peakRSS() (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
 	if err != nil {
 		return 0, err
 	}
@@ -203,8 +447,8 @@ func (c *rpcClient) peakRSS() (int64, error) {
 }
 
 // cpuTime is the user+system CPU time the child has used so far.
-func (c *rpcClient) cpuTime() (time.Duration, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", c.cmd.Process.Pid))
+func (p *child) cpuTime() (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
 	if err != nil {
 		return 0, err
 	}
@@ -220,19 +464,6 @@ func (c *rpcClient) cpuTime() (time.Duration, error) {
 	}
 	const ticks = 100 // USER_HZ on Linux
 	return time.Duration(utime+stime) * time.Second / ticks, nil
-}
-
-// close ends the session the way a client does: stdin closed, then wait.
-func (c *rpcClient) close() {
-	c.stdin.Close()
-	exited := make(chan struct{})
-	go func() { c.cmd.Wait(); close(exited) }()
-	select {
-	case <-exited:
-	case <-time.After(10 * time.Second):
-		c.cmd.Process.Kill()
-		<-exited
-	}
 }
 
 // toolResult is what check reads of a tools/call answer.

@@ -1,7 +1,8 @@
 // Command sqlmcp-bench measures what a tool call costs: it starts the built
-// sqlmcp binary over stdio, drives it with a minimal JSON-RPC client, and
-// runs the same statements through bare database/sql on the same driver in
-// its own process, so that every figure has its baseline from the same run.
+// sqlmcp binary over stdio (or streamable HTTP with -transport http), drives
+// it with a minimal JSON-RPC client, and runs the same statements through
+// bare database/sql on the same driver in its own process, so that every
+// figure has its baseline from the same run.
 //
 // It creates the data it needs (a sqlmcp_bench database per backend with
 // Chinook, a 2,000,000-row pgbench-like table and 1000 small tables) and
@@ -55,7 +56,7 @@ func main() {
 	flag.StringVar(&cfg.sqliteDir, "sqlite-dir", "bin/bench", "directory for the SQLite benchmark files")
 	flag.DurationVar(&cfg.duration, "duration", 2*time.Second, "measuring time per phase (1 in flight, N in flight), per case, for the server and for the bare baseline")
 	flag.IntVar(&cfg.conc, "concurrency", 8, "calls in flight in the concurrent phase")
-	flag.StringVar(&cfg.transport, "transport", "stdio", "stdio (http: not yet, see newServer)")
+	flag.StringVar(&cfg.transport, "transport", "stdio", "stdio, or http: the server started with --transport http on a free loopback port, driven over POST /mcp")
 	flag.Parse()
 	cfg.backends = strings.Split(backends, ",")
 	cfg.cases = strings.Split(cases, ",")
@@ -64,10 +65,8 @@ func main() {
 			log.Fatalf("sqlmcp-bench: unknown case %q (want %s)", c, caseNames())
 		}
 	}
-	if cfg.transport != "stdio" {
-		// The hook: a streamable-HTTP rpcClient (POST /mcp with the
-		// Mcp-Session-Id header) started with --transport http --listen.
-		log.Fatalf("sqlmcp-bench: --transport %s is not implemented in the harness yet", cfg.transport)
+	if cfg.transport != "stdio" && cfg.transport != "http" {
+		log.Fatalf("sqlmcp-bench: unknown transport %q (want stdio or http)", cfg.transport)
 	}
 	log.SetFlags(0)
 	log.SetPrefix("sqlmcp-bench: ")
@@ -231,7 +230,7 @@ func runCase(ctx context.Context, cfg config, t *target, c *benchCase) (result, 
 	if c.maxRows > 0 {
 		args = append(args, "--max-rows", fmt.Sprint(c.maxRows))
 	}
-	srv, err := startServer(ctx, cfg.bin, args)
+	srv, err := startServer(ctx, cfg, args)
 	if err != nil {
 		return r, err
 	}
