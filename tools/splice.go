@@ -6,8 +6,10 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"net/http"
 	"strconv"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -37,14 +39,28 @@ import (
 // cannot be fooled by data.
 //
 // Only a transport that calls Expand on every result it writes may use a
-// Splicer: anything else would send markers to the client.
+// Splicer: anything else would send markers to the client. stdio calls it
+// in its own connection; HTTP on each write of the SDK's streamable
+// handler (HTTPWriter), which writes each message, SSE event or JSON
+// body, in one Write.
 type Splicer struct {
 	marker []byte // `"sqlmcp-splice-<nonce>-`
 
 	mu     sync.Mutex
 	next   uint64
-	parked map[uint64][]byte
+	parked map[uint64]parkedValue
 }
+
+type parkedValue struct {
+	enc []byte
+	at  time.Time
+}
+
+// parkTTL bounds how long a value waits for its write. An answer is
+// written microseconds after its result is encoded; one that never is
+// (the HTTP client went away before its answer) must not hold its value
+// for the life of the process.
+const parkTTL = time.Minute
 
 // spliceMin is the smallest value worth parking: below it, the SDK's
 // encoding costs less than the bookkeeping.
@@ -58,7 +74,7 @@ func NewSplicer() *Splicer {
 	}
 	return &Splicer{
 		marker: []byte(`"sqlmcp-splice-` + hex.EncodeToString(nonce[:]) + `-`),
-		parked: map[uint64][]byte{},
+		parked: map[uint64]parkedValue{},
 	}
 }
 
@@ -108,10 +124,18 @@ func (s *Splicer) park(r *mcp.CallToolResult) {
 // it: a JSON string made of ASCII letters, digits and '-', which every
 // JSON encoder writes unchanged.
 func (s *Splicer) put(enc []byte) []byte {
+	now := time.Now()
 	s.mu.Lock()
 	s.next++
 	id := s.next
-	s.parked[id] = enc
+	if id%256 == 0 {
+		for k, v := range s.parked {
+			if now.Sub(v.at) > parkTTL {
+				delete(s.parked, k)
+			}
+		}
+	}
+	s.parked[id] = parkedValue{enc: enc, at: now}
 	s.mu.Unlock()
 	m := append([]byte(nil), s.marker...)
 	m = strconv.AppendUint(m, id, 10)
@@ -140,15 +164,15 @@ func (s *Splicer) Expand(dst, result []byte) []byte {
 			continue
 		}
 		s.mu.Lock()
-		enc, ok := s.parked[id]
+		v, ok := s.parked[id]
 		delete(s.parked, id)
 		s.mu.Unlock()
 		dst = append(dst, result[:i]...)
 		if ok {
-			dst = append(dst, enc...)
+			dst = append(dst, v.enc...)
 		} else {
-			// Expanded twice: cannot happen with one writer per result;
-			// write valid JSON rather than a marker.
+			// Expanded twice (cannot happen with one writer per result)
+			// or expired: write valid JSON rather than a marker.
 			dst = append(dst, "null"...)
 		}
 		result = rest[j+1:]
@@ -170,3 +194,33 @@ func (s *Splicer) Reset() {
 	clear(s.parked)
 	s.mu.Unlock()
 }
+
+// Contains reports whether b holds one of this Splicer's markers.
+func (s *Splicer) Contains(b []byte) bool { return bytes.Contains(b, s.marker) }
+
+// HTTPWriter wraps w so that every Write is expanded. The go-sdk's
+// streamable handler writes each JSON-RPC message (an SSE event, or a
+// JSON body) in one Write, so a marker is never split across two.
+func (s *Splicer) HTTPWriter(w http.ResponseWriter) http.ResponseWriter {
+	return &splicingWriter{ResponseWriter: w, s: s}
+}
+
+type splicingWriter struct {
+	http.ResponseWriter
+	s   *Splicer
+	buf []byte
+}
+
+func (w *splicingWriter) Write(p []byte) (int, error) {
+	if !w.s.Contains(p) {
+		return w.ResponseWriter.Write(p)
+	}
+	w.buf = w.s.Expand(w.buf[:0], p)
+	if _, err := w.ResponseWriter.Write(w.buf); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// Unwrap lets http.NewResponseController reach Flush and the deadlines.
+func (w *splicingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -105,3 +105,28 @@ func TestSplicerIgnoresForeignMarkers(t *testing.T) {
 		t.Errorf("second Expand = %s", got)
 	}
 }
+
+// TestSplicerDropsUnwrittenValues: a value whose answer is never written
+// (an HTTP client that went away) is released after parkTTL, so such
+// values cannot pile up in a long-running server.
+func TestSplicerDropsUnwrittenValues(t *testing.T) {
+	sp := NewSplicer()
+	stale := sp.put([]byte(`"old"`))
+	for _, v := range sp.parked {
+		v.at = v.at.Add(-2 * parkTTL)
+		sp.parked[1] = v
+	}
+	var fresh [][]byte
+	for range 300 {
+		fresh = append(fresh, sp.put([]byte(`"new"`)))
+	}
+	if n := sp.Pending(); n != 300 {
+		t.Errorf("%d values parked, want the 300 fresh ones", n)
+	}
+	if got := string(sp.Expand(nil, stale)); got != "null" {
+		t.Errorf("expired value expanded to %s", got)
+	}
+	if got := string(sp.Expand(nil, fresh[0])); got != `"new"` {
+		t.Errorf("fresh value expanded to %s", got)
+	}
+}

@@ -176,6 +176,12 @@ func newHTTPService(opts httpOptions) *httpService {
 	s.stopping, s.stop = context.WithCancel(context.Background())
 
 	server := opts.Tools.NewServer(version)
+	// Results skip the SDK's re-encoding, as on stdio: every write of
+	// the handler below goes through splicer.HTTPWriter. This relies on
+	// the handler having no EventStore: a stored event would hold
+	// markers, and a replay could not expand them.
+	splicer := tools.NewSplicer()
+	server.AddReceivingMiddleware(splicer.Middleware)
 	sdk := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return server }, &mcp.StreamableHTTPOptions{
 		Stateless: opts.Stateless,
 		// DNS-rebinding protection (a loopback connection with a
@@ -202,7 +208,7 @@ func newHTTPService(opts httpOptions) *httpService {
 			defer context.AfterFunc(s.stopping, cancel)()
 			r = r.WithContext(ctx)
 		}
-		sdk.ServeHTTP(w, r)
+		sdk.ServeHTTP(splicer.HTTPWriter(w), r)
 	})
 	if opts.Tokens != nil {
 		var failed func()

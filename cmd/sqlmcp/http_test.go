@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -38,6 +39,7 @@ type httpFixture struct {
 	metrics *metrics.Metrics
 	audit   *toolstest.AuditLog
 	audited *syncBuffer // the audit lines as the real auditor writes them
+	tools   *tools.Tools
 }
 
 type teeAuditor []tools.Auditor
@@ -75,6 +77,7 @@ func newHTTPFixture(t testing.TB, o fixtureOptions) *httpFixture {
 		audit = nil
 	}
 	tl := tools.New(db, d, tools.Options{Audit: audit, Observer: f.metrics})
+	f.tools = tl
 	var tokens *tokenSet
 	if len(o.tokens) > 0 {
 		file := filepath.Join(t.TempDir(), "tokens")
@@ -350,6 +353,39 @@ func TestStatelessHTTPListsAndCalls(t *testing.T) {
 	}
 	if recs := f.audit.All(); len(recs) == 0 || recs[len(recs)-1].Token == "" {
 		t.Error("stateless call not audited with its token")
+	}
+}
+
+// TestHTTPAnswersMatchInMemory: over sqlmcp's HTTP layer (where results
+// skip the SDK's re-encoding, see tools.Splicer) a client reads what it
+// reads from the same tools over the SDK's own in-memory transport.
+func TestHTTPAnswersMatchInMemory(t *testing.T) {
+	calls := []struct {
+		tool string
+		args map[string]any
+	}{
+		{"query", map[string]any{"sql": "SELECT * FROM track ORDER BY track_id", "limit": 80}},
+		{"query", map[string]any{"sql": "SELECT 1 AS one"}},
+		{"query", map[string]any{"sql": "DELETE FROM track"}},
+		{"list_tables", map[string]any{}},
+		{"describe_table", map[string]any{"table_name": "track"}},
+	}
+	for _, stateless := range []bool{false, true} {
+		f := newHTTPFixture(t, fixtureOptions{stateless: stateless})
+		overHTTP, err := connectHTTP(t, f.url, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		inMemory := toolstest.Connect(t, f.tools)
+		for _, c := range calls {
+			got := toolstest.Call(t, overHTTP, c.tool, c.args)
+			want := toolstest.Call(t, inMemory, c.tool, c.args)
+			delete(got.Structured, "elapsed_ms")
+			delete(want.Structured, "elapsed_ms")
+			if strings.Contains(got.Text, "sqlmcp-splice") || got.Text != want.Text || !reflect.DeepEqual(got.Structured, want.Structured) || got.IsError != want.IsError {
+				t.Errorf("stateless=%v %s %v:\n got %.300q %.300v\nwant %.300q %.300v", stateless, c.tool, c.args, got.Text, got.Structured, want.Text, want.Structured)
+			}
+		}
 	}
 }
 
