@@ -20,10 +20,13 @@ type config struct {
 	QueryTimeout   time.Duration
 	MaxResultBytes int
 	MaxOpenConns   int
-	LogLevel       string
-	LogFormat      string
-	AuditLog       string
-	Version        bool
+	// MaxOpenConnsSet: the user chose MaxOpenConns (else it is a default
+	// that openDatabase may lower for the backend).
+	MaxOpenConnsSet bool
+	LogLevel        string
+	LogFormat       string
+	AuditLog        string
+	Version         bool
 
 	// RequireLeastPrivilege refuses to start when the role can do more
 	// than read (see checkPrivileges in main.go).
@@ -109,7 +112,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.IntVar(&c.MaxRows, "max-rows", envInt("SQLMCP_MAX_ROWS", 100), fmt.Sprintf("largest row limit of one query, 1..%d [SQLMCP_MAX_ROWS]", tools.HardMaxRows))
 	fs.DurationVar(&c.QueryTimeout, "query-timeout", envDur("SQLMCP_QUERY_TIMEOUT", 30*time.Second), "statement timeout, enforced by the database [SQLMCP_QUERY_TIMEOUT]")
 	fs.IntVar(&c.MaxResultBytes, "max-result-bytes", envInt("SQLMCP_MAX_RESULT_BYTES", 1<<20), "byte cap of one query result [SQLMCP_MAX_RESULT_BYTES]")
-	fs.IntVar(&c.MaxOpenConns, "max-open-conns", envInt("SQLMCP_MAX_OPEN_CONNS", 10), "database connection pool size [SQLMCP_MAX_OPEN_CONNS]")
+	fs.IntVar(&c.MaxOpenConns, "max-open-conns", envInt("SQLMCP_MAX_OPEN_CONNS", 10), "database connection pool size; SQLite's default is the number of CPUs, at least 2 [SQLMCP_MAX_OPEN_CONNS]")
 	fs.StringVar(&c.LogLevel, "log-level", envStr("SQLMCP_LOG_LEVEL", "info"), "debug, info, warn or error [SQLMCP_LOG_LEVEL]")
 	fs.StringVar(&c.LogFormat, "log-format", envStr("SQLMCP_LOG_FORMAT", "text"), "text or json; logs go to stderr [SQLMCP_LOG_FORMAT]")
 	fs.StringVar(&c.AuditLog, "audit-log", envStr("SQLMCP_AUDIT_LOG", ""), "also append audit records to this file as JSON lines [SQLMCP_AUDIT_LOG]")
@@ -157,6 +160,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if c.MaxResultBytes < 1024 {
 		return c, usagef("--max-result-bytes must be at least 1024 (got %d)", c.MaxResultBytes)
 	}
+	c.MaxOpenConnsSet = isFlagSet(fs, "max-open-conns") || getenv("SQLMCP_MAX_OPEN_CONNS") != ""
 	if c.MaxOpenConns < 1 {
 		return c, usagef("--max-open-conns must be at least 1 (got %d)", c.MaxOpenConns)
 	}

