@@ -119,3 +119,60 @@ func benchmarkTool(b *testing.B, tool string, args map[string]any) {
 		}
 	}
 }
+
+// BenchmarkEncodeResult is what happens to a 100-row query result after
+// the handler returns, as the SDK's jsonrpc2 layer encodes it (a json.Encoder
+// without HTML escaping over the CallToolResult): "sdk" as it is, "spliced"
+// with the Splicer's middleware, the small encoding and Expand, as sqlmcp's
+// stdio and HTTP writers do.
+func BenchmarkEncodeResult(b *testing.B) {
+	w := rowWriter{}
+	w.json = append(w.json, `{"columns":[],"rows":[`...)
+	for r := range 100 {
+		if r > 0 {
+			w.json = append(w.json, ',')
+		}
+		w.json = append(w.json, '[')
+		for i, v := range trackRow {
+			if i > 0 {
+				w.json = append(w.json, ',')
+				w.tsv = append(w.tsv, '\t')
+			}
+			w.appendCell(v, trackKinds[i].kind, trackKinds[i].dbType)
+		}
+		w.json = append(w.json, ']')
+		w.tsv = append(w.tsv, '\n')
+	}
+	w.json = append(w.json, `],"row_count":100,"truncated":false}`...)
+	result := func() *mcp.CallToolResult {
+		return &mcp.CallToolResult{
+			Content:           []mcp.Content{&mcp.TextContent{Text: string(w.tsv)}},
+			StructuredContent: json.RawMessage(w.json),
+		}
+	}
+	encode := func(v any) []byte {
+		var buf strings.Builder
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(v); err != nil {
+			b.Fatal(err)
+		}
+		return []byte(buf.String())
+	}
+	b.Run("sdk", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			encode(result())
+		}
+	})
+	b.Run("spliced", func(b *testing.B) {
+		sp := NewSplicer()
+		h := sp.Middleware(func(context.Context, string, mcp.Request) (mcp.Result, error) { return result(), nil })
+		var out []byte
+		b.ReportAllocs()
+		for b.Loop() {
+			res, _ := h(context.Background(), "tools/call", nil)
+			out = sp.Expand(out[:0], encode(res))
+		}
+	})
+}
