@@ -166,13 +166,13 @@ func BenchmarkEncodeResult(b *testing.B) {
 		}
 	})
 	b.Run("spliced", func(b *testing.B) {
-		sp := NewSplicer()
+		sp := NewSplicer(0)
 		h := sp.Middleware(func(context.Context, string, mcp.Request) (mcp.Result, error) { return result(), nil })
 		var out []byte
 		b.ReportAllocs()
 		for b.Loop() {
 			res, _ := h(context.Background(), "tools/call", nil)
-			out = sp.Expand(out[:0], encode(res))
+			out, _ = sp.Expand(out[:0], encode(res))
 		}
 	})
 }

@@ -6,6 +6,8 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"log/slog"
+	mrand "math/rand/v2"
 	"net/http"
 	"strconv"
 	"sync"
@@ -30,25 +32,34 @@ import (
 // which puts the values back in place of their markers.
 //
 // The values are encoded once: a structuredContent that is already JSON
-// is the tools' own (rowWriter; tests check it is valid) and is kept as
-// it is, a Go value goes through json.Marshal, the text through
-// appendJSONString. A marker is a JSON
-// string that holds a random per-Splicer nonce, and only results the
-// middleware rewrote can hold one (the rest of such a result is the
-// SDK's envelope: no database value, nothing a client chose), so Expand
-// cannot be fooled by data.
+// is the tools' own (rowWriter, which escapes every value; the SDK used
+// to validate it) and is kept as it is, a Go value goes through
+// json.Marshal, the text through appendJSONString.
+//
+// A marker is a JSON string holding a random per-Splicer nonce (96 bits)
+// and a random per-value id (64 bits). Expand scans whole messages, which
+// can hold database values (short results are not parked) and, on HTTP,
+// a JSON-RPC id the client chose; a value or id that spells a marker
+// would be replaced by the parked value it names. Neither the nonce nor
+// any id is ever written to a client or a log, so forging one means
+// guessing 160 random bits.
 //
 // Only a transport that calls Expand on every result it writes may use a
 // Splicer: anything else would send markers to the client. stdio calls it
 // in its own connection; HTTP on each write of the SDK's streamable
 // handler (HTTPWriter), which writes each message, SSE event or JSON
-// body, in one Write.
+// body, in one Write. Its Middleware must be the server's outermost
+// receiving middleware (the last one added): one outside it would see
+// markers instead of values.
 type Splicer struct {
 	marker []byte // `"sqlmcp-splice-<nonce>-`
+	ttl    time.Duration
 
-	mu     sync.Mutex
-	next   uint64
-	parked map[uint64]parkedValue
+	mu        sync.Mutex
+	rng       *mrand.ChaCha8
+	parked    map[uint64]parkedValue
+	bytes     int // capacity held by parked
+	lastSweep time.Time
 }
 
 type parkedValue struct {
@@ -56,24 +67,33 @@ type parkedValue struct {
 	at  time.Time
 }
 
-// parkTTL bounds how long a value waits for its write. An answer is
-// written microseconds after its result is encoded; one that never is
-// (the HTTP client went away before its answer) must not hold its value
-// for the life of the process.
-const parkTTL = time.Minute
-
 // spliceMin is the smallest value worth parking: below it, the SDK's
 // encoding costs less than the bookkeeping.
 const spliceMin = 512
 
-// NewSplicer returns a Splicer with a fresh nonce.
-func NewSplicer() *Splicer {
+// parkBudget caps the bytes parked at once. In-flight answers hold a few
+// MB at most; past the cap (answers that are never written, a burst of
+// huge results) the middleware leaves results to the SDK's encoding.
+const parkBudget = 32 << 20
+
+// NewSplicer returns a Splicer with a fresh nonce. ttl, when positive,
+// bounds how long a value waits for its write: for a transport where an
+// answer can be dropped unwritten (an HTTP client that went away), it
+// must exceed the longest time a live answer can take to be written.
+// With ttl 0 values wait until written or Reset.
+func NewSplicer(ttl time.Duration) *Splicer {
 	var nonce [12]byte
+	var seed [32]byte
 	if _, err := rand.Read(nonce[:]); err != nil {
 		panic(err) // crypto/rand does not fail on supported platforms
 	}
+	if _, err := rand.Read(seed[:]); err != nil {
+		panic(err)
+	}
 	return &Splicer{
 		marker: []byte(`"sqlmcp-splice-` + hex.EncodeToString(nonce[:]) + `-`),
+		ttl:    ttl,
+		rng:    mrand.NewChaCha8(seed),
 		parked: map[uint64]parkedValue{},
 	}
 }
@@ -98,14 +118,18 @@ func (s *Splicer) park(r *mcp.CallToolResult) {
 	case nil:
 	case json.RawMessage:
 		if len(sc) >= spliceMin {
-			r.StructuredContent = json.RawMessage(s.put(sc))
+			if m := s.put(sc); m != nil {
+				r.StructuredContent = json.RawMessage(m)
+			}
 		}
 	default:
 		// A Go value (list_tables, describe_table): encoded here once,
 		// as the SDK would, instead of encoded and then compacted twice.
 		// On an error the SDK's own encoding reports it.
 		if enc, err := json.Marshal(sc); err == nil && len(enc) >= spliceMin {
-			r.StructuredContent = json.RawMessage(s.put(enc))
+			if m := s.put(enc); m != nil {
+				r.StructuredContent = json.RawMessage(m)
+			}
 		}
 	}
 	for i, c := range r.Content {
@@ -114,28 +138,44 @@ func (s *Splicer) park(r *mcp.CallToolResult) {
 			continue
 		}
 		enc := appendJSONString(make([]byte, 0, len(tc.Text)+len(tc.Text)/8+2), tc.Text)
-		m := s.put(enc)
-		// The marker is a JSON string; as Text it is its content.
-		r.Content[i] = &mcp.TextContent{Text: string(m[1 : len(m)-1])}
+		if m := s.put(enc); m != nil {
+			// The marker is a JSON string; as Text it is its content.
+			r.Content[i] = &mcp.TextContent{Text: string(m[1 : len(m)-1])}
+		}
 	}
 }
 
 // put parks an encoded JSON value and returns the marker that stands for
 // it: a JSON string made of ASCII letters, digits and '-', which every
-// JSON encoder writes unchanged.
+// JSON encoder writes unchanged. It returns nil, parking nothing, when
+// the budget is spent.
 func (s *Splicer) put(enc []byte) []byte {
+	if cap(enc) > len(enc)+len(enc)/4 {
+		// The query tool sizes its buffer for a full page from the
+		// first row; keep only what the value uses.
+		enc = bytes.Clone(enc)
+	}
 	now := time.Now()
 	s.mu.Lock()
-	s.next++
-	id := s.next
-	if id%256 == 0 {
+	if s.ttl > 0 && now.Sub(s.lastSweep) > s.ttl/8 {
+		s.lastSweep = now
 		for k, v := range s.parked {
-			if now.Sub(v.at) > parkTTL {
+			if now.Sub(v.at) > s.ttl {
+				s.bytes -= cap(v.enc)
 				delete(s.parked, k)
 			}
 		}
 	}
+	if s.bytes+cap(enc) > parkBudget {
+		s.mu.Unlock()
+		return nil
+	}
+	id := s.rng.Uint64()
+	for _, taken := s.parked[id]; taken; _, taken = s.parked[id] {
+		id = s.rng.Uint64()
+	}
 	s.parked[id] = parkedValue{enc: enc, at: now}
+	s.bytes += cap(enc)
 	s.mu.Unlock()
 	m := append([]byte(nil), s.marker...)
 	m = strconv.AppendUint(m, id, 10)
@@ -144,12 +184,15 @@ func (s *Splicer) put(enc []byte) []byte {
 
 // Expand appends result to dst with every marker in it replaced by the
 // value it stands for, which is released. A result without markers is
-// appended as it is.
-func (s *Splicer) Expand(dst, result []byte) []byte {
+// appended as it is. A marker whose value is gone (expired, or expanded
+// before: neither happens to an answer that is written in time, once)
+// becomes a JSON string saying so, and lost reports it, so that the
+// client sees an error rather than an empty success.
+func (s *Splicer) Expand(dst, result []byte) (out []byte, lost bool) {
 	for {
 		i := bytes.Index(result, s.marker)
 		if i < 0 {
-			return append(dst, result...)
+			return append(dst, result...), lost
 		}
 		rest := result[i+len(s.marker):]
 		j := 0
@@ -165,15 +208,17 @@ func (s *Splicer) Expand(dst, result []byte) []byte {
 		}
 		s.mu.Lock()
 		v, ok := s.parked[id]
-		delete(s.parked, id)
+		if ok {
+			delete(s.parked, id)
+			s.bytes -= cap(v.enc)
+		}
 		s.mu.Unlock()
 		dst = append(dst, result[:i]...)
 		if ok {
 			dst = append(dst, v.enc...)
 		} else {
-			// Expanded twice (cannot happen with one writer per result)
-			// or expired: write valid JSON rather than a marker.
-			dst = append(dst, "null"...)
+			lost = true
+			dst = append(dst, `"sqlmcp: this result was lost before it could be sent; call the tool again"`...)
 		}
 		result = rest[j+1:]
 	}
@@ -192,6 +237,7 @@ func (s *Splicer) Pending() int {
 func (s *Splicer) Reset() {
 	s.mu.Lock()
 	clear(s.parked)
+	s.bytes = 0
 	s.mu.Unlock()
 }
 
@@ -200,22 +246,28 @@ func (s *Splicer) Contains(b []byte) bool { return bytes.Contains(b, s.marker) }
 
 // HTTPWriter wraps w so that every Write is expanded. The go-sdk's
 // streamable handler writes each JSON-RPC message (an SSE event, or a
-// JSON body) in one Write, so a marker is never split across two.
-func (s *Splicer) HTTPWriter(w http.ResponseWriter) http.ResponseWriter {
-	return &splicingWriter{ResponseWriter: w, s: s}
+// JSON body) in one Write, so a marker is never split across two. A lost
+// value is logged to logger.
+func (s *Splicer) HTTPWriter(w http.ResponseWriter, logger *slog.Logger) http.ResponseWriter {
+	return &splicingWriter{ResponseWriter: w, s: s, logger: logger}
 }
 
 type splicingWriter struct {
 	http.ResponseWriter
-	s   *Splicer
-	buf []byte
+	s      *Splicer
+	logger *slog.Logger
+	buf    []byte
 }
 
 func (w *splicingWriter) Write(p []byte) (int, error) {
 	if !w.s.Contains(p) {
 		return w.ResponseWriter.Write(p)
 	}
-	w.buf = w.s.Expand(w.buf[:0], p)
+	var lost bool
+	w.buf, lost = w.s.Expand(w.buf[:0], p)
+	if lost && w.logger != nil {
+		w.logger.Error("a tool result expired before its answer was written; the client was told to call again")
+	}
 	if _, err := w.ResponseWriter.Write(w.buf); err != nil {
 		return 0, err
 	}

@@ -3,9 +3,14 @@ package tools
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 )
@@ -16,31 +21,37 @@ import (
 func TestSplicerRoundTrip(t *testing.T) {
 	long := strings.Repeat("a\tb \"c\" \\ <d> & \u2028 é \x01\n", 40)
 	structured := `{"columns":[{"name":"x","type":"TEXT"}],"rows":[` + strings.Repeat(`["<v>",1,null],`, 60) + `[true,-1.5e-7,"\u0000"]]}`
-	cases := map[string]func() *mcp.CallToolResult{
-		"large": func() *mcp.CallToolResult {
+	cases := map[string]struct {
+		mk     func() *mcp.CallToolResult
+		parked bool
+	}{
+		"large": {func() *mcp.CallToolResult {
 			return &mcp.CallToolResult{
 				Content:           []mcp.Content{&mcp.TextContent{Text: long}, &mcp.TextContent{Text: "small"}},
 				StructuredContent: json.RawMessage(structured),
 			}
-		},
-		"invalid UTF-8 text": func() *mcp.CallToolResult {
-			return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: long + "\xff"}}}
-		},
-		"tool error": func() *mcp.CallToolResult {
-			return &mcp.CallToolResult{IsError: true, Content: []mcp.Content{&mcp.TextContent{Text: long}}}
-		},
-		"structured as a Go value": func() *mcp.CallToolResult {
+		}, true},
+		"structured as a Go value": {func() *mcp.CallToolResult {
 			return &mcp.CallToolResult{StructuredContent: map[string]any{"k": long, "n": []int{1, 2}}, Content: []mcp.Content{}}
-		},
-		"structured that cannot be encoded": func() *mcp.CallToolResult {
+		}, true},
+		"invalid UTF-8 text": {func() *mcp.CallToolResult {
+			return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: long + "\xff"}}}
+		}, false},
+		"tool error": {func() *mcp.CallToolResult {
+			return &mcp.CallToolResult{IsError: true, Content: []mcp.Content{&mcp.TextContent{Text: long}}}
+		}, false},
+		"small": {func() *mcp.CallToolResult {
+			return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: "n\n1\n"}}, StructuredContent: json.RawMessage(`{"n":1}`)}
+		}, false},
+		"structured that cannot be encoded": {func() *mcp.CallToolResult {
 			return &mcp.CallToolResult{StructuredContent: map[string]any{"k": long, "f": func() {}}}
-		},
+		}, false},
 	}
-	for name, mk := range cases {
+	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
-			want, wantErr := json.Marshal(mk())
-			sp := NewSplicer()
-			h := sp.Middleware(func(context.Context, string, mcp.Request) (mcp.Result, error) { return mk(), nil })
+			want, wantErr := json.Marshal(c.mk())
+			sp := NewSplicer(0)
+			h := sp.Middleware(func(context.Context, string, mcp.Request) (mcp.Result, error) { return c.mk(), nil })
 			res, err := h(context.Background(), "tools/call", nil)
 			if err != nil {
 				t.Fatal(err)
@@ -56,9 +67,12 @@ func TestSplicerRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := sp.Expand([]byte("prefix:"), small)
-			if !strings.HasPrefix(string(got), "prefix:") {
-				t.Fatalf("Expand dropped what dst held: %.40q", got)
+			if got := sp.Contains(small); got != c.parked {
+				t.Errorf("parked: %v, want %v: %.200s", got, c.parked, small)
+			}
+			got, lost := sp.Expand([]byte("prefix:"), small)
+			if lost || !strings.HasPrefix(string(got), "prefix:") {
+				t.Fatalf("Expand: lost %v, or dropped what dst held: %.40q", lost, got)
 			}
 			got = got[len("prefix:"):]
 			var g, w any
@@ -72,18 +86,52 @@ func TestSplicerRoundTrip(t *testing.T) {
 			if n := sp.Pending(); n != 0 {
 				t.Errorf("%d values still parked after Expand", n)
 			}
-			if (name == "large" || name == "structured as a Go value") && len(small) > 400 {
+			if c.parked && len(small) > 400 {
 				t.Errorf("the SDK still encodes %d bytes: %s", len(small), small)
 			}
 		})
 	}
 }
 
+// TestSplicerConcurrentCallsGetTheirOwnValues: many calls parking and
+// expanding at once each get back exactly their own values.
+func TestSplicerConcurrentCallsGetTheirOwnValues(t *testing.T) {
+	sp := NewSplicer(time.Minute)
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for g := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 50 {
+				text := fmt.Sprintf("call %d/%d ", g, i) + strings.Repeat("x", spliceMin)
+				r := &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: text}}}
+				sp.park(r)
+				small, _ := json.Marshal(r)
+				out, lost := sp.Expand(nil, small)
+				var back mcp.CallToolResult
+				if err := json.Unmarshal(out, &back); err != nil || lost || back.Content[0].(*mcp.TextContent).Text != text {
+					errs <- fmt.Errorf("call %d/%d: lost %v, err %v, got %.40s", g, i, lost, err, out)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if n := sp.Pending(); n != 0 {
+		t.Errorf("%d values still parked", n)
+	}
+}
+
 // TestSplicerIgnoresForeignMarkers: only this Splicer's markers, with a
 // parked id, are replaced; anything else passes through unchanged.
 func TestSplicerIgnoresForeignMarkers(t *testing.T) {
-	sp := NewSplicer()
-	other := NewSplicer()
+	sp := NewSplicer(0)
+	other := NewSplicer(0)
 	m := string(other.put([]byte(`"x"`)))
 	mine := string(sp.marker)
 	for _, in := range []string{
@@ -93,40 +141,74 @@ func TestSplicerIgnoresForeignMarkers(t *testing.T) {
 		`{"a":` + mine,
 		`{"a":"sqlmcp-splice-"}`,
 	} {
-		if got := string(sp.Expand(nil, []byte(in))); got != in {
-			t.Errorf("Expand(%s) = %s", in, got)
+		if got, lost := sp.Expand(nil, []byte(in)); string(got) != in || lost {
+			t.Errorf("Expand(%s) = %s, lost %v", in, got, lost)
 		}
 	}
 	// A parked id expanded twice (cannot happen with one writer) yields
-	// valid JSON, not the marker.
+	// an explanation the client can read, and says so.
 	id := string(sp.put([]byte(`[1]`)))
 	sp.Expand(nil, []byte(id))
-	if got := string(sp.Expand(nil, []byte(`{"a":`+id+`}`))); got != `{"a":null}` {
-		t.Errorf("second Expand = %s", got)
+	got, lost := sp.Expand(nil, []byte(`{"a":`+id+`}`))
+	var v map[string]string
+	if err := json.Unmarshal(got, &v); err != nil || !lost || !strings.Contains(v["a"], "call the tool again") {
+		t.Errorf("second Expand = %s, lost %v", got, lost)
 	}
 }
 
-// TestSplicerDropsUnwrittenValues: a value whose answer is never written
-// (an HTTP client that went away) is released after parkTTL, so such
-// values cannot pile up in a long-running server.
-func TestSplicerDropsUnwrittenValues(t *testing.T) {
-	sp := NewSplicer()
+// TestSplicerBoundsWhatItHolds: a value whose answer is never written (an
+// HTTP client that went away) is released after the TTL, and past the
+// byte budget results are left to the SDK, so unwritten answers cannot
+// pile up in a long-running server.
+func TestSplicerBoundsWhatItHolds(t *testing.T) {
+	sp := NewSplicer(time.Minute)
 	stale := sp.put([]byte(`"old"`))
-	for _, v := range sp.parked {
-		v.at = v.at.Add(-2 * parkTTL)
-		sp.parked[1] = v
+	for k, v := range sp.parked {
+		v.at = v.at.Add(-2 * time.Minute)
+		sp.parked[k] = v
 	}
-	var fresh [][]byte
-	for range 300 {
-		fresh = append(fresh, sp.put([]byte(`"new"`)))
+	sp.lastSweep = time.Time{}
+	fresh := sp.put([]byte(`"new"`))
+	if n := sp.Pending(); n != 1 {
+		t.Errorf("%d values parked, want the fresh one", n)
 	}
-	if n := sp.Pending(); n != 300 {
-		t.Errorf("%d values parked, want the 300 fresh ones", n)
-	}
-	if got := string(sp.Expand(nil, stale)); got != "null" {
+	if got, lost := sp.Expand(nil, stale); !lost {
 		t.Errorf("expired value expanded to %s", got)
 	}
-	if got := string(sp.Expand(nil, fresh[0])); got != `"new"` {
+	if got, _ := sp.Expand(nil, fresh); string(got) != `"new"` {
 		t.Errorf("fresh value expanded to %s", got)
+	}
+
+	big := make([]byte, 1<<20)
+	for i := range big {
+		big[i] = 'x'
+	}
+	big[0], big[len(big)-1] = '"', '"'
+	n := 0
+	for sp.put(big) != nil {
+		n++
+		if n > parkBudget {
+			t.Fatal("no budget")
+		}
+	}
+	if n*len(big) > parkBudget {
+		t.Errorf("parked %d MiB, budget %d MiB", n, parkBudget>>20)
+	}
+	// A buffer sized for more than it holds is not held whole.
+	sp.Reset()
+	roomy := append(make([]byte, 0, 1<<20), `"v"`...)
+	sp.put(roomy)
+	if sp.bytes > 64 {
+		t.Errorf("parking 3 bytes holds %d", sp.bytes)
+	}
+}
+
+// TestSplicerHTTPWriterFlushes: the SDK flushes each SSE event through
+// http.NewResponseController, which must reach the real writer.
+func TestSplicerHTTPWriterFlushes(t *testing.T) {
+	rec := httptest.NewRecorder()
+	w := NewSplicer(0).HTTPWriter(rec, nil)
+	if err := http.NewResponseController(w).Flush(); err != nil || !rec.Flushed {
+		t.Errorf("Flush through the wrapper: %v, flushed %v", err, rec.Flushed)
 	}
 }

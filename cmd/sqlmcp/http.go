@@ -177,12 +177,13 @@ func newHTTPService(opts httpOptions) *httpService {
 
 	server := opts.Tools.NewServer(version)
 	// Results skip the SDK's re-encoding, as on stdio: every write of
-	// the handler below goes through splicer.HTTPWriter. This relies on
-	// the handler having no EventStore: a stored event would hold
-	// markers, and a replay could not expand them.
-	splicer := tools.NewSplicer()
+	// the handler below goes through splicer.HTTPWriter. A value whose
+	// answer was never written (client gone) is dropped once no live
+	// answer can still be written: the server's write timeout bounds
+	// every response.
+	splicer := tools.NewSplicer(writeTimeout(opts.Tools.Options().QueryTimeout) + time.Minute)
 	server.AddReceivingMiddleware(splicer.Middleware)
-	sdk := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return server }, &mcp.StreamableHTTPOptions{
+	sdkOpts := &mcp.StreamableHTTPOptions{
 		Stateless: opts.Stateless,
 		// DNS-rebinding protection (a loopback connection with a
 		// non-loopback Host is refused 403) is on by default in the
@@ -192,7 +193,13 @@ func newHTTPService(opts httpOptions) *httpService {
 		MaxRequestBodyBytes:        maxRequestBody,
 		SessionTimeout:             sessionTimeout,
 		Logger:                     slog.New(warnOnly{opts.Logger.Handler()}),
-	})
+	}
+	if sdkOpts.EventStore != nil {
+		// A stored event would hold the Splicer's markers, and a
+		// replay could not expand them.
+		panic("sqlmcp: the Splicer needs a streamable handler without an EventStore")
+	}
+	sdk := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return server }, sdkOpts)
 	var mcpHandler http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet {
 			s.exchanges.Add(1)
@@ -208,7 +215,7 @@ func newHTTPService(opts httpOptions) *httpService {
 			defer context.AfterFunc(s.stopping, cancel)()
 			r = r.WithContext(ctx)
 		}
-		sdk.ServeHTTP(splicer.HTTPWriter(w), r)
+		sdk.ServeHTTP(splicer.HTTPWriter(w, opts.Logger), r)
 	})
 	if opts.Tokens != nil {
 		var failed func()

@@ -321,7 +321,7 @@ func (c *stdioConn) Write(ctx context.Context, msg jsonrpc.Message) error {
 			var raws []json.RawMessage
 			for _, r := range batch {
 				if c.splicer != nil && r.Error == nil {
-					r.Result = c.splicer.Expand(nil, r.Result)
+					r.Result, _ = c.splicer.Expand(nil, r.Result) // no TTL here: nothing is lost
 				}
 				raw, err := jsonrpc.EncodeMessage(r)
 				if err != nil {
@@ -366,7 +366,8 @@ func (c *stdioConn) writeResponse(resp *jsonrpc.Response) error {
 	bp := frameBufs.Get().(*[]byte)
 	buf := append((*bp)[:0], env...)
 	if c.splicer != nil {
-		buf = c.splicer.Expand(buf, resp.Result)
+		// The stdio Splicer has no TTL: every value is written or Reset.
+		buf, _ = c.splicer.Expand(buf, resp.Result)
 	} else {
 		buf = append(buf, resp.Result...)
 	}

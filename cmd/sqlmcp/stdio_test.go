@@ -133,7 +133,7 @@ func TestStdioTransportMatchesIOTransport(t *testing.T) {
 
 			// With a Splicer the large values skip the SDK's encoder:
 			// the bytes differ (no HTML escaping), the JSON must not.
-			sp := tools.NewSplicer()
+			sp := tools.NewSplicer(0)
 			spliced, splicedErr := transcript(t, func(r io.ReadCloser, w io.WriteCloser) mcp.Transport {
 				return &stdioTransport{Reader: r, Writer: w, Splicer: sp}
 			}, sp, script)
