@@ -306,6 +306,14 @@ func (s *httpService) shutdown(srv *http.Server, timeout time.Duration) {
 	for s.exchanges.Load() > 0 && ctx.Err() == nil {
 		time.Sleep(10 * time.Millisecond)
 	}
+	// The last answer has been written, not yet read: a go-sdk client
+	// whose standalone stream ends first abandons its session and fails
+	// the call it was waiting for (seen in CI under load). Give the
+	// clients a moment to read before ending the streams.
+	select {
+	case <-time.After(answerFlushGrace):
+	case <-ctx.Done():
+	}
 	s.stop()
 	if err := <-stopped; err != nil {
 		s.opts.Logger.Warn("connections still open after the query timeout; closing them", "err", err.Error())

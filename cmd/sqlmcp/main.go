@@ -194,7 +194,8 @@ func serveStdio(ctx context.Context, t *tools.Tools, stdin io.ReadCloser, stdout
 }
 
 // answerFlushGrace is how long shutdown waits, after the last in-flight
-// call returned, for its answer to reach stdout.
+// call returned, for its answer to reach the client (stdout; over HTTP,
+// before the standalone streams end).
 const answerFlushGrace = 200 * time.Millisecond
 
 func drain(t *tools.Tools, logger *slog.Logger, timeout time.Duration) {
