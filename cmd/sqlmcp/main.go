@@ -234,8 +234,6 @@ func checkPrivileges(ctx context.Context, d dialect.Dialect, db *sql.DB, logger 
 	return ""
 }
 
-// openDatabase parses the DSN, opens the pool and checks the database
-// answers, turning every failure into one line that names the fix.
 // defaultPoolSize is the pool size when the user sets none. SQLite runs
 // in our process: a connection beyond the number of CPUs adds no
 // throughput, and each one holds its own parsed schema and page cache
@@ -248,6 +246,9 @@ func defaultPoolSize(backend string) int {
 	return 10
 }
 
+// openDatabase parses the DSN, opens the pool and checks the database
+// answers, turning every failure into one line that names the fix.
+// maxOpen 0 is the backend's default pool size (defaultPoolSize).
 func openDatabase(ctx context.Context, dsn string, maxOpen int, opts dialect.OpenOptions) (*sql.DB, dialect.Dialect, dialect.Target, error) {
 	target, err := dialect.ParseDSN(dsn)
 	if err != nil {
