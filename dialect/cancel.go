@@ -17,13 +17,25 @@ import (
 // its statement, until the session ends.
 const killRetry = 250 * time.Millisecond
 
+// killTimeout bounds one kill attempt: the control pool's socket is armed
+// with it, so a server that stopped answering cannot hold the attempt (nor
+// the session's Close, which waits for it).
+const killTimeout = 2 * time.Second
+
+// abortGrace is how long a session's socket may stay silent after the
+// call's context ended (or past its deadline) before its reads and writes
+// fail: time for the server to answer a cancel; after it the connection
+// is dropped. Calls end by timeout + callContext's grace + abortGrace.
+const abortGrace = 500 * time.Millisecond
+
 // watchCancel arranges for kill to run on control every killRetry once ctx
-// ends, until the returned stop is called. stop waits for an attempt in
-// progress, so that no kill can reach the connection after it went back to
-// the pool and began serving someone else.
-func watchCancel(ctx context.Context, control *sql.DB, kill string, args ...any) (stop func()) {
+// ends, until the returned stop is called. stop(true) waits for an attempt
+// in progress, so that no kill can reach the connection after it went back
+// to the pool and began serving someone else; stop(false) does not, for a
+// connection that is being discarded anyway.
+func watchCancel(ctx context.Context, control *sql.DB, kill string, args ...any) (stop func(wait bool)) {
 	if control == nil {
-		return func() {}
+		return func(bool) {}
 	}
 	quit := make(chan struct{})
 	finished := make(chan struct{})
@@ -37,8 +49,8 @@ func watchCancel(ctx context.Context, control *sql.DB, kill string, args ...any)
 		// then go on on the server. stop waits for it, so it still cannot
 		// reach a connection back in the pool.
 		for {
-			kctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			_, _ = control.ExecContext(kctx, kill, args...)
+			kctx, cancel := context.WithTimeout(context.Background(), killTimeout)
+			_ = controlExec(kctx, control, kill, args...)
 			cancel()
 			select {
 			case <-quit:
@@ -47,11 +59,70 @@ func watchCancel(ctx context.Context, control *sql.DB, kill string, args ...any)
 			}
 		}
 	})
-	return func() {
+	return func(wait bool) {
 		if stopAfter() {
 			return // ctx never ended: nothing ran
 		}
 		close(quit)
-		<-finished
+		if wait {
+			<-finished
+		}
 	}
+}
+
+// lingerMax is how long an abandoned statement is watched: one that runs
+// longer is no longer counted (and logged by no one), so that a server
+// that never reports it gone cannot refuse queries forever.
+const lingerMax = 10 * time.Minute
+
+// lingering tells whether the statement of a session whose connection was
+// dropped under it still runs on the server, asking control with probe
+// (one argument, the session's id; it counts the id's running statements).
+// Some functions cannot be interrupted inside one expression (PostgreSQL
+// xpath, MariaDB LOCATE on huge operands): they ignore the statement
+// timeout and kill, and the server goes on running them after the call
+// ended. It returns nil when the statement is over (or the server cannot
+// be asked), else a channel closed once it is, while kill is repeated.
+func lingering(control *sql.DB, probe, kill string, id int64) <-chan struct{} {
+	if control == nil || id == 0 {
+		return nil
+	}
+	running := func() (bool, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), killTimeout/4)
+		defer cancel()
+		var n int
+		err := withConn(ctx, control, 0, func(c *sql.Conn) error { return c.QueryRowContext(ctx, probe, id).Scan(&n) })
+		return n > 0, err
+	}
+	// A statement the kill just stopped takes a moment to leave.
+	for i := 0; ; i++ {
+		if on, err := running(); !on || err != nil {
+			return nil
+		}
+		if i == 2 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		failed := 0
+		for end := time.Now().Add(lingerMax); time.Now().Before(end) && failed < 3; {
+			time.Sleep(killRetry)
+			kctx, cancel := context.WithTimeout(context.Background(), killTimeout)
+			_ = controlExec(kctx, control, kill)
+			cancel()
+			on, err := running()
+			switch {
+			case err != nil:
+				failed++
+			case !on:
+				return
+			default:
+				failed = 0
+			}
+		}
+	}()
+	return done
 }

@@ -115,6 +115,17 @@ type Abandoner interface {
 	Abandon()
 }
 
+// Lingerer is a Session that can tell, after Close, whether the statement
+// of a call that gave up on it (timed out, cancelled, connection dropped)
+// is still running on the server: some functions ignore cancellation
+// inside one expression. The caller stops admitting new statements while
+// such work runs, so that abandoned statements cannot pile up.
+type Lingerer interface {
+	// Lingering returns nil when the session's statement is over, else a
+	// channel closed once the server no longer runs it.
+	Lingering() <-chan struct{}
+}
+
 // Queryer is what introspection needs: *sql.DB, *sql.Conn, *sql.Tx and
 // Session all satisfy it.
 type Queryer interface {
@@ -226,6 +237,13 @@ type DBError struct {
 	// Denied is true when the database refused the statement because it
 	// would write (read-only transaction, authorizer).
 	Denied bool
+	// Unavailable is true when the server ended the session or cannot
+	// serve it now (shutting down, terminated by an administrator): the
+	// statement's fault is nobody's, and a retry may succeed.
+	Unavailable bool
+	// TooManyConnections is true when the server refused a connection
+	// because the role, the database or the server has no slot left.
+	TooManyConnections bool
 }
 
 // Kind is how the values of a column are encoded into JSON.

@@ -8,7 +8,6 @@ import (
 	"io"
 	"strings"
 	"sync"
-	"time"
 
 	gomysql "github.com/go-sql-driver/mysql"
 
@@ -57,9 +56,17 @@ func (d *mysql) detect(ctx context.Context, conn *sql.Conn) error {
 // Every session sets both variables afresh, so a value left by a previous
 // session on the same connection never applies.
 func (d *mysql) Begin(ctx context.Context, conn *sql.Conn, opts SessionOptions) (Session, error) {
-	if err := d.detect(ctx, conn); err != nil {
+	// go-sql-driver closes its socket when ctx ends, but the session's
+	// cleanup runs after that on a connection it still trusts: the armed
+	// socket bounds every round trip the same way on both backends.
+	sock := arm(ctx, conn, abortGrace)
+	fail := func(what string, err error) (Session, error) {
+		sock.disarm()
 		discardConn(conn)
-		return nil, err
+		return nil, beginError(what, err, mysqlLost)
+	}
+	if err := d.detect(ctx, conn); err != nil {
+		return fail("read server version", err)
 	}
 	limit := "DEFAULT"
 	if opts.MaxRows > 0 {
@@ -72,34 +79,54 @@ func (d *mysql) Begin(ctx context.Context, conn *sql.Conn, opts SessionOptions) 
 		set = fmt.Sprintf("SET SESSION max_execution_time = %d, sql_select_limit = %s", opts.Timeout.Milliseconds(), limit)
 	}
 	if _, err := conn.ExecContext(ctx, set); err != nil {
-		discardConn(conn)
-		return nil, fmt.Errorf("set session limits: %w", err)
+		return fail("set session limits", err)
 	}
 	if _, err := conn.ExecContext(ctx, "START TRANSACTION READ ONLY"); err != nil {
-		discardConn(conn)
-		return nil, fmt.Errorf("begin read-only transaction: %w", err)
+		return fail("begin read-only transaction", err)
 	}
-	sess := &mysqlSession{conn: conn, stopCancel: func() {}, control: opts.Control}
+	sess := &mysqlSession{conn: conn, sock: sock, stopCancel: func(bool) {}, control: opts.Control}
 	if opts.Control != nil {
 		// go-sql-driver answers a cancelled context by closing its socket,
 		// and the server goes on running the statement; KILL QUERY stops it.
 		if err := conn.QueryRowContext(ctx, "SELECT CONNECTION_ID()").Scan(&sess.id); err != nil {
-			discardConn(conn)
-			return nil, fmt.Errorf("read connection id: %w", err)
+			return fail("read connection id", err)
 		}
 		sess.stopCancel = watchCancel(ctx, opts.Control, fmt.Sprintf("KILL QUERY %d", sess.id))
 	}
 	return sess, nil
 }
 
-type mysqlSession struct {
-	conn       *sql.Conn
-	stopCancel func()
-	control    *sql.DB
-	id         int64 // CONNECTION_ID(), when control is set
+// mysqlLost tells whether err is the server ending the session: 1053
+// (server shutdown), 1927 (connection killed, MariaDB), 4031 (idle
+// client disconnected, MySQL), 2006/2013 (gone away, lost during query).
+func mysqlLost(err error) bool {
+	var me *gomysql.MySQLError
+	if !errors.As(err, &me) {
+		return false
+	}
+	switch me.Number {
+	case 1053, 1927, 4031, 2006, 2013:
+		return true
+	}
+	return false
 }
 
-var _ Abandoner = (*mysqlSession)(nil)
+// mysqlRunning counts the statements a connection id is running.
+const mysqlRunning = "SELECT COUNT(*) FROM information_schema.PROCESSLIST WHERE ID = ? AND COMMAND <> 'Sleep'"
+
+type mysqlSession struct {
+	conn       *sql.Conn
+	sock       *armed
+	stopCancel func(wait bool)
+	control    *sql.DB
+	id         int64 // CONNECTION_ID(), when control is set
+	dropped    bool  // Close found the connection broken
+}
+
+var (
+	_ Abandoner = (*mysqlSession)(nil)
+	_ Lingerer  = (*mysqlSession)(nil)
+)
 
 // Abandon closes the connection under the open result, so that Rows.Close
 // has nothing to drain, and stops the statement on the server, which would
@@ -115,10 +142,20 @@ func (s *mysqlSession) Abandon() {
 		return nil
 	})
 	if s.control != nil && s.id != 0 {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), killTimeout)
 		defer cancel()
-		_, _ = s.control.ExecContext(ctx, fmt.Sprintf("KILL QUERY %d", s.id))
+		_ = controlExec(ctx, s.control, fmt.Sprintf("KILL QUERY %d", s.id))
 	}
+}
+
+// Lingering: a statement whose connection go-sql-driver closed (a
+// cancelled or timed-out call) runs on until it ends or checks its kill
+// flag, which LOCATE/INSTR/REPLACE over huge operands do not.
+func (s *mysqlSession) Lingering() <-chan struct{} {
+	if !s.dropped {
+		return nil
+	}
+	return lingering(s.control, mysqlRunning, fmt.Sprintf("KILL QUERY %d", s.id), s.id)
 }
 
 func (s *mysqlSession) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
@@ -138,13 +175,21 @@ func (s *mysqlSession) Query(ctx context.Context, st policy.Statement) (*sql.Row
 // Close rolls back. Named locks and user variables, which a rollback keeps,
 // are refused by the policy before a statement gets here.
 func (s *mysqlSession) Close() error {
-	s.stopCancel()
+	s.dropped = s.sock.broken()
+	s.stopCancel(!s.dropped)
+	s.sock.disarm()
+	if s.dropped {
+		discardConn(s.conn)
+		return errors.New("end read-only transaction: the connection broke")
+	}
+	s.sock.bound(cleanupTimeout)
 	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
 	defer cancel()
 	if _, err := s.conn.ExecContext(ctx, "ROLLBACK"); err != nil {
 		discardConn(s.conn)
 		return fmt.Errorf("end read-only transaction: %w", err)
 	}
+	s.sock.reset()
 	return nil
 }
 
@@ -155,6 +200,9 @@ func (*mysql) ClassifyError(err error) (DBError, bool) {
 	var me *gomysql.MySQLError
 	if !errors.As(err, &me) {
 		return DBError{}, false
+	}
+	if me.Number == guardErrno && me.SQLState == [5]byte{'H', 'Y', '0', '0', '0'} {
+		return DBError{Code: "row_too_large", Message: me.Message}, true // made up by the guard (wire.go)
 	}
 	code := fmt.Sprint(me.Number)
 	if me.SQLState != [5]byte{} {
@@ -167,6 +215,13 @@ func (*mysql) ClassifyError(err error) (DBError, bool) {
 		return DBError{Code: code, Message: me.Message, Timeout: true}, true
 	case 1792: // ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION
 		return DBError{Code: code, Message: me.Message, Denied: true}, true
+	case 1040, // ER_CON_COUNT_ERROR: max_connections
+		1203, // ER_TOO_MANY_USER_CONNECTIONS: max_user_connections
+		1226: // ER_USER_LIMIT_REACHED: the account's MAX_USER_CONNECTIONS
+		return DBError{Code: code, Message: me.Message, TooManyConnections: true}, true
+	}
+	if mysqlLost(err) {
+		return DBError{Code: code, Message: me.Message, Unavailable: true}, true
 	}
 	return DBError{Code: code, Message: me.Message}, true
 }

@@ -17,7 +17,10 @@ import (
 // postgres is PostgreSQL over lib/pq.
 type postgres struct{}
 
-var _ Dialect = postgres{}
+var (
+	_ Dialect  = postgres{}
+	_ Lingerer = (*pgSession)(nil)
+)
 
 func (postgres) Name() string { return "postgres" }
 
@@ -51,19 +54,52 @@ func (postgres) Begin(ctx context.Context, conn *sql.Conn, opts SessionOptions) 
 	// the server reading the same text the same way.
 	begin := fmt.Sprintf("BEGIN READ ONLY; SET LOCAL statement_timeout = %d; SET LOCAL idle_in_transaction_session_timeout = %d; "+
 		"SET LOCAL standard_conforming_strings = on; SELECT pg_catalog.pg_backend_pid()", ms, max(ms*2, 60_000))
+	// Every read and write of the session fails once the call's context
+	// ended and the server stayed silent for abortGrace: lib/pq itself
+	// would wait on a stalled server for as long as the stall lasts.
+	sock := arm(ctx, conn, abortGrace)
 	var pid int64
 	if err := conn.QueryRowContext(ctx, begin).Scan(&pid); err != nil {
+		sock.disarm()
 		discardConn(conn)
-		return nil, fmt.Errorf("begin read-only transaction: %w", err)
+		return nil, beginError("begin read-only transaction", err, pgLost)
 	}
-	return &pgSession{conn: conn, opts: opts,
+	return &pgSession{conn: conn, opts: opts, sock: sock, pid: pid,
 		stopCancel: watchCancel(ctx, opts.Control, "SELECT pg_catalog.pg_cancel_backend($1)", pid)}, nil
 }
+
+// beginError wraps a failure of a session's opening round trips, where
+// none of the caller's SQL has run yet: a connection found dead there
+// is stale (ErrConnectionStale), and the call may be retried on another.
+func beginError(what string, err error, lost func(error) bool) error {
+	if ConnectionLost(err) || lost(err) {
+		return fmt.Errorf("%s: %w: %w", what, ErrConnectionStale, err)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+// pgLost tells whether err is PostgreSQL ending the session: class 08
+// (connection exception), 57P01-57P05 (administrator command, crash,
+// cannot connect now, database dropped, idle session timeout).
+func pgLost(err error) bool {
+	var pe *pq.Error
+	if !errors.As(err, &pe) {
+		return false
+	}
+	c := string(pe.Code)
+	return strings.HasPrefix(c, "08") || strings.HasPrefix(c, "57P")
+}
+
+// pgActive counts the running statements of a backend.
+const pgActive = "SELECT count(*) FROM pg_catalog.pg_stat_activity WHERE pid = $1 AND state = 'active'"
 
 type pgSession struct {
 	conn       *sql.Conn
 	opts       SessionOptions
-	stopCancel func()
+	sock       *armed
+	pid        int64
+	dropped    bool // Close found the connection broken
+	stopCancel func(wait bool)
 	stmt       *sql.Stmt
 	rows       *sql.Rows
 }
@@ -129,7 +165,16 @@ const pgCleanup = "ROLLBACK; CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET
 // Close rolls back and restores the connection (pgCleanup). If that fails
 // the connection is thrown away rather than reused.
 func (s *pgSession) Close() error {
-	s.stopCancel()
+	// A broken connection is discarded: no cleanup to wait for, and no
+	// kill in progress can reach it in the pool.
+	s.dropped = s.sock.broken()
+	s.stopCancel(!s.dropped)
+	s.sock.disarm()
+	if s.dropped {
+		discardConn(s.conn)
+		return errors.New("end read-only transaction: the connection broke")
+	}
+	s.sock.bound(cleanupTimeout)
 	if s.stmt != nil {
 		s.stmt.Close()
 	}
@@ -139,7 +184,18 @@ func (s *pgSession) Close() error {
 		discardConn(s.conn)
 		return fmt.Errorf("end read-only transaction: %w", err)
 	}
+	s.sock.reset()
 	return nil
+}
+
+// Lingering: a backend whose client connection was dropped under a
+// running statement goes on until it next checks for interrupts, which
+// some functions (xpath over a large document) do not do for seconds.
+func (s *pgSession) Lingering() <-chan struct{} {
+	if !s.dropped {
+		return nil // the server answered the statement: it is over
+	}
+	return lingering(s.opts.Control, pgActive, fmt.Sprintf("SELECT pg_catalog.pg_cancel_backend(%d)", s.pid), s.pid)
 }
 
 // cleanupTimeout bounds the statements that return a connection to a clean
@@ -166,10 +222,12 @@ func (postgres) ClassifyError(err error) (DBError, bool) {
 	}
 	code := string(pe.Code)
 	return DBError{
-		Code:    code,
-		Message: msg,
-		Timeout: code == "57014", // query_canceled: statement_timeout or cancel request
-		Denied:  code == "25006", // read_only_sql_transaction
+		Code:               code,
+		Message:            msg,
+		Timeout:            code == "57014", // query_canceled: statement_timeout or cancel request
+		Denied:             code == "25006", // read_only_sql_transaction
+		Unavailable:        pgLost(err),
+		TooManyConnections: code == "53300", // too_many_connections: role, database or server limit
 	}, true
 }
 

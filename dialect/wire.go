@@ -1,16 +1,13 @@
 package dialect
 
 import (
-	"context"
 	"database/sql"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
 	"net/url"
-	"strings"
 	"sync"
-	"time"
 
 	gomysql "github.com/go-sql-driver/mysql"
 	"github.com/lib/pq"
@@ -35,39 +32,44 @@ func MessageLimit(maxResultBytes int) int {
 	return 4*maxResultBytes + 1<<20
 }
 
-// Open opens the pool for t. PostgreSQL and MySQL connections without TLS
-// get a guard below the driver that fails the connection when the server
-// announces a message larger than opts.MaxMessageBytes, before the driver
-// allocates it. Under TLS the guard cannot read the framing and is not
-// installed; SQLite bounds values itself (SQLITE_LIMIT_LENGTH, see Begin).
+// Open opens the pool for t. Every PostgreSQL and MySQL connection is
+// dialed through our own dialer (see conn.go), so that a session can bound
+// each read and write on its socket: lib/pq does not abort a read blocked
+// on a server that stopped answering when the context ends, and both
+// drivers' handshakes would wait forever on one. Connections without TLS
+// also get a guard below the driver that fails the connection when the
+// server announces a message larger than opts.MaxMessageBytes, before the
+// driver allocates it. Under TLS the guard cannot read the framing and is
+// not installed; SQLite bounds values itself (SQLITE_LIMIT_LENGTH, see
+// Begin).
 func Open(t Target, opts OpenOptions) (*sql.DB, error) {
-	if opts.MaxMessageBytes <= 0 {
-		return sql.Open(t.DriverName, t.DriverDSN)
-	}
 	switch t.Backend {
 	case "postgres":
 		c, err := pq.NewConnector(t.DriverDSN)
 		if err != nil {
 			return nil, err
 		}
-		if pgPlaintext(t.DriverDSN) {
-			c.Dialer(guardDialer{max: opts.MaxMessageBytes, framing: pgFraming})
+		d := wireDialer{}
+		if opts.MaxMessageBytes > 0 && pgPlaintext(t.DriverDSN) {
+			d.guard = &guardDialer{max: opts.MaxMessageBytes, framing: pgFraming}
 		}
-		return sql.OpenDB(c), nil
+		c.Dialer(d)
+		return sql.OpenDB(trackingConnector{c}), nil
 	case "mysql":
 		cfg, err := gomysql.ParseDSN(t.DriverDSN)
 		if err != nil {
 			return nil, err
 		}
-		if cfg.TLS == nil && (cfg.TLSConfig == "" || cfg.TLSConfig == "false") && cfg.DialFunc == nil {
-			d := guardDialer{max: opts.MaxMessageBytes, framing: mysqlFraming}
-			cfg.DialFunc = d.DialContext
+		d := wireDialer{next: cfg.DialFunc}
+		if opts.MaxMessageBytes > 0 && cfg.TLS == nil && (cfg.TLSConfig == "" || cfg.TLSConfig == "false") {
+			d.guard = &guardDialer{max: opts.MaxMessageBytes, framing: mysqlFraming}
 		}
+		cfg.DialFunc = d.DialContext
 		c, err := gomysql.NewConnector(cfg)
 		if err != nil {
 			return nil, err
 		}
-		return sql.OpenDB(c), nil
+		return sql.OpenDB(trackingConnector{c}), nil
 	}
 	return sql.Open(t.DriverName, t.DriverDSN)
 }
@@ -104,6 +106,10 @@ func (e *MessageTooLargeError) Is(target error) bool { return target == ErrMessa
 type framing struct {
 	header int
 	parse  func(hdr []byte) (body int, continues bool)
+	// refuse, if set, builds the message the driver reads in place of a
+	// refused one (hdr is its header), so that the driver reports our
+	// reason rather than a broken connection. The reads after it fail.
+	refuse func(hdr []byte, reason string) []byte
 }
 
 // pgFraming: a type byte and a big-endian int32 length that counts itself.
@@ -113,36 +119,34 @@ var pgFraming = framing{header: 5, parse: func(h []byte) (int, bool) {
 
 // mysqlFraming: a little-endian 24-bit length and a sequence byte; a
 // payload of exactly 0xffffff bytes continues in the next packet.
+// go-sql-driver turns any failed read into "invalid connection" and logs
+// the reason, so the guard hands it an ERR packet in place of the refused
+// one, with the refused packet's sequence number: the driver reports it as
+// a *MySQLError (guardErrno) that ClassifyError reads as row_too_large.
 var mysqlFraming = framing{header: 4, parse: func(h []byte) (int, bool) {
 	n := int(h[0]) | int(h[1])<<8 | int(h[2])<<16
 	return n, n == 0xffffff
+}, refuse: func(h []byte, reason string) []byte {
+	body := []byte{0xff, byte(guardErrno & 0xff), byte(guardErrno >> 8), '#', 'H', 'Y', '0', '0', '0'}
+	body = append(body, reason...)
+	pkt := []byte{byte(len(body)), byte(len(body) >> 8), byte(len(body) >> 16), h[3]}
+	return append(pkt, body...)
 }}
 
+// guardErrno is the error number of the ERR packet the MySQL guard makes
+// up: outside the server's (1000–4999, MariaDB's progress report 65535)
+// and the client library's (2000–2999) ranges.
+const guardErrno = 65000
+
+// guardDialer says how to guard a connection: the framing to follow and
+// the largest message to let through.
 type guardDialer struct {
 	max     int
 	framing framing
 }
 
-func (d guardDialer) Dial(network, address string) (net.Conn, error) {
-	return d.DialContext(context.Background(), network, address)
-}
-
-func (d guardDialer) DialTimeout(network, address string, timeout time.Duration) (net.Conn, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	return d.DialContext(ctx, network, address)
-}
-
-func (d guardDialer) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
-	var nd net.Dialer
-	if strings.HasPrefix(network, "tcp") {
-		nd.KeepAlive = 5 * time.Minute
-	}
-	c, err := nd.DialContext(ctx, network, address)
-	if err != nil {
-		return nil, err
-	}
-	return &guardConn{Conn: c, max: d.max, f: d.framing}, nil
+func (d *guardDialer) wrap(c net.Conn) net.Conn {
+	return &guardConn{Conn: c, max: d.max, f: d.framing}
 }
 
 // guardConn follows the server's message framing on reads and fails the
@@ -160,11 +164,19 @@ type guardConn struct {
 	logical int   // size of the logical message so far (MySQL continuation)
 	cont    bool  // the current body continues into the next packet
 	err     error // sticky: once refused, every read fails
+
+	refusedCont bool   // the refused header continued a logical message
+	refusal     []byte // what the driver reads in place of the refused message
 }
 
 func (c *guardConn) Read(p []byte) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if len(c.refusal) > 0 {
+		n := copy(p, c.refusal)
+		c.refusal = c.refusal[n:]
+		return n, nil
+	}
 	if c.err != nil {
 		return 0, c.err
 	}
@@ -173,7 +185,16 @@ func (c *guardConn) Read(p []byte) (int, error) {
 	if verr != nil {
 		c.err = verr
 		c.Conn.Close()
+		var tl *MessageTooLargeError
+		if c.f.refuse != nil && !c.refusedCont && errors.As(verr, &tl) {
+			c.refusal = c.f.refuse(c.hdr[:c.f.header], tl.Error())
+		}
 		if ok == 0 {
+			if len(c.refusal) > 0 {
+				k := copy(p, c.refusal)
+				c.refusal = c.refusal[k:]
+				return k, nil
+			}
 			return 0, verr
 		}
 		return ok, nil // the bytes before the refused header; the next read fails
@@ -206,6 +227,7 @@ func (c *guardConn) scan(b []byte) (int, error) {
 		if size < 0 {
 			return max(start, 0), fmt.Errorf("malformed message header from the database server: %w", ErrMessageTooLarge)
 		}
+		c.refusedCont = c.cont
 		if c.cont {
 			c.logical += size
 		} else {

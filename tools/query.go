@@ -90,6 +90,9 @@ func (t *Tools) query(ctx context.Context, raw json.RawMessage, rec *Record) (re
 	if err != nil {
 		return result{}, err
 	}
+	if err := t.admit(); err != nil {
+		return result{}, err
+	}
 
 	ctx, cancel := t.callContext(ctx)
 	defer cancel()

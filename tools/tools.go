@@ -20,6 +20,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/jsonschema-go/jsonschema"
@@ -90,6 +91,10 @@ type Tools struct {
 	wg       sync.WaitGroup
 	mu       sync.Mutex
 	draining bool
+
+	// abandoned counts statements of finished calls that still run on
+	// the server (see admit).
+	abandoned atomic.Int64
 }
 
 // New returns the tools for db, whose backend is d.
@@ -226,10 +231,16 @@ const (
 
 // toolError is an error the model may read as is.
 type toolError struct {
-	cat  string
-	code string
-	msg  string
+	cat     string
+	code    string
+	msg     string
+	wrapped error // a sentinel the audit reads, never shown
 }
+
+func (e *toolError) Unwrap() error { return e.wrapped }
+
+// errAdmission marks a query refused while abandoned statements run.
+var errAdmission = errors.New("refused: abandoned statements still running")
 
 func (e *toolError) Error() string {
 	if e.code != "" {
@@ -257,11 +268,14 @@ func (t *Tools) categorize(ctx context.Context, err error, rec *Record) *toolErr
 	var v *policy.Violation
 	switch {
 	case errors.As(err, &te):
-		if te.cat == catValidation {
+		switch {
+		case te.cat == catValidation:
 			rec.Outcome = OutcomeDenied
 			if rec.Error == "" {
 				rec.Error = "validation"
 			}
+		case errors.Is(err, errAdmission):
+			rec.Outcome, rec.Error = OutcomeDenied, "abandoned_statements"
 		}
 		return te
 	case errors.As(err, &v):
@@ -273,6 +287,21 @@ func (t *Tools) categorize(ctx context.Context, err error, rec *Record) *toolErr
 	if errors.Is(ctx.Err(), context.Canceled) {
 		rec.Outcome, rec.Error = OutcomeCancelled, "cancelled"
 		return &toolError{cat: catDatabase, code: "cancelled", msg: "the call was cancelled"}
+	}
+	var pe *poolExhaustedError
+	if errors.As(err, &pe) {
+		rec.Outcome, rec.Error = OutcomeTimeout, "pool_exhausted"
+		return &toolError{cat: catDatabase, code: "pool_exhausted", msg: fmt.Sprintf("the statement did not run: all %d "+
+			"of the server's database connections stayed busy with other calls for the whole query timeout (%s); "+
+			"retry shortly (the operator can raise --max-open-conns)", pe.size, t.opts.QueryTimeout)}
+	}
+	var tm *tooManyConnectionsError
+	if errors.As(err, &tm) {
+		rec.Outcome, rec.Error = OutcomeDBError, "too_many_connections"
+		t.opts.Logger.Warn("the database refused a connection: too many connections", "tool", rec.Tool, "request_id", rec.RequestID, "err", tm.dbe.Message)
+		return &toolError{cat: catDatabase, code: "too_many_connections", msg: "the statement did not run: the database " +
+			"refused a new connection, too many connections for the role (its CONNECTION LIMIT, or the database's or " +
+			"server's connection limit): " + tm.dbe.Message + "; retry shortly"}
 	}
 	var ue *unreachableError
 	if errors.As(err, &ue) {
@@ -291,6 +320,10 @@ func (t *Tools) categorize(ctx context.Context, err error, rec *Record) *toolErr
 			rec.Outcome = OutcomeDenied
 			return &toolError{cat: catValidation, code: dbe.Code, msg: "not allowed: " + dbe.Message +
 				". Only read-only statements are allowed"}
+		case dbe.Unavailable:
+			rec.Outcome = OutcomeDBError
+			return &toolError{cat: catDatabase, code: "unavailable", msg: "the database ended the session (" + dbe.Code +
+				": " + dbe.Message + "); retry shortly"}
 		}
 		rec.Outcome = OutcomeDBError
 		return &toolError{cat: catDatabase, code: dbe.Code, msg: dbe.Message}
@@ -303,6 +336,18 @@ func (t *Tools) categorize(ctx context.Context, err error, rec *Record) *toolErr
 	if errors.Is(err, context.Canceled) {
 		rec.Outcome, rec.Error = OutcomeCancelled, "cancelled"
 		return &toolError{cat: catDatabase, code: "cancelled", msg: "the call was cancelled"}
+	}
+	if dialect.ConnectionLost(err) {
+		t.opts.Logger.Warn("database connection lost", "tool", rec.Tool, "request_id", rec.RequestID, "err", err.Error())
+		if dialect.SocketTimeout(err) {
+			rec.Outcome, rec.Error = OutcomeTimeout, "stalled"
+			return &toolError{cat: catDatabase, code: "unavailable", msg: fmt.Sprintf("the database stopped answering: "+
+				"no reply within the query timeout (%s) and its grace, so the connection was dropped (request id %s); "+
+				"retry shortly", t.opts.QueryTimeout, rec.RequestID)}
+		}
+		rec.Outcome, rec.Error = OutcomeDBError, "connection_lost"
+		return &toolError{cat: catDatabase, code: "unavailable", msg: "the connection to the database was lost during " +
+			"the call (request id " + rec.RequestID + "); retry shortly"}
 	}
 	rec.Outcome, rec.Error = OutcomeInternal, "internal"
 	t.opts.Logger.Error("tool failed", "tool", rec.Tool, "request_id", rec.RequestID, "err", err.Error())
@@ -397,14 +442,39 @@ func readOnlyAnnotations(title string) *mcp.ToolAnnotations {
 }
 
 // session acquires a pooled connection and opens a read-only unit of work
-// on it. The returned release must be called once.
+// on it. The returned release must be called once. A connection found dead
+// while opening the session (a restart or a cut since it was pooled) ran
+// none of the caller's SQL: its idle siblings are dropped as well, and the
+// session is opened once more on a fresh connection.
 func (t *Tools) session(ctx context.Context, maxRows int) (dialect.Session, func(), error) {
+	s, conn, err := t.begin(ctx, maxRows)
+	if errors.Is(err, dialect.ErrConnectionStale) && ctx.Err() == nil {
+		t.opts.Logger.Info("stale pooled connection; retrying on a fresh one", "err", err.Error())
+		dialect.FlushIdle(t.db)
+		s, conn, err = t.begin(ctx, maxRows)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, func() {
+		if err := s.Close(); err != nil {
+			t.opts.Logger.Warn("session cleanup failed; connection discarded", "err", err.Error())
+		}
+		conn.Close()
+		if l, ok := s.(dialect.Lingerer); ok {
+			if done := l.Lingering(); done != nil {
+				t.track(done)
+			}
+		}
+	}, nil
+}
+
+func (t *Tools) begin(ctx context.Context, maxRows int) (dialect.Session, *sql.Conn, error) {
+	st := t.db.Stats()
+	full := st.MaxOpenConnections > 0 && st.InUse >= st.MaxOpenConnections
 	conn, err := t.db.Conn(ctx)
 	if err != nil {
-		if ctx.Err() != nil {
-			return nil, nil, err
-		}
-		return nil, nil, &unreachableError{err}
+		return nil, nil, t.acquireError(ctx, err, full)
 	}
 	s, err := t.d.Begin(ctx, conn, dialect.SessionOptions{
 		Timeout:       t.opts.QueryTimeout,
@@ -416,12 +486,70 @@ func (t *Tools) session(ctx context.Context, maxRows int) (dialect.Session, func
 		conn.Close()
 		return nil, nil, err
 	}
-	return s, func() {
-		if err := s.Close(); err != nil {
-			t.opts.Logger.Warn("session cleanup failed; connection discarded", "err", err.Error())
+	return s, conn, nil
+}
+
+// acquireError says why no connection came from the pool: the call was
+// cancelled, every connection stayed busy, the server refused one more,
+// or the database cannot be reached.
+func (t *Tools) acquireError(ctx context.Context, err error, fullAtStart bool) error {
+	if errors.Is(ctx.Err(), context.Canceled) {
+		return err
+	}
+	if ctx.Err() != nil {
+		st := t.db.Stats()
+		if fullAtStart || (st.MaxOpenConnections > 0 && st.InUse >= st.MaxOpenConnections) {
+			return &poolExhaustedError{size: st.MaxOpenConnections}
 		}
-		conn.Close()
-	}, nil
+		return &unreachableError{err}
+	}
+	if dbe, ok := t.d.ClassifyError(err); ok && dbe.TooManyConnections {
+		return &tooManyConnectionsError{dbe}
+	}
+	return &unreachableError{err}
+}
+
+// poolExhaustedError: the call waited for a pooled connection until its
+// deadline and none came free.
+type poolExhaustedError struct{ size int }
+
+func (e *poolExhaustedError) Error() string {
+	return fmt.Sprintf("all %d pooled connections stayed busy", e.size)
+}
+
+// tooManyConnectionsError: the server refused a new connection for lack
+// of a slot (the role's or database's CONNECTION LIMIT, max_connections,
+// max_user_connections).
+type tooManyConnectionsError struct{ dbe dialect.DBError }
+
+func (e *tooManyConnectionsError) Error() string { return "too many connections: " + e.dbe.Message }
+
+// track counts an abandoned statement as running until done is closed.
+func (t *Tools) track(done <-chan struct{}) {
+	n := t.abandoned.Add(1)
+	t.opts.Logger.Warn("a statement of a call that gave up still runs on the database server (it ignores cancellation); "+
+		"new queries are refused until it ends", "abandoned", n)
+	go func() {
+		<-done
+		if t.abandoned.Add(-1) == 0 {
+			t.opts.Logger.Info("abandoned statements have ended; admitting queries again")
+		}
+	}()
+}
+
+// admit refuses a new query while statements abandoned by earlier calls
+// still run on the server: each ignored its timeout and cancellation
+// (a function that cannot be interrupted inside one expression), and
+// admitting more of them would stack work on the database that nobody
+// waits for. The catalog tools, whose SQL is ours, are not refused.
+func (t *Tools) admit() error {
+	if n := t.abandoned.Load(); n > 0 {
+		return &toolError{wrapped: errAdmission, cat: catDatabase, code: "unavailable", msg: fmt.Sprintf("%d statement(s) of earlier calls that "+
+			"timed out or were cancelled are still running on the database server, ignoring cancellation "+
+			"(a function that cannot be interrupted, e.g. over a very large value); new queries are refused until "+
+			"they end, so that they cannot pile up. Retry in a few seconds, and avoid the statement that timed out", n)}
+	}
+	return nil
 }
 
 // callContext bounds a call by the query timeout plus a grace period, so

@@ -16,6 +16,7 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/sqlmcp/sqlmcp/dialect"
 	"github.com/sqlmcp/sqlmcp/tools"
 	"github.com/sqlmcp/sqlmcp/tools/metrics"
 )
@@ -273,10 +274,13 @@ func (s *httpService) readyz(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), readyTimeout)
 	defer cancel()
-	if err := s.opts.DB.PingContext(ctx); err != nil {
+	// dialect.Ping keeps the second even against a server that stopped
+	// answering, and retries once on a fresh connection when a pooled one
+	// went stale (a restart): the probe reflects the database now.
+	if err := dialect.Ping(ctx, s.opts.DB); err != nil {
 		reason := "database unreachable"
 		switch {
-		case errors.Is(err, context.DeadlineExceeded):
+		case errors.Is(err, context.DeadlineExceeded), dialect.SocketTimeout(err):
 			reason = fmt.Sprintf("database did not answer within %s (down, or every pooled connection busy)", readyTimeout)
 		case strings.Contains(err.Error(), "database is closed"):
 			reason = "database connection pool is closed"

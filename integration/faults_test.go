@@ -1,0 +1,410 @@
+package integration_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/sqlmcp/sqlmcp/dialect"
+	"github.com/sqlmcp/sqlmcp/internal/faultproxy"
+	"github.com/sqlmcp/sqlmcp/tools"
+	"github.com/sqlmcp/sqlmcp/tools/toolstest"
+)
+
+// The fault tests put a TCP proxy the test controls (faultproxy) between
+// sqlmcp's pools and the shared servers, and play the faults there: the
+// servers themselves are never stopped or reconfigured. They need no
+// fixture: the statements are SELECTs of constants and sleeps, run in the
+// servers' default database.
+
+// faultBackend is sqlmcp's pool and control pool on one server, through a
+// proxy.
+type faultBackend struct {
+	name    string
+	proxy   *faultproxy.Proxy
+	db      *sql.DB // sqlmcp's pool, through the proxy
+	control *sql.DB // the control pool, through the proxy too unless direct
+	d       dialect.Dialect
+	admin   *sql.DB // straight to the server: to watch and to kill
+	url     string  // the DSN through the proxy
+	direct  string  // the DSN straight to the server
+}
+
+type faultOptions struct {
+	pool int
+	// directControl connects the control pool straight to the server, as
+	// when only the path of the pooled connections is faulty.
+	directControl bool
+}
+
+// faultBackends returns PostgreSQL and MySQL/MariaDB behind a proxy each,
+// skipping (or failing, per SQLMCP_REQUIRE_BACKENDS) those unreachable.
+func faultBackends(t *testing.T, o faultOptions) []*faultBackend {
+	t.Helper()
+	if o.pool == 0 {
+		o.pool = 4
+	}
+	var out []*faultBackend
+	for _, s := range []struct{ name, env, def string }{
+		{"postgres", "SQLMCP_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"},
+		{"mysql", "SQLMCP_TEST_MYSQL", "mysql://root@127.0.0.1:3306/test"},
+	} {
+		direct := envOr(s.env, s.def)
+		tg, err := dialect.ParseDSN(direct)
+		if err != nil {
+			t.Fatal(err)
+		}
+		admin, err := sql.Open(tg.DriverName, tg.DriverDSN)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err = admin.PingContext(ctx)
+		cancel()
+		if err != nil {
+			admin.Close()
+			if required(s.name) {
+				t.Fatalf("%s is required but unreachable: %v", s.name, err)
+			}
+			t.Logf("SKIPPING %s: unreachable: %v", s.name, err)
+			continue
+		}
+		t.Cleanup(func() { admin.Close() })
+		u, _ := url.Parse(direct)
+		p, err := faultproxy.New(u.Host)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { p.Close() })
+		u.Host = p.Addr()
+		b := &faultBackend{name: s.name, proxy: p, admin: admin, url: u.String(), direct: direct}
+		b.db, b.d = openVia(t, b.url, dialect.OpenOptions{MaxMessageBytes: dialect.MessageLimit(1 << 20)}, o.pool)
+		controlURL := b.url
+		if o.directControl {
+			controlURL = direct
+		}
+		b.control, _ = openVia(t, controlURL, dialect.OpenOptions{}, 2)
+		b.control.SetMaxIdleConns(1)
+		out = append(out, b)
+	}
+	return out
+}
+
+// openVia opens a pool as cmd/sqlmcp does.
+func openVia(t *testing.T, rawURL string, opts dialect.OpenOptions, n int) (*sql.DB, dialect.Dialect) {
+	t.Helper()
+	tg, err := dialect.ParseDSN(rawURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := dialect.Open(tg, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.SetMaxOpenConns(n)
+	db.SetMaxIdleConns(n)
+	t.Cleanup(func() { db.Close() })
+	d, err := dialect.New(tg.Backend)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db, d
+}
+
+func (b *faultBackend) tools(timeout time.Duration) *tools.Tools {
+	return tools.New(b.db, b.d, tools.Options{QueryTimeout: timeout, Control: b.control})
+}
+
+// slowSQL is a statement that runs for several seconds on the server (the
+// policy refuses sleep functions).
+func (b *faultBackend) slowSQL(marker string) string {
+	if b.name == "postgres" {
+		return fmt.Sprintf("SELECT count(*) AS %s FROM generate_series(1, 200000000)", marker)
+	}
+	return fmt.Sprintf("SELECT SUM(a.seq + b.seq) AS %s FROM seq_1_to_100000 a, seq_1_to_2000 b", marker)
+}
+
+// sessionOf returns the server's id of the connection running a statement
+// that contains marker, 0 when none does.
+func (b *faultBackend) sessionOf(t *testing.T, marker string) int64 {
+	t.Helper()
+	q := "SELECT pid FROM pg_stat_activity WHERE query LIKE '%' || $1 || '%' AND pid <> pg_backend_pid() AND state = 'active'"
+	if b.name == "mysql" {
+		q = "SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE CONCAT('%', ?, '%') AND ID <> CONNECTION_ID()"
+	}
+	var id int64
+	if err := b.admin.QueryRow(q, marker).Scan(&id); err != nil && err != sql.ErrNoRows {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// callFor calls a tool and returns its result and how long it took.
+func callFor(t *testing.T, cs *mcp.ClientSession, tool string, args map[string]any) (toolstest.Result, time.Duration) {
+	t.Helper()
+	start := time.Now()
+	r := toolstest.Call(t, cs, tool, args)
+	return r, time.Since(start)
+}
+
+// notInternal fails when a result is an internal error: a fault of the
+// network or the database is never a bug of ours.
+func notInternal(t *testing.T, what string, r toolstest.Result) {
+	t.Helper()
+	if strings.HasPrefix(r.Text, "internal error") {
+		t.Errorf("%s: %s, want a database error (unavailable, timeout) or success", what, r.Text)
+	}
+}
+
+// callBound is the most a call may take: the query timeout, its grace
+// (tools.callContext), the socket's grace after it (dialect.abortGrace),
+// and a few seconds for a busy machine.
+func callBound(timeout time.Duration) time.Duration {
+	return timeout + min(timeout/10+500*time.Millisecond, 5*time.Second) + 500*time.Millisecond + 3*time.Second
+}
+
+// TestStalledDatabaseEndsTheCallInTime: a server that accepts TCP and
+// then stops answering must not hold a call past the query timeout and
+// its grace, over either transport; the stuck connection is dropped, and
+// the first call after the stall works.
+func TestStalledDatabaseEndsTheCallInTime(t *testing.T) {
+	for _, b := range faultBackends(t, faultOptions{pool: 2}) {
+		for _, tr := range []string{"inmemory", "http"} {
+			t.Run(b.name+"/"+tr, func(t *testing.T) {
+				const timeout = 2 * time.Second
+				tl := b.tools(timeout)
+				cs := toolstest.Connect(t, tl)
+				if tr == "http" {
+					cs = toolstest.ConnectHTTP(t, tl)
+				}
+				if r := toolstest.Call(t, cs, "query", map[string]any{"sql": "SELECT 1 AS warm"}); r.IsError {
+					t.Fatal(r.Text)
+				}
+				b.proxy.Stall()
+				r, took := callFor(t, cs, "query", map[string]any{"sql": "SELECT 2 AS stalled"})
+				b.proxy.Resume()
+				t.Logf("stalled call: %s after %s", r.Text, took.Round(time.Millisecond))
+				if !r.IsError || !strings.HasPrefix(r.Text, "database error") {
+					t.Errorf("stalled call = %q, want a database error", r.Text)
+				}
+				notInternal(t, "stalled call", r)
+				if took > callBound(timeout) {
+					t.Errorf("stalled call took %s, want at most %s (timeout %s + grace)", took, callBound(timeout), timeout)
+				}
+				if n := b.db.Stats().OpenConnections; n != 0 {
+					t.Errorf("%d connections still open after the stalled call, want the stuck one discarded", n)
+				}
+				r, took = callFor(t, cs, "query", map[string]any{"sql": "SELECT 3 AS after"})
+				if r.IsError {
+					t.Errorf("first call after the stall: %s", r.Text)
+				}
+				if took > 3*time.Second {
+					t.Errorf("first call after the stall took %s", took)
+				}
+			})
+		}
+	}
+}
+
+// TestPingBoundedByItsDeadline: the readiness ping (/readyz) keeps its
+// deadline against a stalled server, and answers within one probe after
+// a restart left every pooled connection stale.
+func TestPingBoundedByItsDeadline(t *testing.T) {
+	for _, b := range faultBackends(t, faultOptions{pool: 4}) {
+		t.Run(b.name, func(t *testing.T) {
+			ping := func() (error, time.Duration) {
+				ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+				defer cancel()
+				start := time.Now()
+				err := dialect.Ping(ctx, b.db)
+				return err, time.Since(start)
+			}
+			warm(t, b, 4)
+			b.proxy.Stall()
+			err, took := ping()
+			b.proxy.Resume()
+			if err == nil || took > 2500*time.Millisecond {
+				t.Errorf("ping during a stall = %v after %s, want a failure within about 1s", err, took)
+			}
+			warm(t, b, 4)
+			b.proxy.Cut()
+			if err, took := ping(); err != nil {
+				t.Errorf("first ping after every pooled connection was cut = %v (after %s), want ok", err, took)
+			}
+		})
+	}
+}
+
+// warm opens n pooled connections.
+func warm(t *testing.T, b *faultBackend, n int) {
+	t.Helper()
+	var conns []*sql.Conn
+	for range n {
+		c, err := b.db.Conn(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.PingContext(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+	}
+	for _, c := range conns {
+		c.Close()
+	}
+}
+
+// TestRestartLeavesNoStaleConnectionError: after a restart-like cut of
+// every pooled connection, calls succeed (the stale connection is found in
+// the session's first round trip and the call retried on a fresh one);
+// none is an internal error.
+func TestRestartLeavesNoStaleConnectionError(t *testing.T) {
+	for _, b := range faultBackends(t, faultOptions{pool: 4}) {
+		t.Run(b.name, func(t *testing.T) {
+			cs := toolstest.Connect(t, b.tools(5*time.Second))
+			for round := range 2 {
+				warm(t, b, 4)
+				b.proxy.Cut()
+				for i := range 6 {
+					r := toolstest.Call(t, cs, "query", map[string]any{"sql": fmt.Sprintf("SELECT %d AS n", i)})
+					if r.IsError {
+						t.Errorf("round %d call %d after the cut: %s", round, i, r.Text)
+					}
+				}
+			}
+			// Concurrent calls into a freshly cut pool.
+			warm(t, b, 4)
+			b.proxy.Cut()
+			var wg sync.WaitGroup
+			for i := range 8 {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					r := toolstest.Call(t, cs, "list_tables", nil)
+					notInternal(t, fmt.Sprintf("concurrent call %d", i), r)
+				}()
+			}
+			wg.Wait()
+		})
+	}
+}
+
+// TestConnectionKilledDuringStatement: the server ending the connection
+// under a running statement (pg_terminate_backend, KILL CONNECTION) is
+// the database being unavailable, not a bug.
+func TestConnectionKilledDuringStatement(t *testing.T) {
+	for _, b := range faultBackends(t, faultOptions{pool: 2}) {
+		t.Run(b.name, func(t *testing.T) {
+			cs := toolstest.Connect(t, b.tools(20*time.Second))
+			marker := randName("killed_")
+			done := make(chan toolstest.Result, 1)
+			go func() {
+				done <- toolstest.Call(t, cs, "query", map[string]any{"sql": b.slowSQL(marker)})
+			}()
+			var id int64
+			waitFor(t, 10*time.Second, "the statement to start", func() bool { id = b.sessionOf(t, marker); return id != 0 })
+			kill := "SELECT pg_terminate_backend($1)"
+			if b.name == "mysql" {
+				kill = "KILL CONNECTION ?"
+			}
+			if _, err := b.admin.Exec(kill, id); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case r := <-done:
+				if !r.IsError || !strings.HasPrefix(r.Text, "database error unavailable") {
+					t.Errorf("call whose connection was killed = %q, want database error unavailable", r.Text)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("the call did not end after its connection was killed")
+			}
+			if r := toolstest.Call(t, cs, "query", map[string]any{"sql": "SELECT 1 AS next"}); r.IsError {
+				t.Errorf("next call: %s", r.Text)
+			}
+		})
+	}
+}
+
+// TestPoolExhaustedSaysSo: a call that waited for a pooled connection for
+// its whole timeout says the pool was exhausted, not that its statement
+// was slow (it never ran).
+func TestPoolExhaustedSaysSo(t *testing.T) {
+	for _, b := range faultBackends(t, faultOptions{pool: 1}) {
+		t.Run(b.name, func(t *testing.T) {
+			cs := toolstest.Connect(t, b.tools(time.Second))
+			held, err := b.db.Conn(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := toolstest.Call(t, cs, "query", map[string]any{"sql": "SELECT 1 AS n"})
+			held.Close()
+			if !r.IsError || !strings.Contains(r.Text, "pool_exhausted") || !strings.Contains(r.Text, "all 1 ") {
+				t.Errorf("call with every pooled connection busy = %q, want pool_exhausted naming the pool size", r.Text)
+			}
+			if r := toolstest.Call(t, cs, "query", map[string]any{"sql": "SELECT 1 AS n"}); r.IsError {
+				t.Errorf("call after the pool freed: %s", r.Text)
+			}
+		})
+	}
+}
+
+// TestAbandonedStatementsStopAdmission: a statement that ignores its
+// timeout and cancellation (here: the server blocked sending a large
+// result to a client path that stopped forwarding, where neither
+// PostgreSQL's cancel nor MariaDB's KILL QUERY reach it) keeps running
+// after its call ended; while it runs, new queries are refused quickly
+// with a reason, the catalog tools still answer, and once it is gone
+// queries are admitted again.
+func TestAbandonedStatementsStopAdmission(t *testing.T) {
+	for _, b := range faultBackends(t, faultOptions{pool: 2, directControl: true}) {
+		t.Run(b.name, func(t *testing.T) {
+			const timeout = 2 * time.Second
+			cs := toolstest.Connect(t, b.tools(timeout))
+			marker := randName("abandoned_")
+			// About 100 MB after a pause of about a second: more than the
+			// socket buffers between the server and the stalled proxy hold.
+			q := fmt.Sprintf("WITH s AS MATERIALIZED (SELECT count(*) AS z FROM generate_series(1, 5000000)) "+
+				"SELECT repeat('x', 1000000) AS %s FROM s, generate_series(1, 100)", marker)
+			if b.name == "mysql" {
+				q = fmt.Sprintf("SELECT REPEAT('x', 1000000) AS %s FROM (SELECT SUM(a.seq + b.seq) AS z "+
+					"FROM seq_1_to_10000 a, seq_1_to_1000 b) s, seq_1_to_100 c", marker)
+			}
+			done := make(chan toolstest.Result, 1)
+			go func() { done <- toolstest.Call(t, cs, "query", map[string]any{"sql": q}) }()
+			waitFor(t, 10*time.Second, "the statement to start", func() bool { return b.sessionOf(t, marker) != 0 })
+			b.proxy.Stall()
+			defer b.proxy.Resume()
+			var r toolstest.Result
+			select {
+			case r = <-done:
+			case <-time.After(callBound(timeout) + 2*time.Second):
+				t.Fatal("the call did not end")
+			}
+			notInternal(t, "abandoned call", r)
+			t.Logf("abandoned call: %s", r.Text)
+			if b.sessionOf(t, marker) == 0 {
+				t.Fatal("the statement ended with its call: the fault was not set up (nothing was abandoned)")
+			}
+			r, took := callFor(t, cs, "query", map[string]any{"sql": "SELECT 1 AS refused"})
+			if !r.IsError || !strings.Contains(r.Text, "still running on the database server") || took > time.Second {
+				t.Errorf("query while an abandoned statement runs = %q after %s, want a quick refusal saying why", r.Text, took)
+			}
+			// The catalog tools run our own SQL and are not refused.
+			if r := toolstest.Call(t, cs, "list_tables", nil); strings.Contains(r.Text, "still running") {
+				t.Errorf("list_tables refused: %s", r.Text)
+			}
+			b.proxy.Resume()
+			waitFor(t, 15*time.Second, "the abandoned statement to end", func() bool { return b.sessionOf(t, marker) == 0 })
+			waitFor(t, 5*time.Second, "queries to be admitted again", func() bool {
+				return !toolstest.Call(t, cs, "query", map[string]any{"sql": "SELECT 1 AS admitted"}).IsError
+			})
+		})
+	}
+}
