@@ -92,3 +92,19 @@ func contains(s []string, v string) bool {
 	}
 	return false
 }
+
+var _ ConnectionLimiter = (*mysql)(nil)
+
+// ConnectionLimit is the smaller of max_user_connections (whose session
+// value is the account's MAX_USER_CONNECTIONS when it has one) and the
+// server's max_connections.
+func (*mysql) ConnectionLimit(ctx context.Context, q Queryer) (int, string, error) {
+	var user, server int
+	if err := q.QueryRowContext(ctx, "SELECT @@max_user_connections, @@max_connections").Scan(&user, &server); err != nil {
+		return 0, "", fmt.Errorf("read connection limits: %w", err)
+	}
+	if user > 0 && user < server {
+		return user, "the account's max_user_connections", nil
+	}
+	return server, "the server's max_connections", nil
+}

@@ -117,3 +117,32 @@ func strs(ctx context.Context, q Queryer, query string) ([]string, error) {
 	}
 	return out, rows.Err()
 }
+
+var _ ConnectionLimiter = postgres{}
+
+// ConnectionLimit is the smallest of the role's CONNECTION LIMIT, the
+// database's and the server's max_connections (less the slots reserved
+// for superusers, unless the role is one). Superusers are not held to the
+// role and database limits.
+func (postgres) ConnectionLimit(ctx context.Context, q Queryer) (int, string, error) {
+	var role, db, maxConns, reserved int
+	var super bool
+	err := q.QueryRowContext(ctx, `SELECT r.rolconnlimit, d.datconnlimit, r.rolsuper,
+		current_setting('max_connections')::int, current_setting('superuser_reserved_connections')::int
+		FROM pg_catalog.pg_roles r, pg_catalog.pg_database d
+		WHERE r.rolname = current_user AND d.datname = current_database()`).Scan(&role, &db, &super, &maxConns, &reserved)
+	if err != nil {
+		return 0, "", fmt.Errorf("read connection limits: %w", err)
+	}
+	limit, source := maxConns, "the server's max_connections"
+	if !super {
+		limit -= reserved
+		if role >= 0 && role < limit {
+			limit, source = role, "the role's CONNECTION LIMIT"
+		}
+		if db >= 0 && db < limit {
+			limit, source = db, "the database's CONNECTION LIMIT"
+		}
+	}
+	return limit, source, nil
+}

@@ -40,3 +40,13 @@ func summarize(verb string, objs []string, privs map[string][]string) string {
 	}
 	return b.String()
 }
+
+// ConnectionLimiter is implemented by dialects that can read how many
+// connections the server lets the connected role open, so that start-up
+// can warn when the pool may open more: the calls beyond the limit would
+// fail (too many connections) while the pool looks healthy.
+type ConnectionLimiter interface {
+	// ConnectionLimit returns the smallest limit on the role's concurrent
+	// connections and where it comes from; limit 0 means none applies.
+	ConnectionLimit(ctx context.Context, q Queryer) (limit int, source string, err error)
+}

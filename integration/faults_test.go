@@ -408,3 +408,44 @@ func TestAbandonedStatementsStopAdmission(t *testing.T) {
 		})
 	}
 }
+
+// TestRoleConnectionLimitSaysSo: a role over its connection limit gets
+// "too many connections for the role", not "cannot be reached", and the
+// dialect reads the limit that start-up compares with the pool size.
+func TestRoleConnectionLimitSaysSo(t *testing.T) {
+	for _, b := range faultBackends(t, faultOptions{}) {
+		t.Run(b.name, func(t *testing.T) {
+			role := randName("sqlmcp_lim_")
+			create := []string{"CREATE ROLE " + role + " LOGIN CONNECTION LIMIT 1"}
+			drop := "DROP ROLE IF EXISTS " + role
+			if b.name == "mysql" {
+				create = []string{"CREATE USER '" + role + "'@'%' WITH MAX_USER_CONNECTIONS 1",
+					"GRANT SELECT ON *.* TO '" + role + "'@'%'"}
+				drop = "DROP USER IF EXISTS '" + role + "'@'%'"
+			}
+			for _, q := range create {
+				if _, err := b.admin.Exec(q); err != nil {
+					t.Fatalf("%s: %v", q, err)
+				}
+			}
+			t.Cleanup(func() { b.admin.Exec(drop) })
+			u, _ := url.Parse(b.url)
+			u.User = url.User(role)
+			db, d := openVia(t, u.String(), dialect.OpenOptions{}, 3)
+			limit, source, err := d.(dialect.ConnectionLimiter).ConnectionLimit(context.Background(), db)
+			if err != nil || limit != 1 {
+				t.Errorf("ConnectionLimit = %d (%s), %v; want 1", limit, source, err)
+			}
+			held, err := db.Conn(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer held.Close()
+			cs := toolstest.Connect(t, tools.New(db, d, tools.Options{QueryTimeout: 2 * time.Second}))
+			r := toolstest.Call(t, cs, "query", map[string]any{"sql": "SELECT 1 AS n"})
+			if !r.IsError || !strings.Contains(r.Text, "too_many_connections") || !strings.Contains(r.Text, "too many connections for the role") {
+				t.Errorf("call over the role's connection limit = %q, want too_many_connections", r.Text)
+			}
+		})
+	}
+}

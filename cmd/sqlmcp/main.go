@@ -102,6 +102,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 			fmt.Fprintf(stderr, "sqlmcp: %s\n", msg)
 			return 2
 		}
+		checkConnectionLimit(ctx, d, db, logger)
 	}
 
 	// Metrics are served on /metrics, so they exist only with HTTP.
@@ -119,7 +120,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		fmt.Fprintf(stderr, "sqlmcp: cannot open %s: %s\n", target.Redacted, scrub(err.Error(), dsn))
 		return 2
 	}
-	control.SetMaxOpenConns(2)
+	control.SetMaxOpenConns(controlPoolSize)
 	control.SetMaxIdleConns(1)
 	defer control.Close()
 	t := tools.New(db, d, tools.Options{
@@ -232,6 +233,33 @@ func checkPrivileges(ctx context.Context, d dialect.Dialect, db *sql.DB, logger 
 			" — connect with a read-only role (see README.md, \"Least-privilege roles\")"
 	}
 	return ""
+}
+
+// controlPoolSize is the size of the pool that stops cancelled calls'
+// statements (see tools.Options.Control).
+const controlPoolSize = 2
+
+// checkConnectionLimit warns when the pools may open more connections than
+// the database lets the role have: the calls beyond the limit would fail
+// with too_many_connections while sqlmcp looks healthy.
+func checkConnectionLimit(ctx context.Context, d dialect.Dialect, db *sql.DB, logger *slog.Logger) {
+	cl, ok := d.(dialect.ConnectionLimiter)
+	if !ok {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	limit, source, err := cl.ConnectionLimit(ctx, db)
+	if err != nil {
+		logger.Warn("could not read the database's connection limits", "err", err.Error())
+		return
+	}
+	pool := db.Stats().MaxOpenConnections + controlPoolSize
+	if limit > 0 && pool > limit {
+		logger.Warn("sqlmcp may open more connections than the database allows the role; calls beyond the limit "+
+			"fail with too_many_connections: lower --max-open-conns or raise the limit",
+			"connections", pool, "limit", limit, "limit_from", source)
+	}
 }
 
 // defaultPoolSize is the pool size when the user sets none. SQLite runs
