@@ -23,7 +23,7 @@ type Proxy struct {
 	stalled bool
 	refuse  bool
 	closed  bool
-	conns   map[net.Conn]struct{}
+	conns   map[net.Conn]bool // true: the side towards the target
 	wg      sync.WaitGroup
 }
 
@@ -33,7 +33,7 @@ func New(target string) (*Proxy, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Proxy{ln: ln, target: target, conns: map[net.Conn]struct{}{}}
+	p := &Proxy{ln: ln, target: target, conns: map[net.Conn]bool{}}
 	p.cond = sync.NewCond(&p.mu)
 	p.wg.Add(1)
 	go p.accept()
@@ -59,18 +59,31 @@ func (p *Proxy) Refuse() { p.set(func() { p.refuse = true }) }
 func (p *Proxy) Cut() {
 	p.mu.Lock()
 	conns := p.conns
-	p.conns = map[net.Conn]struct{}{}
+	p.conns = map[net.Conn]bool{}
 	p.mu.Unlock()
 	for c := range conns {
 		c.Close()
 	}
 }
 
-// Conns is the number of client connections open through the proxy.
+// Conns is the number of connections open through the proxy.
 func (p *Proxy) Conns() int {
+	return len(p.ServerPorts())
+}
+
+// ServerPorts are the local ports of the proxy's connections to the
+// target: what the server sees as its clients' ports, to find (and kill)
+// the sessions that came through the proxy and no others.
+func (p *Proxy) ServerPorts() []int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return len(p.conns) / 2
+	var out []int
+	for c, server := range p.conns {
+		if a, ok := c.LocalAddr().(*net.TCPAddr); ok && server {
+			out = append(out, a.Port)
+		}
+	}
+	return out
 }
 
 // Close stops the proxy and closes every connection.
@@ -122,8 +135,8 @@ func (p *Proxy) serve(client net.Conn) {
 		server.Close()
 		return
 	}
-	p.conns[client] = struct{}{}
-	p.conns[server] = struct{}{}
+	p.conns[client] = false
+	p.conns[server] = true
 	p.mu.Unlock()
 	done := make(chan struct{}, 2)
 	go func() { p.pipe(server, client); done <- struct{}{} }()
