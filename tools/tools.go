@@ -107,9 +107,9 @@ func (t *Tools) Options() Options { return t.opts }
 
 // Register adds the three tools to s.
 func (t *Tools) Register(s *mcp.Server) {
-	s.AddTool(t.queryTool(), t.handler("query", t.query))
-	s.AddTool(t.listTablesTool(), t.handler("list_tables", t.listTables))
-	s.AddTool(t.describeTableTool(), t.handler("describe_table", t.describeTable))
+	s.AddTool(t.queryTool(), t.handler("query", t.bounded(t.query)))
+	s.AddTool(t.listTablesTool(), t.handler("list_tables", t.bounded(t.listTables)))
+	s.AddTool(t.describeTableTool(), t.handler("describe_table", t.bounded(t.describeTable)))
 }
 
 // NewServer returns an MCP server with the tools registered.
@@ -337,6 +337,12 @@ func (t *Tools) categorize(ctx context.Context, err error, rec *Record) *toolErr
 		rec.Outcome, rec.Error = OutcomeCancelled, "cancelled"
 		return &toolError{cat: catDatabase, code: "cancelled", msg: "the call was cancelled"}
 	}
+	if errors.Is(err, errAbandoned) {
+		rec.Outcome, rec.Error = OutcomeTimeout, "abandoned"
+		return &toolError{cat: catDatabase, code: "timeout", msg: fmt.Sprintf("the call did not end within the query "+
+			"timeout (%s) and its grace: the database work did not return and was abandoned (request id %s); new "+
+			"queries are refused until it ends. Avoid this statement, or narrow it", t.opts.QueryTimeout, rec.RequestID)}
+	}
 	if dialect.ConnectionLost(err) {
 		t.opts.Logger.Warn("database connection lost", "tool", rec.Tool, "request_id", rec.RequestID, "err", err.Error())
 		if dialect.SocketTimeout(err) {
@@ -556,8 +562,79 @@ func (t *Tools) admit() error {
 // that the database's own timeout fires first and reports itself, while a
 // database that ignores it is still stopped by the context.
 func (t *Tools) callContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	grace := min(t.opts.QueryTimeout/10+500*time.Millisecond, 5*time.Second)
-	return context.WithTimeoutCause(ctx, t.opts.QueryTimeout+grace, errQueryDeadline)
+	return context.WithTimeoutCause(ctx, t.opts.QueryTimeout+t.grace(), errQueryDeadline)
+}
+
+func (t *Tools) grace() time.Duration {
+	return min(t.opts.QueryTimeout/10+500*time.Millisecond, 5*time.Second)
+}
+
+// hardLimit is when a call answers at the latest, whatever the database
+// and the driver do: the call's context (timeout and grace), the
+// session's socket grace after it (dialect), and a margin for cleanup.
+func (t *Tools) hardLimit() time.Duration { return t.opts.QueryTimeout + t.grace() + 2*time.Second }
+
+// errAbandoned: the call's work did not return by hardLimit.
+var errAbandoned = errors.New("the call's database work did not return in time and was abandoned")
+
+// bounded runs a tool body so that the call answers by hardLimit even if
+// a driver call never returns: a database operation that ignores both its
+// context and its socket's deadline, or an in-process SQLite function
+// that runs inside one step, where interrupts are not checked. The body
+// goes on in its goroutine, holding its connection until it really
+// returns, and counts as an abandoned statement meanwhile (see admit).
+func (t *Tools) bounded(f toolFunc) toolFunc {
+	type outcome struct {
+		res      result
+		err      error
+		rec      Record
+		panicked any
+	}
+	return func(ctx context.Context, args json.RawMessage, rec *Record) (result, error) {
+		done := make(chan outcome, 1)
+		own := *rec // the body's record: rec is audited when the handler returns
+		go func() {
+			var o outcome
+			defer func() {
+				if p := recover(); p != nil {
+					o.panicked = fmt.Sprintf("%v\n\n[in the tool's goroutine]\n%s", p, debug.Stack())
+				}
+				o.rec = own
+				done <- o
+			}()
+			o.res, o.err = f(ctx, args, &own)
+		}()
+		timer := time.NewTimer(t.hardLimit())
+		defer timer.Stop()
+		select {
+		case o := <-done:
+			*rec = o.rec
+			if o.panicked != nil {
+				panic(o.panicked) // the handler's recovery reports it
+			}
+			return o.res, o.err
+		case <-timer.C:
+		}
+		var in struct {
+			SQL       string `json:"sql"`
+			TableName string `json:"table_name"`
+			Schema    string `json:"schema"`
+		}
+		_ = json.Unmarshal(args, &in)
+		rec.SQL, rec.Table, rec.Schema = in.SQL, in.TableName, in.Schema
+		t.abandoned.Add(1)
+		t.opts.Logger.Warn("a call's database work did not return in time; answering without it", "tool", rec.Tool,
+			"request_id", rec.RequestID, "after", t.hardLimit().String())
+		go func() {
+			if o := <-done; o.panicked != nil {
+				t.opts.Logger.Error("tool panicked after its call was answered", "tool", rec.Tool, "panic", fmt.Sprint(o.panicked))
+			}
+			if t.abandoned.Add(-1) == 0 {
+				t.opts.Logger.Info("abandoned statements have ended; admitting queries again")
+			}
+		}()
+		return result{}, errAbandoned
+	}
 }
 
 // minLevel drops records below a level from a handler.

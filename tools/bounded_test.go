@@ -1,0 +1,53 @@
+package tools
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sqlmcp/sqlmcp/dialect"
+)
+
+// TestBoundedAnswersWhateverTheBodyDoes: a tool body stuck in a driver
+// call that ignores its context and its socket's deadline does not hold
+// the answer past hardLimit; the stuck work counts as abandoned (queries
+// are refused) until it returns. The body here is a stand-in for such a
+// driver call: no database can be made to do this on demand once the
+// socket deadlines hold.
+func TestBoundedAnswersWhateverTheBodyDoes(t *testing.T) {
+	d, err := dialect.New("sqlite")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tl := New(nil, d, Options{QueryTimeout: 100 * time.Millisecond})
+	release := make(chan struct{})
+	stuck := func(ctx context.Context, args json.RawMessage, rec *Record) (result, error) {
+		rec.SQL = "SELECT stuck"
+		<-release // ignores ctx, as a stuck driver call does
+		return result{}, nil
+	}
+	rec := &Record{Tool: "query", RequestID: "r1"}
+	start := time.Now()
+	_, err = tl.bounded(stuck)(context.Background(), json.RawMessage(`{"sql":"SELECT stuck"}`), rec)
+	took := time.Since(start)
+	if took > tl.hardLimit()+2*time.Second {
+		t.Errorf("bounded call answered after %s, want by %s", took, tl.hardLimit())
+	}
+	te := tl.categorize(context.Background(), err, rec)
+	if te.code != "timeout" || !strings.Contains(te.msg, "abandoned") || rec.Outcome != OutcomeTimeout || rec.SQL != "SELECT stuck" {
+		t.Errorf("stuck call = %v (outcome %s, sql %q), want a timeout saying the work was abandoned", te, rec.Outcome, rec.SQL)
+	}
+	if err := tl.admit(); err == nil {
+		t.Error("a query was admitted while the abandoned work still ran")
+	}
+	close(release)
+	deadline := time.Now().Add(5 * time.Second)
+	for tl.admit() != nil {
+		if time.Now().After(deadline) {
+			t.Fatal("queries still refused after the abandoned work returned")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
