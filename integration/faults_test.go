@@ -449,3 +449,27 @@ func TestRoleConnectionLimitSaysSo(t *testing.T) {
 		})
 	}
 }
+
+// TestOversizedRowSaysRowTooLarge: the guard below the driver refuses a
+// row larger than the byte cap allows before it is read; the model hears
+// row_too_large (select less), on MySQL/MariaDB too, where go-sql-driver
+// would report any failed read as "invalid connection", and the next call
+// works on a fresh connection.
+func TestOversizedRowSaysRowTooLarge(t *testing.T) {
+	for _, b := range faultBackends(t, faultOptions{pool: 2}) {
+		t.Run(b.name, func(t *testing.T) {
+			cs := toolstest.Connect(t, b.tools(10*time.Second))
+			q := "SELECT repeat('x', 12000000) AS big"
+			if b.name == "mysql" {
+				q = "SELECT REPEAT('x', 12000000) AS big"
+			}
+			r := toolstest.Call(t, cs, "query", map[string]any{"sql": q})
+			if !r.IsError || !strings.HasPrefix(r.Text, "database error row_too_large") {
+				t.Errorf("12 MB row = %.200q, want database error row_too_large", r.Text)
+			}
+			if r := toolstest.Call(t, cs, "query", map[string]any{"sql": "SELECT 1 AS next"}); r.IsError {
+				t.Errorf("next call: %s", r.Text)
+			}
+		})
+	}
+}
