@@ -46,8 +46,8 @@ type callRecord struct {
 }
 
 type faultEvent struct {
-	name string
-	end  time.Time // when the fault was over (forwarding resumed, kill done)
+	name       string
+	start, end time.Time // the fault began; it was over (forwarding resumed, kill done)
 }
 
 func soak(t *testing.T, b *faultBackend, dur time.Duration) {
@@ -144,22 +144,26 @@ func soak(t *testing.T, b *faultBackend, dur time.Duration) {
 	settle := func() { time.Sleep(2 * time.Second) }
 	end := time.Now().Add(dur)
 	for time.Now().Before(end) {
+		at := time.Now()
 		b.proxy.Cut()
-		events = append(events, faultEvent{"restart (cut all)", time.Now()})
+		events = append(events, faultEvent{"restart (cut all)", at, time.Now()})
 		settle()
+		at = time.Now()
 		b.proxy.Stall()
 		time.Sleep(3 * time.Second)
 		b.proxy.Resume()
-		events = append(events, faultEvent{"stall 3s", time.Now()})
+		events = append(events, faultEvent{"stall 3s", at, time.Now()})
 		settle()
+		at = time.Now()
 		n := kill()
-		events = append(events, faultEvent{fmt.Sprintf("kill %d sessions", n), time.Now()})
+		events = append(events, faultEvent{fmt.Sprintf("kill %d sessions", n), at, time.Now()})
 		settle()
+		at = time.Now()
 		b.proxy.Refuse()
 		b.proxy.Cut()
 		time.Sleep(1500 * time.Millisecond)
 		b.proxy.Resume()
-		events = append(events, faultEvent{"down 1.5s (refuse)", time.Now()})
+		events = append(events, faultEvent{"down 1.5s (refuse)", at, time.Now()})
 		settle()
 	}
 	close(stop)
@@ -201,6 +205,24 @@ func soak(t *testing.T, b *faultBackend, dur time.Duration) {
 			t.Errorf("recovery after %q took %s", e.name, d)
 		}
 	}
+	// Calls made wholly between one fault's end (plus a second) and the
+	// next fault's start must all succeed: a fault must not outlive itself.
+	healthy, healthyFailed := 0, map[string]int{}
+	for _, r := range recs {
+		for i, e := range events {
+			next := time.Now()
+			if i+1 < len(events) {
+				next = events[i+1].start
+			}
+			if !r.start.Before(e.end.Add(time.Second)) && r.end.Before(next) {
+				healthy++
+				if r.category != "ok" {
+					healthyFailed[r.category]++
+					t.Errorf("a call between faults failed: %s", r.text)
+				}
+			}
+		}
+	}
 	slices.Sort(recov)
 	var names []string
 	for c := range cats {
@@ -214,9 +236,11 @@ func soak(t *testing.T, b *faultBackend, dur time.Duration) {
 	report := fmt.Sprintf("fault suite %s: %s, %d workers, query timeout %s, pool 6, %d fault events\n"+
 		"  calls: %d ok, %d failed (%.1f%%)\n  categories: %s\n"+
 		"  recovery after a fault (first ok call): median %s, max %s\n"+
+		"  calls between faults (from 1s after one to the next): %d, failed %d %v\n"+
 		"  after the run: pool in use %d, open %d (max 6); proxy connections %d; goroutines %d (baseline %d)\n",
 		b.name, dur, workers, timeout, len(events), ok, failed, 100*float64(failed)/float64(max(1, ok+failed)),
 		strings.Join(catLine, ", "), recov[len(recov)/2].Round(time.Millisecond), recov[len(recov)-1].Round(time.Millisecond),
+		healthy, len(healthyFailed), healthyFailed,
 		st.InUse, st.OpenConnections, b.proxy.Conns(), goroutines, baseGoroutines)
 	t.Log(report)
 	fmt.Print(report)
