@@ -303,7 +303,9 @@ func FlushIdle(db *sql.DB) {
 // A server that ended the session itself (PostgreSQL 57P01, MySQL 1927)
 // is read by the backend's ClassifyError (DBError.Unavailable).
 func ConnectionLost(err error) bool {
-	if err == nil {
+	// context.DeadlineExceeded is a net.Error too; a call that ran out of
+	// time is a timeout, whatever state it left the connection in.
+	if err == nil || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		return false
 	}
 	var ne net.Error
