@@ -258,6 +258,13 @@ func withConn(ctx context.Context, db *sql.DB, slack time.Duration, f func(*sql.
 	return nil
 }
 
+// WithConn runs f on a connection of db bounded by ctx even against a
+// server that stopped answering (see withConn): for statements of ours
+// outside a session, such as the start-up checks.
+func WithConn(ctx context.Context, db *sql.DB, f func(*sql.Conn) error) error {
+	return withConn(ctx, db, 0, f)
+}
+
 // controlExec runs one of our own statements (a kill, a probe) on the
 // control pool, bounded by ctx whatever the server does.
 func controlExec(ctx context.Context, control *sql.DB, query string, args ...any) error {

@@ -217,7 +217,11 @@ func checkPrivileges(ctx context.Context, d dialect.Dialect, db *sql.DB, logger 
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	findings, err := pc.Privileges(ctx, db)
+	var findings []string
+	err := dialect.WithConn(ctx, db, func(c *sql.Conn) (err error) {
+		findings, err = pc.Privileges(ctx, c)
+		return err
+	})
 	if err != nil {
 		logger.Warn("could not check the database role's privileges", "err", err.Error())
 		if require {
@@ -249,7 +253,12 @@ func checkConnectionLimit(ctx context.Context, d dialect.Dialect, db *sql.DB, lo
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	limit, source, err := cl.ConnectionLimit(ctx, db)
+	var limit int
+	var source string
+	err := dialect.WithConn(ctx, db, func(c *sql.Conn) (err error) {
+		limit, source, err = cl.ConnectionLimit(ctx, c)
+		return err
+	})
 	if err != nil {
 		logger.Warn("could not read the database's connection limits", "err", err.Error())
 		return
@@ -304,7 +313,7 @@ func openDatabase(ctx context.Context, dsn string, maxOpen int, opts dialect.Ope
 	db.SetConnMaxLifetime(time.Hour)
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if err := db.PingContext(pctx); err != nil {
+	if err := dialect.Ping(pctx, db); err != nil {
 		db.Close()
 		return nil, nil, target, fmt.Errorf("cannot connect to %s: %s%s", target.Redacted, scrub(err.Error(), dsn), connectHint(err))
 	}
