@@ -237,17 +237,17 @@ type toolError struct {
 	wrapped error // a sentinel the audit reads, never shown
 }
 
-func (e *toolError) Unwrap() error { return e.wrapped }
-
-// errAdmission marks a query refused while abandoned statements run.
-var errAdmission = errors.New("refused: abandoned statements still running")
-
 func (e *toolError) Error() string {
 	if e.code != "" {
 		return fmt.Sprintf("%s %s: %s", e.cat, e.code, e.msg)
 	}
 	return e.cat + ": " + e.msg
 }
+
+func (e *toolError) Unwrap() error { return e.wrapped }
+
+// errAdmission marks a query refused while abandoned statements run.
+var errAdmission = errors.New("refused: abandoned statements still running")
 
 func validationf(format string, args ...any) error {
 	return &toolError{cat: catValidation, msg: fmt.Sprintf(format, args...)}
@@ -625,9 +625,10 @@ func (t *Tools) bounded(f toolFunc) toolFunc {
 		t.abandoned.Add(1)
 		t.opts.Logger.Warn("a call's database work did not return in time; answering without it", "tool", rec.Tool,
 			"request_id", rec.RequestID, "after", t.hardLimit().String())
+		tool := rec.Tool
 		go func() {
 			if o := <-done; o.panicked != nil {
-				t.opts.Logger.Error("tool panicked after its call was answered", "tool", rec.Tool, "panic", fmt.Sprint(o.panicked))
+				t.opts.Logger.Error("tool panicked after its call was answered", "tool", tool, "panic", fmt.Sprint(o.panicked))
 			}
 			if t.abandoned.Add(-1) == 0 {
 				t.opts.Logger.Info("abandoned statements have ended; admitting queries again")
