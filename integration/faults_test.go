@@ -473,3 +473,36 @@ func TestOversizedRowSaysRowTooLarge(t *testing.T) {
 		})
 	}
 }
+
+// TestCancelDuringStallFreesTheConnection: a call cancelled by its client
+// while the database stalls gives its connection up within the socket's
+// grace, not at the query timeout, and the pool serves the next call once
+// the stall ends.
+func TestCancelDuringStallFreesTheConnection(t *testing.T) {
+	for _, b := range faultBackends(t, faultOptions{pool: 1}) {
+		t.Run(b.name, func(t *testing.T) {
+			cs := toolstest.Connect(t, b.tools(30*time.Second))
+			if r := toolstest.Call(t, cs, "query", map[string]any{"sql": "SELECT 1 AS warm"}); r.IsError {
+				t.Fatal(r.Text)
+			}
+			b.proxy.Stall()
+			defer b.proxy.Resume()
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan struct{})
+			go func() {
+				cs.CallTool(ctx, callParams("query", map[string]any{"sql": "SELECT 2 AS cancelled"}))
+				close(done)
+			}()
+			waitFor(t, 5*time.Second, "the call to hold the connection", func() bool { return b.db.Stats().InUse == 1 })
+			cancel()
+			start := time.Now()
+			waitFor(t, 5*time.Second, "the cancelled call to give its connection up", func() bool { return b.db.Stats().InUse == 0 })
+			t.Logf("connection freed %s after the cancel", time.Since(start).Round(time.Millisecond))
+			<-done
+			b.proxy.Resume()
+			if r := toolstest.Call(t, cs, "query", map[string]any{"sql": "SELECT 3 AS after"}); r.IsError {
+				t.Errorf("call after the stall: %s", r.Text)
+			}
+		})
+	}
+}
