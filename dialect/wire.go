@@ -41,6 +41,9 @@ func MessageLimit(maxResultBytes int) int {
 // allocates it. Under TLS the guard cannot read the framing and is not
 // installed; SQLite bounds values itself (SQLITE_LIMIT_LENGTH, see Begin).
 func Open(t Target, opts OpenOptions) (*sql.DB, error) {
+	if t.Backend == "sqlite" {
+		return openSQLite(t), nil // file identity and functions: sqlite_file.go
+	}
 	if opts.MaxMessageBytes <= 0 {
 		return sql.Open(t.DriverName, t.DriverDSN)
 	}
