@@ -286,3 +286,12 @@ SELECT xpath_exists('//a', '<a/>'::xml)
 SELECT XMLEXISTS('//a' PASSING BY REF '<a/>'::xml)
 -- ----
 SELECT * FROM XMLTABLE('/r/a' PASSING '<r><a>1</a></r>'::xml COLUMNS v int PATH '.')
+-- ----
+-- why: parsing text as XML is just as deaf to the timeout
+SELECT xmlparse(document '<r>' || repeat('<a>x</a>', 1000) || '</r>')
+-- ----
+SELECT xml_is_well_formed_document(name) FROM track
+-- ----
+SELECT CAST(name AS xml) FROM genre
+-- ----
+SELECT name::pg_catalog.xml FROM genre
