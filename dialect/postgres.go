@@ -2,7 +2,9 @@ package dialect
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"strconv"
@@ -158,9 +160,27 @@ func unwrapPosition(err error, offset int) error {
 // settings, prepared statements (the session closed its own first, so no
 // database/sql statement loses its server side), LISTEN registrations,
 // session advisory locks, cached plans, temporary tables and sequence
-// state. Our text, no user input: lib/pq's simple protocol is safe here.
-const pgCleanup = "ROLLBACK; CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; DEALLOCATE ALL; " +
-	"UNLISTEN *; SELECT pg_catalog.pg_advisory_unlock_all(); DISCARD PLANS; DISCARD TEMP; DISCARD SEQUENCES"
+// state. The ROLLBACK also drops the statistics snapshot of the
+// transaction and closes large-object descriptors.
+//
+// DISCARD ALL does not reset the seed of random(): a setseed() — direct,
+// or inside a function or view the policy cannot see into — would make the
+// next caller's random() predictable. The last statement reseeds it from
+// crypto/rand, so each call starts from a seed no earlier caller chose.
+// Our text, no user input: lib/pq's simple protocol is safe here.
+func pgCleanup() string {
+	return "ROLLBACK; CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; DEALLOCATE ALL; " +
+		"UNLISTEN *; SELECT pg_catalog.pg_advisory_unlock_all(); DISCARD PLANS; DISCARD TEMP; DISCARD SEQUENCES; " +
+		"SELECT pg_catalog.setseed(" + randomSeed() + ")"
+}
+
+// randomSeed is a setseed argument in [-1, 1) with 53 random bits.
+func randomSeed() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:]) // never fails (crypto/rand panics rather)
+	f := float64(binary.BigEndian.Uint64(b[:])>>11)/(1<<53)*2 - 1
+	return strconv.FormatFloat(f, 'g', -1, 64)
+}
 
 // Close rolls back and restores the connection (pgCleanup). If that fails
 // the connection is thrown away rather than reused.
@@ -180,7 +200,7 @@ func (s *pgSession) Close() error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
 	defer cancel()
-	if _, err := s.conn.ExecContext(ctx, pgCleanup); err != nil {
+	if _, err := s.conn.ExecContext(ctx, pgCleanup()); err != nil {
 		discardConn(s.conn)
 		return fmt.Errorf("end read-only transaction: %w", err)
 	}

@@ -33,7 +33,7 @@ func MessageLimit(maxResultBytes int) int {
 }
 
 // Open opens the pool for t. Every PostgreSQL and MySQL connection is
-// dialed through our own dialer (see conn.go), so that a session can bound
+// dialed through our own dialer (see socket.go), so that a session can bound
 // each read and write on its socket: lib/pq does not abort a read blocked
 // on a server that stopped answering when the context ends, and both
 // drivers' handshakes would wait forever on one. Connections without TLS
@@ -43,6 +43,9 @@ func MessageLimit(maxResultBytes int) int {
 // not installed; SQLite bounds values itself (SQLITE_LIMIT_LENGTH, see
 // Begin).
 func Open(t Target, opts OpenOptions) (*sql.DB, error) {
+	if t.Backend == "sqlite" {
+		return openSQLite(t), nil // file identity and functions: sqlite_file.go
+	}
 	switch t.Backend {
 	case "postgres":
 		c, err := pq.NewConnector(t.DriverDSN)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -11,8 +12,12 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/sqlmcp/sqlmcp/integration/fixture"
+	"github.com/sqlmcp/sqlmcp/tools"
 )
 
 // state is what an attack must not change: every table with its row count
@@ -207,10 +212,12 @@ func poolState(t *testing.T, b *backend, pool *sql.DB) map[string]string {
 			(SELECT count(*) FROM pg_locks WHERE pid = pg_backend_pid() AND locktype = 'advisory') || ' advisory locks, ' ||
 			(SELECT count(*) FROM pg_class WHERE relnamespace = pg_my_temp_schema()) || ' temp relations'`)
 	case "mysql":
-		probe("backend", "SELECT CONNECTION_ID()")
+		// No connection id: every call ends by discarding its connection
+		// (the only complete reset), so the next probe is always on a new
+		// one; the probes below still catch a reset that stopped happening.
 		probe("settings", `SELECT CONCAT_WS(' ', @@in_transaction, @@session.autocommit, @@session.sql_mode, @@session.max_statement_time,
 			@@session.sql_select_limit, @@session.tx_read_only, @@session.character_set_client, @@session.character_set_connection)`)
-		probe("variables", "SELECT CONCAT_WS(',', @a, @x, LAST_INSERT_ID())")
+		probe("variables", "SELECT CONCAT_WS(',', @a, @x, @leaked_var, @`sys.statement_truncate_len`, LAST_INSERT_ID(), @@session.time_zone, @@session.div_precision_increment)")
 		probe("named_lock", "SELECT IS_USED_LOCK('sqlmcp_attack') <=> CONNECTION_ID()")
 		probe("temp_table", "SELECT count(*) FROM pwned")
 		probe("transaction", "SELECT count(*) FROM information_schema.INNODB_TRX WHERE trx_mysql_thread_id = CONNECTION_ID()")
@@ -264,4 +271,157 @@ func worldWritableDir(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return filepath.Clean(dir)
+}
+
+var stateRoutines sync.Map // backend name -> *sync.Once
+
+// createStateRoutines creates fixture.CreateStateRoutines once per backend.
+func createStateRoutines(t *testing.T, b *backend) {
+	t.Helper()
+	v, _ := stateRoutines.LoadOrStore(b.name, &sync.Once{})
+	var err error
+	v.(*sync.Once).Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		err = fixture.CreateStateRoutines(ctx, b.name, b.admin)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// rowsOf is a call's rows as one comparable string, failing the test on
+// an error.
+func rowsOf(t *testing.T, s *toolstestSession, sql string) string {
+	t.Helper()
+	res := s.call("query", map[string]any{"sql": sql})
+	if res.IsError {
+		t.Fatalf("%s: %s", sql, res.Text)
+	}
+	return fmt.Sprint(res.Rows())
+}
+
+// TestCallsLeaveNoStateOnThePooledConnection runs, through a pool of one
+// connection, code that leaves session state behind where the statement
+// policy cannot see it — stored functions, views over them, MariaDB's
+// sys.* functions, PostgreSQL's setseed() — and checks that the next call
+// on the same pool finds none of it: user and session variables, named
+// locks, a predictable random().
+func TestCallsLeaveNoStateOnThePooledConnection(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, b *backend) {
+		if b.name == "sqlite" {
+			t.Skip("SQLite: the authorizer refuses every statement that could set session state (pragmas, ATTACH, temp objects)")
+		}
+		createStateRoutines(t, b)
+		s, _ := singleConnTools(t, b, tools.Options{QueryTimeout: 5 * time.Second})
+		switch b.name {
+		case "mysql":
+			probe := "SELECT @leaked_var AS v, @`sys.statement_truncate_len` AS s, @@session.time_zone AS tz, " +
+				"@@session.div_precision_increment AS dpi, IS_USED_LOCK(" + fixture.StateLockName + ") AS lock_holder"
+			clean := rowsOf(t, s, probe)
+			for _, leak := range []string{"SELECT leak_state()", "SELECT * FROM leak_view", "SELECT sys.format_statement('SELECT 1') AS f"} {
+				if leak == "SELECT sys.format_statement('SELECT 1') AS f" && rowsOf(t, s, "SELECT count(*) FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = 'sys' AND ROUTINE_NAME = 'format_statement'") == "[[0]]" {
+					t.Logf("no sys.format_statement on this server")
+					continue
+				}
+				rowsOf(t, s, leak)
+				// Closing the connection frees its named lock on the server a
+				// moment later: give it that moment.
+				got := rowsOf(t, s, probe)
+				for deadline := time.Now().Add(5 * time.Second); got != clean && time.Now().Before(deadline); {
+					time.Sleep(50 * time.Millisecond)
+					got = rowsOf(t, s, probe)
+				}
+				if got != clean {
+					t.Errorf("after %q the next call saw session state left behind:\n  got  %s\n  want %s", leak, got, clean)
+				}
+			}
+		case "postgres":
+			// What random() returns right after setseed(0.5): what a
+			// caller who seeded the session could predict.
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			conn, err := b.admin.Conn(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var predicted float64
+			if _, err := conn.ExecContext(ctx, "SELECT setseed(0.5)"); err != nil {
+				t.Fatal(err)
+			}
+			if err := conn.QueryRowContext(ctx, "SELECT random()").Scan(&predicted); err != nil {
+				t.Fatal(err)
+			}
+			conn.Raw(func(any) error { return driver.ErrBadConn }) // not back to the pool seeded
+			conn.Close()
+			for _, leak := range []string{"SELECT setseed(0.5)", "SELECT leak_seed()", "SELECT * FROM leak_seed_view"} {
+				rowsOf(t, s, leak)
+				if got := rowsOf(t, s, "SELECT random() AS r"); got == fmt.Sprint([]any{[]any{predicted}}) {
+					t.Errorf("after %q the next caller's random() was the predictable %v", leak, predicted)
+				}
+			}
+		}
+	})
+}
+
+// TestSQLiteFileReplacedOrDeletedIsNotServed replaces the database file
+// under a pooled connection (a new copy renamed over it, as a restore or
+// deployment does) and then deletes it: no call may read the old file.
+func TestSQLiteFileReplacedOrDeletedIsNotServed(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "swap.db")
+	write := func(p, v string) {
+		t.Helper()
+		w, err := sql.Open("sqlite", p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Close()
+		if _, err := w.Exec("CREATE TABLE t (v TEXT); INSERT INTO t VALUES ('" + v + "')"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(path, "old")
+	pool, d, err := openTarget("sqlite://" + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	pool.SetMaxOpenConns(1)
+	pool.SetMaxIdleConns(1)
+	s := serve(t, &backend{name: "sqlite", db: pool, d: d, transport: "inmemory"}, tools.Options{QueryTimeout: 5 * time.Second})
+	const q = "SELECT v FROM t"
+	if got := rowsOf(t, s, q); got != "[[old]]" {
+		t.Fatalf("before the swap: %s", got)
+	}
+
+	write(path+".new", "new")
+	if err := os.Rename(path+".new", path); err != nil {
+		t.Fatal(err)
+	}
+	// The pooled connection still has the old inode open. Until the call
+	// is retried transparently on ErrConnectionStale, the first call may
+	// fail; it must not answer from the old file, and the next must read
+	// the new one.
+	res := s.call("query", map[string]any{"sql": q})
+	switch got := fmt.Sprint(res.Rows()); {
+	case !res.IsError && got != "[[new]]":
+		t.Fatalf("first call after the swap read %s, want [[new]] or an error", got)
+	case res.IsError:
+		t.Logf("first call after the swap: %s", res.Text)
+	}
+	if got := rowsOf(t, s, q); got != "[[new]]" {
+		t.Fatalf("after the swap: %s, want [[new]]", got)
+	}
+
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		res := s.call("query", map[string]any{"sql": q})
+		if !res.IsError {
+			t.Fatalf("call %d after the file was deleted read %s, want an error", i+1, fmt.Sprint(res.Rows()))
+		}
+		t.Logf("call %d after the delete: %s", i+1, res.Text)
+	}
 }

@@ -11,10 +11,23 @@ type prefixRule struct {
 	why    string
 }
 
-// functionLists are the side-effecting functions of one flavor.
+// functionLists are the side-effecting functions of one flavor, and the
+// relations it may not read.
 type functionLists struct {
 	exact    map[string]string
 	prefixes []prefixRule
+	// relations are catalog tables, views and table functions that expose
+	// server files, secrets or what they hold, refused wherever their name
+	// appears as a name (bare, qualified or quoted, called or not).
+	relations map[string]relationRule
+}
+
+// relationRule refuses reading one relation.
+type relationRule struct {
+	// schema, when set, restricts the rule to schema.name: the bare name
+	// is too common (MySQL "user") to refuse alone.
+	schema string
+	why    string
 }
 
 var postgresFunctions = functionLists{
@@ -72,6 +85,19 @@ var postgresFunctions = functionLists{
 		// Data export and import through cloud extensions (aws_s3).
 		"query_export_to_s3":   "runs SQL text and writes to S3",
 		"table_import_from_s3": "loads data from S3",
+		// XPath and XSLT run inside libxml2/libxslt, which never look at
+		// the statement timeout or a cancel request: one call over a large
+		// document runs on long after the call has ended.
+		"xmlexists":    xpathReason,
+		"xmltable":     xpathReason,
+		"xslt_process": "runs XSLT in libxslt, which the statement timeout cannot interrupt",
+		// Parsing text as XML is just as deaf to the timeout (an 8 MB
+		// document: 4.5–6 s against 500 ms); casts are refused in
+		// policy.go (xmlCast).
+		"xmlparse":                    xmlParseReason,
+		"xml_is_well_formed":          xmlParseReason,
+		"xml_is_well_formed_content":  xmlParseReason,
+		"xml_is_well_formed_document": xmlParseReason,
 	},
 	prefixes: []prefixRule{
 		// Advisory locks outlive the query or block other sessions.
@@ -105,8 +131,35 @@ var postgresFunctions = functionLists{
 		// PostgreSQL 18 statistics import: writes pg_statistic.
 		{"pg_restore_", "writes planner statistics"},
 		{"pg_clear_", "writes planner statistics"},
+		// xpath, xpath_exists and the xml2 extension's xpath_string,
+		// xpath_number, xpath_bool, xpath_nodeset, xpath_list.
+		{"xpath", xpathReason},
+	},
+	relations: map[string]relationRule{
+		// Server files: the configuration and authentication files,
+		// as pg_read_file would show them.
+		"pg_file_settings":          {why: "reads the server's configuration files"},
+		"pg_show_all_file_settings": {why: "reads the server's configuration files"},
+		"pg_hba_file_rules":         {why: "reads the server's authentication configuration file (pg_hba.conf)"},
+		"pg_ident_file_mappings":    {why: "reads the server's authentication configuration file (pg_ident.conf)"},
+		// Secrets: password hashes and the passwords of connections to
+		// other servers. pg_roles and pg_user show the same rows masked.
+		"pg_authid":            {why: "holds password hashes; read pg_roles instead"},
+		"pg_shadow":            {why: "holds password hashes; read pg_roles or pg_user instead"},
+		"pg_user_mapping":      {why: "holds passwords for foreign servers"},
+		"pg_user_mappings":     {why: "holds passwords for foreign servers"},
+		"user_mapping_options": {why: "holds passwords for foreign servers"},
+		"_pg_user_mappings":    {why: "holds passwords for foreign servers"},
+		"pg_subscription":      {why: "holds the publisher connection string and its password; read pg_stat_subscription instead"},
 	},
 }
+
+// xpathReason and xmlParseReason are why the XPath-evaluating and the
+// XML-parsing functions are refused.
+const (
+	xpathReason    = "evaluates XPath in libxml2, which the statement timeout cannot interrupt"
+	xmlParseReason = "parses XML in libxml2, which the statement timeout cannot interrupt"
+)
 
 var mysqlFunctions = functionLists{
 	exact: map[string]string{
@@ -130,6 +183,18 @@ var mysqlFunctions = functionLists{
 		"nextval": "advances a sequence",
 		"setval":  "sets a sequence",
 	},
+	relations: map[string]relationRule{
+		// Password hashes (mysql.user is a view of global_priv since
+		// MariaDB 10.4) and passwords of FEDERATED/Spider servers.
+		"user":                         {schema: "mysql", why: "holds password hashes; read information_schema.USER_PRIVILEGES instead"},
+		"global_priv":                  {schema: "mysql", why: "holds password hashes; read information_schema.USER_PRIVILEGES instead"},
+		"password_reuse_check_history": {schema: "mysql", why: "holds password hashes"},
+		"servers":                      {schema: "mysql", why: "holds passwords for remote servers"},
+		// Server logs kept as tables: every session's statements,
+		// including CREATE USER … IDENTIFIED BY.
+		"general_log": {schema: "mysql", why: "is the server's log of every session's statements, passwords included"},
+		"slow_log":    {schema: "mysql", why: "is the server's log of other sessions' statements"},
+	},
 }
 
 var sqliteFunctions = functionLists{
@@ -143,6 +208,11 @@ var sqliteFunctions = functionLists{
 		"edit":           "starts an editor",
 		// Its two-argument form installs a native pointer.
 		"fts3_tokenizer": "can install native code",
+	},
+	relations: map[string]relationRule{
+		// Raw pages of the file, free pages with deleted rows included.
+		// dbstat (page statistics, no content) stays allowed.
+		"sqlite_dbpage": {why: "reads raw database pages, deleted data included; query the tables instead"},
 	},
 }
 

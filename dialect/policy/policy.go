@@ -16,6 +16,7 @@ package policy
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -201,7 +202,7 @@ func (c *checker) statement() (Kind, *Violation) {
 	case c.f == MySQL && (c.isWord(0, "DESCRIBE") || c.isWord(0, "DESC")):
 		return c.explain(1)
 	case c.f == MySQL && c.isWord(0, "SHOW"):
-		return Show, nil
+		return c.show(1)
 	case c.isWord(0, "SHOW") && c.f == Postgres:
 		return 0, c.refuse("SHOW is not supported here; read a setting with SELECT current_setting('name')")
 	case c.f != MySQL && (c.isWord(0, "SHOW") || c.isWord(0, "DESCRIBE") || c.isWord(0, "DESC")):
@@ -211,6 +212,23 @@ func (c *checker) statement() (Kind, *Violation) {
 		return 0, v
 	}
 	return Select, nil
+}
+
+// show refuses the SHOW forms that expose secrets, server logs or other
+// sessions; every other SHOW reads metadata.
+func (c *checker) show(i int) (Kind, *Violation) {
+	switch {
+	case c.isWord(i, "GRANTS"):
+		// MariaDB prints the account's password hash in its GRANT lines.
+		return 0, c.refuse("SHOW GRANTS shows password hashes; read information_schema.USER_PRIVILEGES, SCHEMA_PRIVILEGES and TABLE_PRIVILEGES instead")
+	case c.isWord(i, "CREATE") && c.isWord(i+1, "USER"):
+		return 0, c.refuse("SHOW CREATE USER shows a password hash")
+	case c.isWord(i, "EXPLAIN"), c.isWord(i, "ANALYZE"):
+		return 0, c.refuse("SHOW %s FOR inspects another session; explain your own SELECT instead", strings.ToUpper(c.text(i)))
+	case (c.isWord(i, "BINLOG") || c.isWord(i, "RELAYLOG")) && c.isWord(i+1, "EVENTS"):
+		return 0, c.refuse("SHOW %s EVENTS reads the server's replication log, which holds password hashes and every database's changes", strings.ToUpper(c.text(i)))
+	}
+	return Show, nil
 }
 
 // read checks that the statement starting at token i is a query: SELECT,
@@ -483,7 +501,15 @@ func (c *checker) scan() *Violation {
 				return v
 			}
 		}
+		if c.f == Postgres {
+			if v := c.xmlCast(i); v != nil {
+				return v
+			}
+		}
 		if t.kind == tokWord || t.kind == tokIdent || t.kind == tokString {
+			if v := c.relation(i); v != nil {
+				return v
+			}
 			if c.kind(i+1) == tokLParen {
 				if v := c.call(i); v != nil {
 					return v
@@ -555,6 +581,165 @@ func (c *checker) isName(i int) bool {
 		return (k == tokWord || k == tokIdent) && c.toks[i-1].end == c.toks[i].start
 	}
 	return c.f == Postgres && c.isWord(i-1, "AS")
+}
+
+// xmlCast refuses, on PostgreSQL, a cast to xml starting at i: x::xml,
+// CAST(x AS xml) and the typed literal xml '…'. A cast parses the text in
+// libxml2, which never looks at the statement timeout or a cancel request:
+// an 8 MB document parsed for 4.5–6 s against a 500 ms timeout. Reading an
+// xml column does not parse it and stays allowed.
+func (c *checker) xmlCast(i int) *Violation {
+	switch {
+	case c.isOp(i, ":") && c.isOp(i+1, ":"):
+		if _, ok := c.xmlType(i + 2); !ok {
+			return nil
+		}
+	case c.isWord(i, "AS"):
+		end, ok := c.xmlType(i + 1)
+		if !ok || c.kind(end) != tokRParen {
+			return nil // an alias named xml, not CAST(… AS xml)
+		}
+	case c.isWord(i, "XML") && c.kind(i+1) == tokString:
+	default:
+		return nil
+	}
+	return c.refuse("casting text to xml (offset %d) parses it in libxml2, which the statement timeout cannot interrupt; "+
+		"read xml columns as they are, or cast them to text", c.offset(i))
+}
+
+// xmlType tells whether the tokens at i name the type xml (xml, "xml",
+// pg_catalog.xml), and where that name ends.
+func (c *checker) xmlType(i int) (end int, ok bool) {
+	if i >= len(c.toks) {
+		return 0, false
+	}
+	var buf [96]byte
+	n, ok := c.name(i, &buf)
+	if !ok {
+		return 0, false
+	}
+	switch string(n) {
+	case "xml":
+		return i + 1, true
+	case "pg_catalog":
+		if c.isOp(i+1, ".") && i+2 < len(c.toks) {
+			if m, ok := c.name(i+2, &buf); ok && string(m) == "xml" {
+				return i + 3, true
+			}
+		}
+	}
+	return 0, false
+}
+
+// relation refuses the name at i if it is a relation the flavor may not
+// read (functionLists.relations).
+func (c *checker) relation(i int) *Violation {
+	rels := functionsOf(c.f).relations
+	if len(rels) == 0 {
+		return nil
+	}
+	var buf [96]byte
+	name, ok := c.name(i, &buf)
+	if !ok {
+		if c.toks[i].flags&flagUnicode != 0 {
+			return c.refuse("could not read the name written with Unicode escapes (U&\"…\") at offset %d; write the name plainly", c.toks[i].start)
+		}
+		return nil
+	}
+	rule, ok := rels[string(name)]
+	if !ok {
+		return nil
+	}
+	if rule.schema != "" {
+		var qbuf [96]byte
+		if !c.isOp(i-1, ".") || i < 2 {
+			return nil
+		}
+		if q, ok := c.name(i-2, &qbuf); !ok || string(q) != rule.schema {
+			return nil
+		}
+		return c.refuse("%s.%s %s", rule.schema, string(name), rule.why)
+	}
+	return c.refuse("%s %s", string(name), rule.why)
+}
+
+// name returns the name the word, quoted identifier or (MySQL) double-quoted
+// string at i spells, lowercased and unquoted into buf, cut at len(buf).
+// ok is false for tokens that cannot name anything, and for a PostgreSQL
+// U&"…" name whose escapes do not decode.
+func (c *checker) name(i int, buf *[96]byte) ([]byte, bool) {
+	t := c.toks[i]
+	s := c.src[t.start:t.end]
+	switch {
+	case t.flags&flagUnicode != 0:
+		return c.unicodeName(i, buf)
+	case t.kind == tokWord:
+	case t.kind == tokIdent, t.kind == tokString && c.f == MySQL && s[0] == '"':
+		q := s[0]
+		if q != '"' && q != '`' && q != '[' {
+			return nil, false
+		}
+		s = s[1 : len(s)-1]
+	default:
+		return nil, false
+	}
+	n := 0
+	for j := 0; j < len(s) && n < len(buf); j++ {
+		b := s[j]
+		if t.kind != tokWord && j+1 < len(s) && b == s[j+1] && (b == '"' || b == '`') {
+			j++
+		}
+		buf[n] = lower(b)
+		n++
+	}
+	return buf[:n], true
+}
+
+// unicodeName decodes the PostgreSQL U&"…" identifier at i, with the
+// escape character of a following UESCAPE '…' or a backslash, lowercased
+// into buf as name does.
+func (c *checker) unicodeName(i int, buf *[96]byte) ([]byte, bool) {
+	t := c.toks[i]
+	s := c.src[t.start+3 : t.end-1] // U&" … "
+	esc := byte('\\')
+	if c.isWord(i+1, "UESCAPE") && c.kind(i+2) == tokString {
+		e := c.text(i + 2)
+		if len(e) != 3 || e[0] != '\'' {
+			return nil, false
+		}
+		esc = e[1]
+	}
+	var out []byte
+	for j := 0; j < len(s); j++ {
+		b := s[j]
+		switch {
+		case b == '"' && j+1 < len(s) && s[j+1] == '"':
+			j++
+		case b == esc && j+1 < len(s) && s[j+1] == esc:
+			j++
+		case b == esc:
+			n := 4
+			if j+1 < len(s) && s[j+1] == '+' {
+				n, j = 6, j+1
+			}
+			if j+n >= len(s) {
+				return nil, false
+			}
+			r, err := strconv.ParseUint(s[j+1:j+1+n], 16, 32)
+			if err != nil || r > utf8.MaxRune {
+				return nil, false
+			}
+			out = utf8.AppendRune(out, rune(r))
+			j += n
+			continue
+		}
+		out = append(out, b)
+	}
+	n := copy(buf[:], out)
+	for k := 0; k < n; k++ {
+		buf[k] = lower(buf[k])
+	}
+	return buf[:n], true
 }
 
 // call refuses a call of a known side-effecting function: the name at i is

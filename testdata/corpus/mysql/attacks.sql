@@ -196,3 +196,30 @@ DESCRIBE DELETE FROM track
 SHOW TABLES WHERE SLEEP(1)
 -- ----
 SHOW TABLES WHERE GET_LOCK('sqlmcp_attack', 0)
+-- ----
+-- why: password hashes, remote-server passwords, the statement log
+SELECT user, host, authentication_string FROM mysql.user
+-- ----
+SELECT * FROM `mysql`.`global_priv`
+-- ----
+SELECT * FROM mysql . user
+-- ----
+SELECT Server_name, Password FROM mysql.servers
+-- ----
+SELECT argument FROM mysql.general_log
+-- ----
+SHOW DATABASES WHERE (SELECT COUNT(*) FROM mysql.user WHERE authentication_string LIKE '*%') > 0
+-- ----
+-- why: MariaDB SHOW GRANTS prints the account's password hash
+SHOW GRANTS
+-- ----
+SHOW GRANTS FOR CURRENT_USER
+-- ----
+SHOW CREATE USER CURRENT_USER
+-- ----
+-- why: another session's running statement, the replication log
+SHOW EXPLAIN FOR 1
+-- ----
+SHOW ANALYZE FOR 1
+-- ----
+SHOW BINLOG EVENTS

@@ -12,7 +12,7 @@ SHOW INDEX FROM track
 -- ----
 SHOW VARIABLES LIKE 'max_statement_time'
 -- ----
-SHOW GRANTS FOR CURRENT_USER
+SELECT * FROM information_schema.USER_PRIVILEGES
 -- ----
 DESCRIBE track
 -- ----
@@ -83,3 +83,13 @@ SELECT column_name, data_type FROM information_schema.columns WHERE table_schema
 SELECT * FROM information_schema.KEY_COLUMN_USAGE WHERE table_schema = DATABASE() AND referenced_table_name IS NOT NULL
 -- ----
 SELECT COUNT(*) FROM information_schema.PROCESSLIST
+-- ----
+-- why: other sessions and engine status stay visible, as pg_stat_activity does
+SHOW FULL PROCESSLIST
+-- ----
+SHOW ENGINE INNODB STATUS
+-- ----
+-- why: large-operand string functions that stay allowed (see README: not interruptible on the server)
+SELECT LOCATE('AC', name), INSTR(name, 'DC'), POSITION('x' IN name), REPLACE(name, 'a', 'b') FROM artist
+-- ----
+SELECT sys.format_statement('SELECT 1') AS f

@@ -26,7 +26,8 @@ SELECT U&"d\0061ta"; DELETE FROM track
 SELECT U&'\0027'; DELETE FROM track
 -- ----
 -- why: a carriage return ends a line comment in PostgreSQL
-SELECT 1 -- x; DELETE FROM track
+SELECT 1 -- x
+; DELETE FROM track
 -- ----
 -- why: function names written with Unicode escapes
 SELECT U&"pg\005fsleep"(1)
@@ -252,3 +253,45 @@ LOAD 'auto_explain'
 CHECKPOINT
 -- ----
 SECURITY LABEL ON TABLE track IS 'x'
+-- ----
+-- why: server files through catalog views and functions, as pg_read_file would read them
+SELECT * FROM pg_file_settings
+-- ----
+SELECT * FROM pg_catalog.pg_show_all_file_settings()
+-- ----
+SELECT * FROM pg_hba_file_rules
+-- ----
+SELECT * FROM pg_ident_file_mappings
+-- ----
+-- why: password hashes and foreign-server passwords
+SELECT rolname, rolpassword FROM pg_authid
+-- ----
+SELECT usename, passwd FROM "pg_catalog"."pg_shadow"
+-- ----
+SELECT * FROM U&"pg_aut\0068id"
+-- ----
+SELECT count(*) FROM pg_roles WHERE EXISTS (SELECT 1 FROM pg_authid WHERE rolpassword LIKE 'SCRAM%')
+-- ----
+SELECT srvname, umoptions FROM pg_user_mappings
+-- ----
+SELECT * FROM information_schema.user_mapping_options
+-- ----
+SELECT subname, subconninfo FROM pg_subscription
+-- ----
+-- why: XPath runs in libxml2, which ignores the statement timeout and cancel
+SELECT xpath('//a', ('<r>' || repeat('<a>x</a>', 100) || '</r>')::xml)
+-- ----
+SELECT xpath_exists('//a', '<a/>'::xml)
+-- ----
+SELECT XMLEXISTS('//a' PASSING BY REF '<a/>'::xml)
+-- ----
+SELECT * FROM XMLTABLE('/r/a' PASSING '<r><a>1</a></r>'::xml COLUMNS v int PATH '.')
+-- ----
+-- why: parsing text as XML is just as deaf to the timeout
+SELECT xmlparse(document '<r>' || repeat('<a>x</a>', 1000) || '</r>')
+-- ----
+SELECT xml_is_well_formed_document(name) FROM track
+-- ----
+SELECT CAST(name AS xml) FROM genre
+-- ----
+SELECT name::pg_catalog.xml FROM genre

@@ -109,3 +109,20 @@ SELECT table_to_xml('genre', true, false, '')
 SELECT 'pg_sleep(1)' AS s, 'lo_import' AS t
 -- ----
 SELECT make_interval(days := 1), to_char(now(), 'YYYY')
+-- ----
+-- why: catalog views that stay allowed: masked passwords, settings, other sessions' activity
+SELECT rolname, rolpassword, rolsuper FROM pg_roles ORDER BY rolname
+-- ----
+SELECT usename FROM pg_user
+-- ----
+SELECT name, setting FROM pg_settings WHERE name IN ('statement_timeout', 'work_mem')
+-- ----
+SELECT count(*) FROM pg_stat_activity
+-- ----
+SELECT subname FROM pg_stat_subscription
+-- ----
+-- why: setseed is allowed: the session's seed is reset after every call
+SELECT setseed(0.25), random()
+-- ----
+-- why: XML built from values, neither parsed nor searched with XPath
+SELECT xmlelement(name b, name), xmlforest(genre_id AS c), 1 AS xml FROM genre

@@ -109,3 +109,12 @@ EXPLAIN INSERT INTO genre VALUES (1, 'x')
 -- ----
 -- why: MySQL/PostgreSQL-only syntax SQLite would read differently
 SELECT 1 #; DELETE FROM track
+-- ----
+-- why: raw pages of the file, deleted rows included
+SELECT data FROM sqlite_dbpage WHERE pgno = 1
+-- ----
+SELECT count(*) FROM sqlite_dbpage('main')
+-- ----
+-- why: a LIKE/GLOB pattern long enough to make one comparison run for seconds
+-- expect: error
+SELECT count(*) FROM track WHERE name LIKE '%' || printf('%.300c', 'a') || 'b'

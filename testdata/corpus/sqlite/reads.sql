@@ -39,3 +39,11 @@ SELECT printf('%5.2f', total), hex(first_name), quote(last_name) FROM invoice JO
 SELECT sqlite_version(), total_changes(), changes()
 -- ----
 SELECT * FROM track NOT INDEXED WHERE track_id < 3
+-- ----
+-- why: page statistics without contents stay allowed
+SELECT name, count(*) AS pages FROM dbstat GROUP BY name ORDER BY pages DESC
+-- ----
+-- why: the string functions sqlmcp replaces with linear-time versions
+SELECT instr(name, 'a'), replace(name, 'a', 'b'), trim(name, 'A'), ltrim(name, 'AB'), rtrim(name, 's') FROM artist
+-- ----
+SELECT count(*) FROM track WHERE name LIKE 'A%' OR name GLOB '*[Ll]ove*'
