@@ -65,16 +65,42 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 
 	logger := newLogger(stderr, cfg.LogFormat, cfg.LogLevel)
-	auditLoggers := []*slog.Logger{logger}
+	// SIGHUP reopens the audit file (logrotate's postrotate); without
+	// this the signal's default action would end the process.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	var auditor tools.Auditor = tools.NewAuditor(logger)
+	var auditFile *tools.AuditFile
 	if cfg.AuditLog != "" {
-		f, err := os.OpenFile(cfg.AuditLog, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+		auditFile, err = tools.OpenAuditFile(cfg.AuditLog, logger)
 		if err != nil {
 			fmt.Fprintf(stderr, "sqlmcp: cannot open --audit-log file: %v\n", err)
 			return 2
 		}
-		defer f.Close()
-		auditLoggers = append(auditLoggers, slog.New(slog.NewJSONHandler(f, nil)))
+		defer auditFile.Close()
+		auditor = tools.NewFileAuditor(auditFile, logger)
 	}
+	hupDone := make(chan struct{})
+	defer close(hupDone)
+	go func() {
+		for {
+			select {
+			case <-hup:
+				if auditFile == nil {
+					logger.Info("SIGHUP: no --audit-log to reopen")
+					continue
+				}
+				if err := auditFile.Reopen(); err != nil {
+					logger.Error("SIGHUP: cannot reopen the audit log", "path", cfg.AuditLog, "err", err.Error())
+					continue
+				}
+				logger.Info("SIGHUP: audit log reopened", "path", cfg.AuditLog)
+			case <-hupDone:
+				return
+			}
+		}
+	}()
 
 	dsn := cfg.DSN
 	if cfg.Demo {
@@ -110,6 +136,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if cfg.Transport == "http" {
 		m = metrics.New(metrics.Options{Version: version, Backend: target.Backend})
 		m.ObserveDB(db, target.Backend)
+		if auditFile != nil {
+			m.ObserveAudit(auditFile.WriteErrors)
+		}
 		observer = m
 	}
 	// Cancelling a call's statement (pg_cancel_backend, KILL QUERY) must
@@ -128,7 +157,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		QueryTimeout:   cfg.QueryTimeout,
 		MaxResultBytes: cfg.MaxResultBytes,
 		Logger:         logger,
-		Audit:          tools.NewAuditor(auditLoggers...),
+		Audit:          auditor,
+		AuditRequired:  cfg.AuditRequired,
 		Observer:       observer,
 	})
 
