@@ -138,7 +138,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		return c, usagef("%v (see sqlmcp --help)", err)
 	}
 	if fs.NArg() > 0 {
-		return c, usagef("unexpected argument %q: pass the database as --dsn URL (see sqlmcp --help)", fs.Arg(0))
+		arg := fs.Arg(0)
+		if strings.Contains(arg, "://") {
+			arg = "(a URL)" // it may hold a password
+		}
+		return c, usagef("unexpected argument %q: pass the database as --dsn URL (see sqlmcp --help)", arg)
 	}
 	if envErr != nil {
 		return c, envErr

@@ -5,6 +5,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -56,9 +57,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return 0
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "sqlmcp: %v\n", err)
+		fmt.Fprintf(stderr, "sqlmcp: %s\n", scrub(err.Error(), cfg.DSN))
 		return 2
 	}
+	// Nothing written to stderr from here on may carry the DSN's password,
+	// whichever path writes it (a driver message in a log line, an error).
+	stderr = newScrubWriter(stderr, cfg.DSN)
 	if cfg.Version {
 		fmt.Fprintf(stdout, "sqlmcp %s\n", version)
 		return 0
@@ -118,7 +122,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 	db, d, target, err := openDatabase(ctx, dsn, maxOpen, dialect.OpenOptions{MaxMessageBytes: dialect.MessageLimit(cfg.MaxResultBytes)})
 	if err != nil {
-		fmt.Fprintf(stderr, "sqlmcp: %v\n", err)
+		fmt.Fprintf(stderr, "sqlmcp: %s\n", scrub(err.Error(), dsn))
 		return 2
 	}
 	defer db.Close()
@@ -311,6 +315,40 @@ func openDatabase(ctx context.Context, dsn string, maxOpen int, opts dialect.Ope
 		return nil, nil, target, fmt.Errorf("cannot connect to %s: %s%s", target.Redacted, scrub(err.Error(), dsn), connectHint(err))
 	}
 	return db, d, target, nil
+}
+
+// scrubWriter replaces the DSN's password (when it is long enough not to
+// garble ordinary text) in everything written through it. Each Write is
+// one log line or message, so a password is never split across writes.
+type scrubWriter struct {
+	w       io.Writer
+	secrets []string
+}
+
+func newScrubWriter(w io.Writer, dsn string) io.Writer {
+	var secrets []string
+	for _, p := range passwords(dsn) {
+		if len(p) >= 4 {
+			secrets = append(secrets, p)
+		}
+	}
+	if len(secrets) == 0 {
+		return w
+	}
+	return &scrubWriter{w: w, secrets: secrets}
+}
+
+func (s *scrubWriter) Write(p []byte) (int, error) {
+	out := p
+	for _, sec := range s.secrets {
+		if bytes.Contains(out, []byte(sec)) {
+			out = bytes.ReplaceAll(out, []byte(sec), []byte("xxxxx"))
+		}
+	}
+	if _, err := s.w.Write(out); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
 
 // scrub removes anything that looks like the DSN's password from a driver
