@@ -192,7 +192,16 @@ func serveStdio(ctx context.Context, t *tools.Tools, stdin io.ReadCloser, stdout
 	server.AddReceivingMiddleware(splicer.Middleware)
 	// The session's context is not the signal's: cancelling it would also
 	// cancel the writes of the answers still owed to in-flight calls.
-	ss, err := server.Connect(context.Background(), &stdioTransport{Reader: stdin, Writer: stdout, Splicer: splicer}, nil)
+	tr := &stdioTransport{
+		Reader:  stdin,
+		Writer:  stdout,
+		Splicer: splicer,
+		Audit:   t.AuditUnhandled,
+		// At EOF, calls in flight run to their end (at most the query
+		// timeout and the tools' grace) and are answered first.
+		DrainTimeout: timeout + 6*time.Second,
+	}
+	ss, err := server.Connect(context.Background(), tr, nil)
 	if err != nil {
 		logger.Error("cannot start the stdio session", "err", err.Error())
 		return 1
@@ -201,11 +210,19 @@ func serveStdio(ctx context.Context, t *tools.Tools, stdin io.ReadCloser, stdout
 	go func() { done <- ss.Wait() }()
 	select {
 	case err := <-done:
-		// stdin closed: the client is gone.
+		// stdin closed (the client is gone) or unreadable.
 		drain(t, logger, timeout)
+		code := 0
 		if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, io.EOF) && !errors.Is(err, mcp.ErrConnectionClosed) {
-			logger.Warn("session ended with an error", "err", err.Error())
+			logger.Error("session ended with an error", "err", err.Error())
+			code = 1
 		}
+		if werr := tr.WriteErr(); werr != nil {
+			logger.Error("answers could not be written to stdout", "err", werr.Error())
+			code = 1
+		}
+		logger.Info("stopped")
+		return code
 	case <-ctx.Done():
 		logger.Info("signal received; finishing in-flight calls")
 		drain(t, logger, timeout)
