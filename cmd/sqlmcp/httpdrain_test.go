@@ -1,0 +1,249 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// startHTTP runs the command over HTTP in-process and waits until ready;
+// stop ends it like a signal and returns its exit code.
+func startHTTP(t *testing.T, args ...string) (base string, stop func() int, stderr *syncBuffer) {
+	t.Helper()
+	addr := freePort(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	stderr = &syncBuffer{}
+	exited := make(chan int, 1)
+	go func() {
+		exited <- run(ctx, append([]string{"--transport", "http", "--listen", addr}, args...),
+			func(string) string { return "" }, io.NopCloser(strings.NewReader("")), nopWriteCloser{io.Discard}, stderr)
+	}()
+	base = "http://" + addr
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		if resp, err := http.Get(base + "/readyz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		select {
+		case code := <-exited:
+			t.Fatalf("exited %d; stderr:\n%s", code, stderr.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not ready; stderr:\n%s", stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	var once sync.Once
+	code := -1
+	stop = func() int {
+		once.Do(func() {
+			cancel()
+			select {
+			case code = <-exited:
+			case <-time.After(30 * time.Second):
+				t.Errorf("did not exit; stderr:\n%s", stderr.String())
+			}
+		})
+		return code
+	}
+	t.Cleanup(func() { stop() })
+	return base, stop, stderr
+}
+
+// TestHTTPShutdownAnswersEveryInFlightCall: at SIGTERM with many calls in
+// flight over several sessions, every call gets an answer (a result, not
+// a cut connection), /readyz answers 503 "shutting down" while the server
+// drains, and the process exits 0.
+func TestHTTPShutdownAnswersEveryInFlightCall(t *testing.T) {
+	base, stop, stderr := startHTTP(t, "--demo", "--query-timeout", "2s")
+	const sessions, perSession = 8, 8
+	var wg sync.WaitGroup
+	errs := make(chan error, sessions*perSession)
+	started := make(chan struct{}, sessions*perSession)
+	for i := 0; i < sessions; i++ {
+		cs, err := connectHTTP(t, base+"/mcp", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for j := 0; j < perSession; j++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				started <- struct{}{}
+				res, err := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: "query",
+					Arguments: map[string]any{"sql": "SELECT count(*) FROM track a, track b, track c"}})
+				if err != nil {
+					errs <- err
+					return
+				}
+				if len(res.Content) == 0 {
+					errs <- fmt.Errorf("empty result")
+				}
+			}()
+		}
+	}
+	for i := 0; i < sessions*perSession; i++ {
+		<-started
+	}
+	time.Sleep(300 * time.Millisecond)
+	exited := make(chan int, 1)
+	go func() { exited <- stop() }()
+	sawDraining := false
+	for !sawDraining {
+		resp, err := http.Get(base + "/readyz")
+		if err != nil {
+			select {
+			case <-exited:
+			default:
+				t.Errorf("/readyz while draining: %v, want 503", err)
+			}
+			break
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		sawDraining = resp.StatusCode == 503 && strings.Contains(string(b), "shutting down")
+		time.Sleep(5 * time.Millisecond)
+	}
+	if !sawDraining {
+		t.Error("never saw /readyz answer 503 shutting down while draining")
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("in-flight call got no answer: %v", err)
+	}
+	if code := <-exited; code != 0 {
+		t.Errorf("exit %d; stderr:\n%s", code, stderr.String())
+	}
+}
+
+// rawSession opens a session by hand (stateful) and returns the headers
+// for calls on it; stateless needs none.
+func rawSession(t *testing.T, url string, stateless bool) map[string]string {
+	t.Helper()
+	h := map[string]string{"Mcp-Protocol-Version": "2025-06-18"}
+	if stateless {
+		return h
+	}
+	resp, body := post(t, url, h, `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}`)
+	id := resp.Header.Get("Mcp-Session-Id")
+	if id == "" {
+		t.Fatalf("no session id: %d %s", resp.StatusCode, body)
+	}
+	h["Mcp-Session-Id"] = id
+	post(t, url, h, `{"jsonrpc":"2.0","method":"notifications/initialized"}`)
+	return h
+}
+
+// dropCall sends a tools/call and drops the request after wait.
+func dropCall(t *testing.T, url string, h map[string]string, sql string, wait time.Duration) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	body := fmt.Sprintf(`{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"query","arguments":{"sql":%q}}}`, sql)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json, text/event-stream")
+	for k, v := range h {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err == nil {
+		io.ReadAll(resp.Body) // until the deadline drops it
+		resp.Body.Close()
+	}
+}
+
+// TestHTTPClientDisconnectCancelsTheCall (SQLite): with a pool of one
+// connection, a call whose client dropped its POST must give the
+// connection back at once, not at its timeout.
+func TestHTTPClientDisconnectCancelsTheCall(t *testing.T) {
+	for _, stateless := range []bool{false, true} {
+		t.Run(fmt.Sprintf("stateless=%v", stateless), func(t *testing.T) {
+			args := []string{"--demo", "--query-timeout", "20s", "--max-open-conns", "1"}
+			if stateless {
+				args = append(args, "--stateless")
+			}
+			base, _, _ := startHTTP(t, args...)
+			h := rawSession(t, base+"/mcp", stateless)
+			dropCall(t, base+"/mcp", h, "SELECT count(*) FROM track a, track b, track c, track d", 500*time.Millisecond)
+			start := time.Now()
+			resp, body := post(t, base+"/mcp", h, `{"jsonrpc":"2.0","id":8,"method":"tools/call","params":{"name":"query","arguments":{"sql":"SELECT 1 AS one"}}}`)
+			if resp.StatusCode != 200 || !strings.Contains(body, `"one"`) {
+				t.Fatalf("next call: %d %s", resp.StatusCode, body)
+			}
+			// Uncancelled, the dropped call holds the only connection
+			// for its 20s timeout.
+			if d := time.Since(start); d > 8*time.Second {
+				t.Errorf("the next call waited %s for the dropped call's connection", d)
+			}
+		})
+	}
+}
+
+// TestHTTPClientDisconnectCancelsTheStatementPostgres: the statement of a
+// dropped POST leaves pg_stat_activity soon, not at its timeout.
+func TestHTTPClientDisconnectCancelsTheStatementPostgres(t *testing.T) {
+	const dsn = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+	admin, err := sql.Open("postgres", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	if err := admin.Ping(); err != nil {
+		t.Skipf("no PostgreSQL at %s: %v", dsn, err)
+	}
+	for _, stateless := range []bool{false, true} {
+		t.Run(fmt.Sprintf("stateless=%v", stateless), func(t *testing.T) {
+			args := []string{"--dsn", dsn, "--query-timeout", "60s"}
+			if stateless {
+				args = append(args, "--stateless")
+			}
+			base, _, _ := startHTTP(t, args...)
+			h := rawSession(t, base+"/mcp", stateless)
+			var b [6]byte
+			rand.Read(b[:])
+			marker := "m" + hex.EncodeToString(b[:])
+			running := func() int {
+				var n int
+				if err := admin.QueryRow(`SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%' || $1 || '%' AND pid <> pg_backend_pid()`, marker).Scan(&n); err != nil {
+					t.Fatal(err)
+				}
+				return n
+			}
+			sql := "SELECT count(*) AS " + marker + " FROM generate_series(1, 100000) a, generate_series(1, 100000) b"
+			dropped := make(chan struct{})
+			go func() { dropCall(t, base+"/mcp", h, sql, 1500*time.Millisecond); close(dropped) }()
+			deadline := time.Now().Add(10 * time.Second)
+			for running() == 0 {
+				if time.Now().After(deadline) {
+					t.Fatal("the statement never showed in pg_stat_activity")
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			<-dropped
+			gone := time.Now()
+			for running() > 0 {
+				if time.Since(gone) > 10*time.Second {
+					t.Fatalf("the statement still runs 10s after its client dropped the request (timeout 60s)")
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			t.Logf("statement gone %s after the client dropped the request", time.Since(gone).Round(time.Millisecond))
+		})
+	}
+}
