@@ -227,7 +227,8 @@ func newHTTPService(opts httpOptions) *httpService {
 			defer context.AfterFunc(s.stopping, cancel)()
 			r = r.WithContext(ctx)
 		}
-		sdk.ServeHTTP(splicer.HTTPWriter(w, opts.Logger), r)
+		ew, r := withEarlyErrors(w, r, maxRequestBody, opts.Tools.AuditUnhandled)
+		sdk.ServeHTTP(splicer.HTTPWriter(ew, opts.Logger), r)
 	})
 	if opts.Tokens != nil {
 		var failed func()

@@ -5,15 +5,19 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/sqlmcp/sqlmcp/tools"
 )
 
 // startHTTP runs the command over HTTP in-process and waits until ready;
@@ -245,5 +249,29 @@ func TestHTTPClientDisconnectCancelsTheStatementPostgres(t *testing.T) {
 			}
 			t.Logf("statement gone %s after the client dropped the request", time.Since(gone).Round(time.Millisecond))
 		})
+	}
+}
+
+// The go-sdk answers a call cancelled while queued with code 0 before any
+// middleware runs; over HTTP the answer is rewritten with a real code and
+// the call audited, named from the POST body.
+func TestHTTPEarlyErrorIsWellFormedAndAudited(t *testing.T) {
+	body := `{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"query","arguments":{"sql":"SELECT 1"}}}`
+	r := httptest.NewRequest(http.MethodPost, "/mcp", strings.NewReader(body))
+	rec := httptest.NewRecorder()
+	var audited []string
+	w, r := withEarlyErrors(rec, r, 1<<20, func(tool string, args json.RawMessage, o tools.Outcome, code string) {
+		audited = append(audited, tool+"/"+string(o)+"/"+code+"/"+string(args))
+	})
+	if b, _ := io.ReadAll(r.Body); string(b) != body {
+		t.Fatalf("body passed on as %q", b)
+	}
+	io.WriteString(w, "event: message\nid: 1_0\ndata: "+`{"jsonrpc":"2.0","id":7,"error":{"code":0,"message":"context canceled"}}`+"\n\n")
+	want := "event: message\nid: 1_0\ndata: " + `{"jsonrpc":"2.0","id":7,"error":{"code":-32800,"message":"request cancelled before it ran"}}` + "\n\n"
+	if got := rec.Body.String(); got != want {
+		t.Errorf("written %q, want %q", got, want)
+	}
+	if want := []string{`query/cancelled/cancelled_before_start/{"sql":"SELECT 1"}`}; strings.Join(audited, "|") != strings.Join(want, "|") {
+		t.Errorf("audited %q, want %q", audited, want)
 	}
 }

@@ -495,6 +495,11 @@ func (c *stdioConn) updateBatch(resp *jsonrpc.Response) ([]*jsonrpc.Response, bo
 // comes out as {"code":0,"message":"context canceled"} — and audits a
 // tools/call answered so (the tools never saw it).
 func (c *stdioConn) fixEarlyError(resp *jsonrpc.Response, pc pendingCall) *jsonrpc.Response {
+	return fixEarlyError(resp, pc, c.audit)
+}
+
+// fixEarlyError is the transports' common part of (*stdioConn).fixEarlyError.
+func fixEarlyError(resp *jsonrpc.Response, pc pendingCall, audit func(string, json.RawMessage, tools.Outcome, string)) *jsonrpc.Response {
 	var je *jsonrpc.Error
 	code := int64(0)
 	if errors.As(resp.Error, &je) {
@@ -504,14 +509,14 @@ func (c *stdioConn) fixEarlyError(resp *jsonrpc.Response, pc pendingCall) *jsonr
 		return resp
 	}
 	cancelled := errors.Is(resp.Error, context.Canceled) || strings.Contains(resp.Error.Error(), "context canceled")
-	if pc.call && c.audit != nil {
+	if pc.call && audit != nil {
 		switch {
 		case cancelled:
-			c.audit(pc.tool, pc.args, tools.OutcomeCancelled, "cancelled_before_start")
+			audit(pc.tool, pc.args, tools.OutcomeCancelled, "cancelled_before_start")
 		case code == codeServerClosing:
-			c.audit(pc.tool, pc.args, tools.OutcomeDenied, "shutting_down")
+			audit(pc.tool, pc.args, tools.OutcomeDenied, "shutting_down")
 		default:
-			c.audit(pc.tool, pc.args, tools.OutcomeDenied, "invalid_call")
+			audit(pc.tool, pc.args, tools.OutcomeDenied, "invalid_call")
 		}
 	}
 	if code != 0 {
