@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +19,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/sqlmcp/sqlmcp/tools"
+	"github.com/sqlmcp/sqlmcp/tools/toolstest"
 )
 
 // startHTTP runs the command over HTTP in-process and waits until ready;
@@ -273,5 +275,42 @@ func TestHTTPEarlyErrorIsWellFormedAndAudited(t *testing.T) {
 	}
 	if want := []string{`query/cancelled/cancelled_before_start/{"sql":"SELECT 1"}`}; strings.Join(audited, "|") != strings.Join(want, "|") {
 		t.Errorf("audited %q, want %q", audited, want)
+	}
+}
+
+// TestAuditFailureIsLoudAndRequiredRefuses: with an audit file that cannot
+// be written (/dev/full: ENOSPC), each failure is counted in
+// sqlmcp_audit_write_errors_total and logged at ERROR; calls are served
+// without --audit-required and refused (unavailable) with it.
+func TestAuditFailureIsLoudAndRequiredRefuses(t *testing.T) {
+	if _, err := os.Stat("/dev/full"); err != nil {
+		t.Skip("no /dev/full")
+	}
+	for _, required := range []bool{false, true} {
+		t.Run(fmt.Sprintf("required=%v", required), func(t *testing.T) {
+			args := []string{"--demo", "--audit-log", "/dev/full"}
+			if required {
+				args = append(args, "--audit-required")
+			}
+			base, _, stderr := startHTTP(t, args...)
+			cs, err := connectHTTP(t, base+"/mcp", "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := 0; i < 3; i++ {
+				res := toolstest.Call(t, cs, "query", map[string]any{"sql": "SELECT 1 AS one"})
+				refused := res.IsError && strings.HasPrefix(res.Text, "unavailable: the audit log cannot be written")
+				if refused != required {
+					t.Errorf("call %d: %+v", i, res)
+				}
+			}
+			m := getBody(base + "/metrics")
+			if !strings.Contains(m, "sqlmcp_audit_write_errors_total 3") {
+				t.Errorf("metrics lack 3 audit write errors:\n%s", grepLines(m, "audit"))
+			}
+			if n := strings.Count(stderr.String(), "level=ERROR msg=\"cannot write the audit log"); n != 1 {
+				t.Errorf("%d ERROR lines for 3 failures, want 1 (rate-limited); stderr:\n%s", n, stderr.String())
+			}
+		})
 	}
 }
