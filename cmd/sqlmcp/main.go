@@ -225,12 +225,17 @@ func serveStdio(ctx context.Context, t *tools.Tools, stdin io.ReadCloser, stdout
 		return code
 	case <-ctx.Done():
 		logger.Info("signal received; finishing in-flight calls")
-		drain(t, logger, timeout)
-		// A finished call's answer is written just after its handler
-		// returns, and the SDK's Close does not wait for that write
-		// (it drops the request from its in-flight set first). Give
-		// the writes a moment before closing the stream.
-		time.Sleep(answerFlushGrace)
+		// Read no more calls; those already read run to their end and
+		// are answered before the session ends (bounded by the drain
+		// timeout). The tools refuse, with an answer, any call that was
+		// read but not yet started.
+		tr.StopReading()
+		go drain(t, logger, timeout)
+		select {
+		case <-done:
+		case <-time.After(tr.DrainTimeout + time.Second):
+			logger.Warn("in-flight calls did not finish within the query timeout")
+		}
 		// A read blocked on a terminal or a pipe the client keeps open
 		// may not end on Close; the process exits anyway.
 		closed := make(chan struct{})

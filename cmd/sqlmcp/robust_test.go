@@ -203,7 +203,7 @@ func startStdio(t *testing.T, args ...string) (*exec.Cmd, io.WriteCloser, *lineC
 // the call still runs to its end and its answer is written before the
 // process exits 0.
 func TestStdioEOFAnswersCallsInFlight(t *testing.T) {
-	cmd, stdin, c := startStdio(t, "--demo", "--query-timeout", "2s")
+	cmd, stdin, c := startStdio(t, "--demo", "--query-timeout", "1s")
 	c.initialize()
 	for id := 2; id <= 4; id++ {
 		c.send(fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"query","arguments":{"sql":"SELECT count(*) FROM track a, track b, track c"}}}`, id))
@@ -226,7 +226,8 @@ func TestStdioEOFAnswersCallsInFlight(t *testing.T) {
 	if err := cmd.Wait(); err != nil {
 		t.Errorf("exit: %v; stderr:\n%s", err, c.stderr.String())
 	}
-	// 2s timeout + grace, with room for a busy machine.
+	// Three 1s timeouts on a pool of two, + grace, with room for a busy
+	// machine.
 	if d := time.Since(start); d > 15*time.Second {
 		t.Errorf("took %s after EOF", d)
 	}
@@ -368,5 +369,35 @@ func TestOneAuditRecordPerToolsCall(t *testing.T) {
 		if !strings.HasPrefix(got[i], want[i]) {
 			t.Errorf("record %d = %s, want %s…", i, got[i], want[i])
 		}
+	}
+}
+
+// TestStdioSIGTERMAnswersAndAuditsEveryCallRead: calls pipelined before
+// SIGTERM are each answered (run to their end, or refused as shutting
+// down) and each leaves one audit record; the process exits 0.
+func TestStdioSIGTERMAnswersAndAuditsEveryCallRead(t *testing.T) {
+	audit := filepath.Join(t.TempDir(), "audit.jsonl")
+	cmd, _, c := startStdio(t, "--demo", "--query-timeout", "1s", "--audit-log", audit)
+	c.initialize()
+	const calls = 6
+	for id := 2; id < 2+calls; id++ {
+		c.send(fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"query","arguments":{"sql":"SELECT count(*) FROM track a, track b, track c"}}}`, id))
+	}
+	time.Sleep(300 * time.Millisecond)
+	cmd.Process.Signal(syscall.SIGTERM)
+	for i := 0; i < calls; i++ {
+		if r := c.recv(); r["result"] == nil {
+			t.Errorf("answer %v, want a tool result", r)
+		}
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("exit: %v; stderr:\n%s", err, c.stderr.String())
+	}
+	b, err := os.ReadFile(audit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(b), "\n"); n != calls {
+		t.Errorf("%d audit records for %d calls:\n%s", n, calls, b)
 	}
 }

@@ -89,6 +89,17 @@ func (t *stdioTransport) Connect(context.Context) (mcp.Connection, error) {
 	return c, nil
 }
 
+// StopReading ends the session as EOF on stdin would, for a graceful
+// shutdown: no further frame is read, and the calls already read are
+// finished and answered (for at most DrainTimeout) before the session
+// ends. A call the server has read is thus always answered; one it has
+// not read never reached it.
+func (t *stdioTransport) StopReading() {
+	if t.conn != nil {
+		t.conn.stopOnce.Do(func() { close(t.conn.stop) })
+	}
+}
+
 // WriteErr is the first error writing to the client, if any: answers
 // were lost.
 func (t *stdioTransport) WriteErr() error {
@@ -135,6 +146,9 @@ type stdioConn struct {
 	closeOnce sync.Once
 	closed    chan struct{}
 	closeErr  error
+
+	stopOnce sync.Once
+	stop     chan struct{} // StopReading: end the session like EOF
 }
 
 // pendingCall is a call read and not yet answered.
@@ -182,7 +196,7 @@ func newStdioConn(r io.ReadCloser, w io.WriteCloser, maxLineLength, maxInFlight 
 			}
 		}
 	}()
-	return &stdioConn{r: r, w: w, limit: limit, incoming: incoming, closed: closed,
+	return &stdioConn{r: r, w: w, limit: limit, incoming: incoming, closed: closed, stop: make(chan struct{}),
 		slots: make(chan struct{}, maxInFlight), pending: make(map[jsonrpc.ID]pendingCall)}
 }
 
@@ -233,6 +247,9 @@ func (c *stdioConn) Read(ctx context.Context) (jsonrpc.Message, error) {
 			return nil, ctx.Err()
 		case f = <-c.incoming:
 		case <-c.closed:
+			return nil, io.EOF
+		case <-c.stop:
+			c.drain()
 			return nil, io.EOF
 		}
 		if f.err != nil {
