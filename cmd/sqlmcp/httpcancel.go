@@ -106,9 +106,24 @@ type earlyErrorWriter struct {
 	audit func(string, json.RawMessage, tools.Outcome, string)
 }
 
-var sdkCodeZero = []byte(`"error":{"code":0,`)
+var (
+	sdkCodeZero  = []byte(`"error":{"code":0,`)
+	sdkDuplicate = []byte(`"error":{"code":-32600,"message":"duplicate in-flight request ID`)
+)
 
 func (w *earlyErrorWriter) Write(p []byte) (int, error) {
+	if bytes.Contains(p, sdkDuplicate) {
+		// The streamable handler refuses a call whose id is in flight
+		// on the session before the server sees it.
+		if msg, err := jsonrpc.DecodeMessage(bytes.TrimSpace(p)); err == nil {
+			if resp, ok := msg.(*jsonrpc.Response); ok {
+				if pc := w.callOf(resp.ID); pc.call && w.audit != nil {
+					w.audit(pc.tool, pc.args, tools.OutcomeDenied, "duplicate_id")
+				}
+			}
+		}
+		return w.ResponseWriter.Write(p)
+	}
 	if !bytes.Contains(p, sdkCodeZero) {
 		return w.ResponseWriter.Write(p)
 	}

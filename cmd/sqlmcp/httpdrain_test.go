@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -312,5 +313,43 @@ func TestAuditFailureIsLoudAndRequiredRefuses(t *testing.T) {
 				t.Errorf("%d ERROR lines for 3 failures, want 1 (rate-limited); stderr:\n%s", n, stderr.String())
 			}
 		})
+	}
+}
+
+// TestHTTPOneAuditRecordPerToolsCall: over HTTP too, an unknown tool and
+// a duplicate in-flight id (refused by the SDK's handler before the
+// server sees it) each leave one record, beside the call that ran.
+func TestHTTPOneAuditRecordPerToolsCall(t *testing.T) {
+	audit := filepath.Join(t.TempDir(), "audit.jsonl")
+	base, stop, _ := startHTTP(t, "--demo", "--query-timeout", "1s", "--audit-log", audit)
+	h := rawSession(t, base+"/mcp", false)
+	slow := `{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"query","arguments":{"sql":"SELECT count(*) FROM track a, track b, track c"}}}`
+	first := make(chan string, 1)
+	go func() { _, b := post(t, base+"/mcp", h, slow); first <- b }()
+	time.Sleep(300 * time.Millisecond)
+	resp, body := post(t, base+"/mcp", h, slow)
+	if resp.StatusCode != 400 || !strings.Contains(body, "duplicate in-flight request ID") {
+		t.Errorf("duplicate id: %d %s", resp.StatusCode, body)
+	}
+	<-first
+	post(t, base+"/mcp", h, `{"jsonrpc":"2.0","id":8,"method":"tools/call","params":{"name":"nope","arguments":{}}}`)
+	if code := stop(); code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	b, err := os.ReadFile(audit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("torn record %q", l)
+		}
+		got = append(got, fmt.Sprintf("%v/%v", m["tool"], m["error"]))
+	}
+	want := []string{"query/duplicate_id", "query/", "nope/unknown_tool"}
+	if len(got) != 3 || got[0] != want[0] || !strings.HasPrefix(got[1], "query/") || got[2] != want[2] {
+		t.Errorf("records %q, want %q", got, want)
 	}
 }
