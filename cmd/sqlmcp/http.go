@@ -319,7 +319,12 @@ func (s *httpService) shutdown(srv *http.Server, timeout time.Duration) {
 	if !s.opts.Tools.Drain(ctx) {
 		s.opts.Logger.Warn("in-flight calls did not finish within the query timeout")
 	}
-	for s.exchanges.Load() > 0 && ctx.Err() == nil {
+	// Every call has returned; what remains is writing their answers
+	// (milliseconds), and requests that keep arriving, which the tools
+	// answer "shutting down" at once: under a steady stream of those,
+	// the count would never stay at zero, so the wait is bounded.
+	settle := time.Now().Add(2 * time.Second)
+	for s.exchanges.Load() > 0 && ctx.Err() == nil && time.Now().Before(settle) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	// The last answer has been written, not yet read: a go-sdk client

@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -352,4 +353,59 @@ func TestHTTPOneAuditRecordPerToolsCall(t *testing.T) {
 	if len(got) != 3 || got[0] != want[0] || !strings.HasPrefix(got[1], "query/") || got[2] != want[2] {
 		t.Errorf("records %q, want %q", got, want)
 	}
+}
+
+// TestHTTPShutdownUnderSteadyLoad: clients keep calling when SIGTERM
+// arrives. Every call sent before the signal gets an answer (served, or
+// refused "shutting down" by the tools), none a cut connection, and the
+// process exits 0 well within its drain timeout.
+func TestHTTPShutdownUnderSteadyLoad(t *testing.T) {
+	base, stop, stderr := startHTTP(t, "--demo", "--query-timeout", "5s")
+	const clients = 16
+	var signalled atomic.Bool
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var cut []string
+	answered := 0
+	for i := 0; i < clients; i++ {
+		cs, err := connectHTTP(t, base+"/mcp", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				before := !signalled.Load()
+				_, err := cs.CallTool(context.Background(), &mcp.CallToolParams{Name: "query",
+					Arguments: map[string]any{"sql": "SELECT count(*) AS n FROM track WHERE milliseconds > 1000"}})
+				mu.Lock()
+				if err == nil && before {
+					answered++
+				}
+				if err != nil && before {
+					cut = append(cut, err.Error())
+				}
+				mu.Unlock()
+				if err != nil || !before {
+					return
+				}
+			}
+		}()
+	}
+	time.Sleep(500 * time.Millisecond)
+	signalled.Store(true)
+	start := time.Now()
+	code := stop()
+	wg.Wait()
+	if code != 0 {
+		t.Errorf("exit %d; stderr:\n%s", code, stderr.String())
+	}
+	if len(cut) > 0 {
+		t.Errorf("%d calls sent before the signal got no answer (of %d answered), e.g. %s", len(cut), answered, cut[0])
+	}
+	if d := time.Since(start); d > 12*time.Second {
+		t.Errorf("shutdown took %s under load", d)
+	}
+	t.Logf("%d calls answered before/around the signal, shutdown in %s", answered, time.Since(start).Round(time.Millisecond))
 }
