@@ -185,16 +185,17 @@ func (t *Tools) handler(name string, f toolFunc) mcp.ToolHandler {
 		}
 		markAudited(ctx)
 		start := time.Now()
+		var args json.RawMessage
+		if req != nil && req.Params != nil {
+			args = req.Params.Arguments
+		}
 		if !t.enter() {
+			fillAuditArgs(rec, args)
 			rec.Outcome, rec.Error = OutcomeDenied, "shutting_down"
 			t.audit(rec)
 			return errorResult(&toolError{cat: catUnavailable, msg: "the server is shutting down; retry on a new connection"}), nil
 		}
 		defer t.wg.Done()
-		var args json.RawMessage
-		if req != nil && req.Params != nil {
-			args = req.Params.Arguments
-		}
 		if t.opts.AuditRequired {
 			if err := t.auditReady(); err != nil {
 				fillAuditArgs(rec, args)
