@@ -247,6 +247,11 @@ func parseSQLite(dsn string) (Target, error) {
 			rest = rest[2:]
 		}
 	}
+	if hasUserInfo(dsn) {
+		// SQLite has no users; a user:password@ here is a mistake, and
+		// as part of the path it would be echoed in every error.
+		return Target{}, dsnErrorf("a SQLite URL takes no user name or password (remove the user:password@ part; the file's permissions are its access control)")
+	}
 	var query url.Values
 	if i := strings.IndexByte(rest, '?'); i >= 0 {
 		q, err := url.ParseQuery(rest[i+1:])
@@ -263,6 +268,20 @@ func parseSQLite(dsn string) (Target, error) {
 		return Target{}, dsnErrorf("SQLite URL has no file path: use sqlite:///abs/path.db or sqlite:relative.db")
 	}
 	return sqliteTarget(p, query)
+}
+
+// hasUserInfo reports whether a sqlite:// or file:// URL has a
+// user[:password]@ authority.
+func hasUserInfo(dsn string) bool {
+	i := strings.Index(dsn, "://")
+	if i < 0 {
+		return false
+	}
+	auth := dsn[i+3:]
+	if j := strings.IndexAny(auth, "/?#"); j >= 0 {
+		auth = auth[:j]
+	}
+	return strings.Contains(auth, "@")
 }
 
 // sqliteTarget always opens the file read-only through a file: URI,

@@ -48,6 +48,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Audit receives one record per tool call (default: none).
 	Audit Auditor
+	// AuditRequired refuses calls whose record cannot be written: a call
+	// is refused while the Auditor's Ready fails (see AuditReadiness),
+	// and a result whose record failed is withheld.
+	AuditRequired bool
 	// Observer, if set, is told when calls start and end (metrics).
 	Observer Observer
 	// Control is a small pool of its own for out-of-band statements that
@@ -121,6 +125,9 @@ func (t *Tools) NewServer(version string) *mcp.Server {
 		Logger: slog.New(minLevel{t.opts.Logger.Handler(), slog.LevelWarn}),
 	})
 	t.Register(s)
+	// Innermost of the receiving middleware: added before any transport
+	// adds its own.
+	s.AddReceivingMiddleware(t.auditMiddleware)
 	return s
 }
 
@@ -170,21 +177,38 @@ type result struct {
 // handler wraps a tool body with what every call gets: a request id, the
 // in-flight count for graceful shutdown, panic recovery, error
 // categorisation, the audit record and the observer.
+//
+// With AuditRequired, a call runs only if the audit trail is ready, and
+// its result reaches the client only if its record was written: a
+// statement whose record fails may have run (the trail broke while it
+// ran), but its answer is withheld.
 func (t *Tools) handler(name string, f toolFunc) mcp.ToolHandler {
 	return func(ctx context.Context, req *mcp.CallToolRequest) (res *mcp.CallToolResult, err error) {
 		rec := &Record{Tool: name, RequestID: newID(), Backend: t.backend}
 		if req != nil && req.Extra != nil && req.Extra.TokenInfo != nil {
 			rec.Token = req.Extra.TokenInfo.UserID
 		}
+		markAudited(ctx)
 		start := time.Now()
+		var args json.RawMessage
+		if req != nil && req.Params != nil {
+			args = req.Params.Arguments
+		}
 		if !t.enter() {
+			fillAuditArgs(rec, args)
 			rec.Outcome, rec.Error = OutcomeDenied, "shutting_down"
-			if t.opts.Audit != nil {
-				t.opts.Audit.Audit(rec)
-			}
+			t.audit(rec)
 			return errorResult(&toolError{cat: catUnavailable, msg: "the server is shutting down; retry on a new connection"}), nil
 		}
 		defer t.wg.Done()
+		if t.opts.AuditRequired {
+			if err := t.auditReady(); err != nil {
+				fillAuditArgs(rec, args)
+				rec.Outcome, rec.Error = OutcomeDenied, "audit_unavailable"
+				t.audit(rec)
+				return errorResult(auditUnavailable(rec.RequestID)), nil
+			}
+		}
 		if t.opts.Observer != nil {
 			t.opts.Observer.CallStarted(name)
 		}
@@ -196,18 +220,14 @@ func (t *Tools) handler(name string, f toolFunc) mcp.ToolHandler {
 				res, err = errorResult(internalError(rec.RequestID)), nil
 			}
 			rec.Duration = time.Since(start)
-			if t.opts.Audit != nil {
-				t.opts.Audit.Audit(rec)
+			if aerr := t.audit(rec); aerr != nil && t.opts.AuditRequired {
+				res, err = errorResult(auditUnavailable(rec.RequestID)), nil
 			}
 			if t.opts.Observer != nil {
 				t.opts.Observer.CallFinished(rec)
 			}
 		}()
 
-		var args json.RawMessage
-		if req != nil && req.Params != nil {
-			args = req.Params.Arguments
-		}
 		out, ferr := f(ctx, args, rec)
 		if ferr != nil {
 			te := t.categorize(ctx, ferr, rec)

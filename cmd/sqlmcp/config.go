@@ -26,7 +26,9 @@ type config struct {
 	LogLevel        string
 	LogFormat       string
 	AuditLog        string
-	Version         bool
+	// AuditRequired refuses calls that cannot be audited to AuditLog.
+	AuditRequired bool
+	Version       bool
 
 	// RequireLeastPrivilege refuses to start when the role can do more
 	// than read (see checkPrivileges in main.go).
@@ -116,6 +118,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.StringVar(&c.LogLevel, "log-level", envStr("SQLMCP_LOG_LEVEL", "info"), "debug, info, warn or error [SQLMCP_LOG_LEVEL]")
 	fs.StringVar(&c.LogFormat, "log-format", envStr("SQLMCP_LOG_FORMAT", "text"), "text or json; logs go to stderr [SQLMCP_LOG_FORMAT]")
 	fs.StringVar(&c.AuditLog, "audit-log", envStr("SQLMCP_AUDIT_LOG", ""), "also append audit records to this file as JSON lines [SQLMCP_AUDIT_LOG]")
+	fs.BoolVar(&c.AuditRequired, "audit-required", envBool(getenv("SQLMCP_AUDIT_REQUIRED")), "refuse tool calls (answer unavailable) while the --audit-log file cannot be written [SQLMCP_AUDIT_REQUIRED]")
 	fs.BoolVar(&c.RequireLeastPrivilege, "require-least-privilege", envBool(getenv("SQLMCP_REQUIRE_LEAST_PRIVILEGE")), "refuse to start if the database role can write or reach server files [SQLMCP_REQUIRE_LEAST_PRIVILEGE]")
 	fs.BoolVar(&c.Version, "version", false, "print the version and exit")
 	fs.StringVar(&c.Transport, "transport", envStr("SQLMCP_TRANSPORT", "stdio"), "stdio or http [SQLMCP_TRANSPORT]")
@@ -135,7 +138,11 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		return c, usagef("%v (see sqlmcp --help)", err)
 	}
 	if fs.NArg() > 0 {
-		return c, usagef("unexpected argument %q: pass the database as --dsn URL (see sqlmcp --help)", fs.Arg(0))
+		arg := fs.Arg(0)
+		if strings.Contains(arg, "://") {
+			arg = "(a URL)" // it may hold a password
+		}
+		return c, usagef("unexpected argument %q: pass the database as --dsn URL (see sqlmcp --help)", arg)
 	}
 	if envErr != nil {
 		return c, envErr
@@ -150,6 +157,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		return c, usagef("--demo and --dsn both given: use one")
 	case !c.Demo && c.DSN == "":
 		return c, usagef("no database given: pass --dsn URL (or set DATABASE_URL), or --demo to try the sample database")
+	}
+	if c.AuditRequired && c.AuditLog == "" {
+		return c, usagef("--audit-required needs --audit-log FILE (the trail that must hold)")
 	}
 	if c.MaxRows < 1 || c.MaxRows > tools.HardMaxRows {
 		return c, usagef("--max-rows must be between 1 and %d (got %d)", tools.HardMaxRows, c.MaxRows)

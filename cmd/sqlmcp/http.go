@@ -130,7 +130,7 @@ func serveHTTP(ctx context.Context, cfg config, t *tools.Tools, db *sql.DB, m *m
 		return 1
 	case <-ctx.Done():
 	}
-	logger.Info("signal received; refusing new connections, finishing in-flight calls")
+	logger.Info("signal received; draining: finishing in-flight calls, /readyz answers 503")
 	svc.shutdown(srv, cfg.QueryTimeout+5*time.Second)
 	logger.Info("stopped")
 	return 0
@@ -167,16 +167,21 @@ type httpService struct {
 	// exchanges counts /mcp requests other than the standalone streams:
 	// each ends once its response is written.
 	exchanges atomic.Int64
+	// carriers cancels a call whose client dropped its POST.
+	carriers *callCarriers
 }
 
 func newHTTPService(opts httpOptions) *httpService {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &httpService{opts: opts}
+	s := &httpService{opts: opts, carriers: newCallCarriers()}
 	s.stopping, s.stop = context.WithCancel(context.Background())
 
 	server := opts.Tools.NewServer(version)
+	// Inside the Splicer's (which must be outermost): a dropped POST
+	// cancels its call.
+	server.AddReceivingMiddleware(s.carriers.middleware)
 	// Results skip the SDK's re-encoding, as on stdio: every write of
 	// the handler below goes through splicer.HTTPWriter. A value whose
 	// answer was never written (client gone) is dropped once no live
@@ -202,9 +207,16 @@ func newHTTPService(opts httpOptions) *httpService {
 	}
 	sdk := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return server }, sdkOpts)
 	var mcpHandler http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.draining.Load() {
+			// Each connection is closed after its answer, so that no
+			// client sends a request on a connection the final
+			// Shutdown closes as idle.
+			w.Header().Set("Connection", "close")
+		}
 		if r.Method != http.MethodGet {
 			s.exchanges.Add(1)
 			defer s.exchanges.Add(-1)
+			defer s.carriers.tag(r)()
 		} else {
 			// The standalone SSE stream lives as long as its session:
 			// lift the per-response write deadline, and end the stream
@@ -216,7 +228,8 @@ func newHTTPService(opts httpOptions) *httpService {
 			defer context.AfterFunc(s.stopping, cancel)()
 			r = r.WithContext(ctx)
 		}
-		sdk.ServeHTTP(splicer.HTTPWriter(w, opts.Logger), r)
+		ew, r := withEarlyErrors(w, r, maxRequestBody, opts.Tools.AuditUnhandled)
+		sdk.ServeHTTP(splicer.HTTPWriter(ew, opts.Logger), r)
 	})
 	if opts.Tokens != nil {
 		var failed func()
@@ -293,21 +306,29 @@ func (s *httpService) readyz(w http.ResponseWriter, r *http.Request) {
 	io.WriteString(w, "ok\n")
 }
 
-// shutdown stops accepting connections, lets in-flight tool calls finish
-// and their responses go out within timeout, then ends the standalone
-// streams and closes what is left. The streams stay up until then: a
-// client whose stream breaks may abandon its session, in-flight call
-// included.
+// shutdown lets in-flight tool calls finish and their answers go out
+// within timeout, then ends the standalone streams and closes what is
+// left. While it drains, the listener stays open: /readyz answers 503
+// "shutting down" (a prober must see that, not a refused connection), a
+// new call is answered "shutting down" by the tools, and every answer
+// closes its connection. Closing the listener and the idle connections
+// first (http.Server.Shutdown) would cut a request a client had just
+// sent on a kept-alive connection, with no answer at all. The streams
+// stay up until then too: a client whose stream breaks may abandon its
+// session, in-flight call included.
 func (s *httpService) shutdown(srv *http.Server, timeout time.Duration) {
 	s.draining.Store(true)
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	stopped := make(chan error, 1)
-	go func() { stopped <- srv.Shutdown(ctx) }()
 	if !s.opts.Tools.Drain(ctx) {
 		s.opts.Logger.Warn("in-flight calls did not finish within the query timeout")
 	}
-	for s.exchanges.Load() > 0 && ctx.Err() == nil {
+	// Every call has returned; what remains is writing their answers
+	// (milliseconds), and requests that keep arriving, which the tools
+	// answer "shutting down" at once: under a steady stream of those,
+	// the count would never stay at zero, so the wait is bounded.
+	settle := time.Now().Add(2 * time.Second)
+	for s.exchanges.Load() > 0 && ctx.Err() == nil && time.Now().Before(settle) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	// The last answer has been written, not yet read: a go-sdk client
@@ -319,7 +340,7 @@ func (s *httpService) shutdown(srv *http.Server, timeout time.Duration) {
 	case <-ctx.Done():
 	}
 	s.stop()
-	if err := <-stopped; err != nil {
+	if err := srv.Shutdown(ctx); err != nil {
 		s.opts.Logger.Warn("connections still open after the query timeout; closing them", "err", err.Error())
 		srv.Close()
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -44,10 +45,12 @@ type httpFixture struct {
 
 type teeAuditor []tools.Auditor
 
-func (a teeAuditor) Audit(r *tools.Record) {
+func (a teeAuditor) Audit(r *tools.Record) error {
+	var err error
 	for _, x := range a {
-		x.Audit(r)
+		err = errors.Join(err, x.Audit(r))
 	}
+	return err
 }
 
 type fixtureOptions struct {

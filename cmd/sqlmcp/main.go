@@ -5,6 +5,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -56,25 +57,54 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return 0
 	}
 	if err != nil {
-		fmt.Fprintf(stderr, "sqlmcp: %v\n", err)
+		fmt.Fprintf(stderr, "sqlmcp: %s\n", scrub(err.Error(), cfg.DSN))
 		return 2
 	}
+	// Nothing written to stderr from here on may carry the DSN's password,
+	// whichever path writes it (a driver message in a log line, an error).
+	stderr = newScrubWriter(stderr, cfg.DSN)
 	if cfg.Version {
 		fmt.Fprintf(stdout, "sqlmcp %s\n", version)
 		return 0
 	}
 
 	logger := newLogger(stderr, cfg.LogFormat, cfg.LogLevel)
-	auditLoggers := []*slog.Logger{logger}
+	// SIGHUP reopens the audit file (logrotate's postrotate); without
+	// this the signal's default action would end the process.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	var auditor tools.Auditor = tools.NewAuditor(logger)
+	var auditFile *tools.AuditFile
 	if cfg.AuditLog != "" {
-		f, err := os.OpenFile(cfg.AuditLog, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
+		auditFile, err = tools.OpenAuditFile(cfg.AuditLog, logger)
 		if err != nil {
 			fmt.Fprintf(stderr, "sqlmcp: cannot open --audit-log file: %v\n", err)
 			return 2
 		}
-		defer f.Close()
-		auditLoggers = append(auditLoggers, slog.New(slog.NewJSONHandler(f, nil)))
+		defer auditFile.Close()
+		auditor = tools.NewFileAuditor(auditFile, logger)
 	}
+	hupDone := make(chan struct{})
+	defer close(hupDone)
+	go func() {
+		for {
+			select {
+			case <-hup:
+				if auditFile == nil {
+					logger.Info("SIGHUP: no --audit-log to reopen")
+					continue
+				}
+				if err := auditFile.Reopen(); err != nil {
+					logger.Error("SIGHUP: cannot reopen the audit log", "path", cfg.AuditLog, "err", err.Error())
+					continue
+				}
+				logger.Info("SIGHUP: audit log reopened", "path", cfg.AuditLog)
+			case <-hupDone:
+				return
+			}
+		}
+	}()
 
 	dsn := cfg.DSN
 	if cfg.Demo {
@@ -92,7 +122,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 	db, d, target, err := openDatabase(ctx, dsn, maxOpen, dialect.OpenOptions{MaxMessageBytes: dialect.MessageLimit(cfg.MaxResultBytes)})
 	if err != nil {
-		fmt.Fprintf(stderr, "sqlmcp: %v\n", err)
+		fmt.Fprintf(stderr, "sqlmcp: %s\n", scrub(err.Error(), dsn))
 		return 2
 	}
 	defer db.Close()
@@ -111,6 +141,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if cfg.Transport == "http" {
 		m = metrics.New(metrics.Options{Version: version, Backend: target.Backend})
 		m.ObserveDB(db, target.Backend)
+		if auditFile != nil {
+			m.ObserveAudit(auditFile.WriteErrors)
+		}
 		observer = m
 	}
 	// Cancelling a call's statement (pg_cancel_backend, KILL QUERY) must
@@ -129,7 +162,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		QueryTimeout:   cfg.QueryTimeout,
 		MaxResultBytes: cfg.MaxResultBytes,
 		Logger:         logger,
-		Audit:          tools.NewAuditor(auditLoggers...),
+		Audit:          auditor,
+		AuditRequired:  cfg.AuditRequired,
 		Observer:       observer,
 	})
 
@@ -159,7 +193,16 @@ func serveStdio(ctx context.Context, t *tools.Tools, stdin io.ReadCloser, stdout
 	server.AddReceivingMiddleware(splicer.Middleware)
 	// The session's context is not the signal's: cancelling it would also
 	// cancel the writes of the answers still owed to in-flight calls.
-	ss, err := server.Connect(context.Background(), &stdioTransport{Reader: stdin, Writer: stdout, Splicer: splicer}, nil)
+	tr := &stdioTransport{
+		Reader:  stdin,
+		Writer:  stdout,
+		Splicer: splicer,
+		Audit:   t.AuditUnhandled,
+		// At EOF, calls in flight run to their end (at most the query
+		// timeout and the tools' grace) and are answered first.
+		DrainTimeout: timeout + 6*time.Second,
+	}
+	ss, err := server.Connect(context.Background(), tr, nil)
 	if err != nil {
 		logger.Error("cannot start the stdio session", "err", err.Error())
 		return 1
@@ -168,19 +211,32 @@ func serveStdio(ctx context.Context, t *tools.Tools, stdin io.ReadCloser, stdout
 	go func() { done <- ss.Wait() }()
 	select {
 	case err := <-done:
-		// stdin closed: the client is gone.
+		// stdin closed (the client is gone) or unreadable.
 		drain(t, logger, timeout)
+		code := 0
 		if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, io.EOF) && !errors.Is(err, mcp.ErrConnectionClosed) {
-			logger.Warn("session ended with an error", "err", err.Error())
+			logger.Error("session ended with an error", "err", err.Error())
+			code = 1
 		}
+		if werr := tr.WriteErr(); werr != nil {
+			logger.Error("answers could not be written to stdout", "err", werr.Error())
+			code = 1
+		}
+		logger.Info("stopped")
+		return code
 	case <-ctx.Done():
 		logger.Info("signal received; finishing in-flight calls")
-		drain(t, logger, timeout)
-		// A finished call's answer is written just after its handler
-		// returns, and the SDK's Close does not wait for that write
-		// (it drops the request from its in-flight set first). Give
-		// the writes a moment before closing the stream.
-		time.Sleep(answerFlushGrace)
+		// Read no more calls; those already read run to their end and
+		// are answered before the session ends (bounded by the drain
+		// timeout). The tools refuse, with an answer, any call that was
+		// read but not yet started.
+		tr.StopReading()
+		go drain(t, logger, timeout)
+		select {
+		case <-done:
+		case <-time.After(tr.DrainTimeout + time.Second):
+			logger.Warn("in-flight calls did not finish within the query timeout")
+		}
 		// A read blocked on a terminal or a pipe the client keeps open
 		// may not end on Close; the process exits anyway.
 		closed := make(chan struct{})
@@ -318,6 +374,40 @@ func openDatabase(ctx context.Context, dsn string, maxOpen int, opts dialect.Ope
 		return nil, nil, target, fmt.Errorf("cannot connect to %s: %s%s", target.Redacted, scrub(err.Error(), dsn), connectHint(err))
 	}
 	return db, d, target, nil
+}
+
+// scrubWriter replaces the DSN's password (when it is long enough not to
+// garble ordinary text) in everything written through it. Each Write is
+// one log line or message, so a password is never split across writes.
+type scrubWriter struct {
+	w       io.Writer
+	secrets []string
+}
+
+func newScrubWriter(w io.Writer, dsn string) io.Writer {
+	var secrets []string
+	for _, p := range passwords(dsn) {
+		if len(p) >= 4 {
+			secrets = append(secrets, p)
+		}
+	}
+	if len(secrets) == 0 {
+		return w
+	}
+	return &scrubWriter{w: w, secrets: secrets}
+}
+
+func (s *scrubWriter) Write(p []byte) (int, error) {
+	out := p
+	for _, sec := range s.secrets {
+		if bytes.Contains(out, []byte(sec)) {
+			out = bytes.ReplaceAll(out, []byte(sec), []byte("xxxxx"))
+		}
+	}
+	if _, err := s.w.Write(out); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
 
 // scrub removes anything that looks like the DSN's password from a driver

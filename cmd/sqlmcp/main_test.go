@@ -66,6 +66,8 @@ func TestBadStartupInputIsOneLineExitTwoWithoutPassword(t *testing.T) {
 		{"env dsn password", nil, map[string]string{"DATABASE_URL": "postgres://u:hunter2@127.0.0.1:1/db"}, "u:xxxxx@127.0.0.1:1"},
 		{"bad env", []string{"--demo"}, map[string]string{"SQLMCP_MAX_ROWS": "lots"}, "SQLMCP_MAX_ROWS"},
 		{"both demo and dsn", []string{"--demo", "--dsn", "x.db"}, nil, "--demo and --dsn both given"},
+		{"audit required without a file", []string{"--demo", "--audit-required"}, nil, "--audit-required needs --audit-log FILE"},
+		{"audit required from env", []string{"--demo"}, map[string]string{"SQLMCP_AUDIT_REQUIRED": "1"}, "--audit-required needs --audit-log FILE"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			code, stdout, stderr := runCmd(t, tc.args, tc.env, nil)

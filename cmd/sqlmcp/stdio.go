@@ -1,13 +1,16 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
+	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
@@ -16,37 +19,96 @@ import (
 )
 
 // stdioTransport is mcp.IOTransport (go-sdk v1.8.0, transport.go: ioConn)
-// with one change: a successful response is written as the JSON-RPC
-// envelope around the Result bytes as they are, instead of through
-// jsonrpc.EncodeMessage, which re-compacts the whole result (on a query
-// call, every byte of structuredContent and of the TSV text) a third time.
+// with these changes:
 //
-// The bytes are the same: the SDK builds every Result it answers with
-// (jsonrpc2.NewResponse → marshalToRaw) with a json.Encoder that does not
-// escape HTML, so Result is already compact, and compacting compact JSON
-// without HTML escaping is the identity. The envelope itself comes from
-// jsonrpc.EncodeMessage (see writeResponse); stdio_test.go checks the
-// equality against EncodeMessage.
+//   - A successful response is written as the JSON-RPC envelope around
+//     the Result bytes as they are, instead of through
+//     jsonrpc.EncodeMessage, which re-compacts the whole result (on a
+//     query call, every byte of structuredContent and of the TSV text) a
+//     third time. The bytes are the same: the SDK builds every Result it
+//     answers with (jsonrpc2.NewResponse → marshalToRaw) with a
+//     json.Encoder that does not escape HTML, so Result is already
+//     compact, and compacting compact JSON without HTML escaping is the
+//     identity. The envelope itself comes from jsonrpc.EncodeMessage (see
+//     writeResponse); stdio_test.go checks the equality.
+//   - A malformed frame does not end the session: a line that is not JSON
+//     is answered -32700 (parse error), one that is not a valid JSON-RPC
+//     message (wrong "jsonrpc", a batch where batches are refused, an
+//     empty batch, a duplicate request id) -32600 (invalid request), with
+//     the request's id when it can be read, else null; a line longer than
+//     the frame limit is answered -32600 and skipped up to its newline
+//     without being held in memory. Frames are lines, as the MCP stdio
+//     transport specifies (a message contains no newline).
+//   - Backpressure: at most MaxInFlight calls are unanswered (read, and
+//     their answer not yet written) at once; past that, no more frames
+//     are read until one is answered. A client that pipelines calls
+//     without reading the answers therefore holds at most MaxInFlight
+//     answers in the server's memory, and blocks on its own writes.
+//   - At EOF on stdin, calls in flight are finished and answered (for at
+//     most DrainTimeout) before the session ends; ioConn ends it at once,
+//     which cancels them and drops their answers.
+//   - An error answer the SDK gives a call before any handler ran (a call
+//     cancelled while queued: code 0, "context canceled") is written with
+//     a real code, and a tools/call answered so, or refused as a
+//     duplicate, is audited through Audit.
 //
-// Everything else follows ioConn: newline-delimited frames read by a
-// goroutine with a per-frame byte limit, trailing-data check, batches
-// (refused from protocol 2025-06-18 on; the answers to a batch go out as
-// one array once all are in), Close semantics. ioConn learns the
+// Batches are as in ioConn: accepted before protocol 2025-06-18, their
+// answers written as one array once all are in. ioConn learns the
 // negotiated protocol version through an SDK-internal hook; here it is
 // read from the answer to initialize.
 type stdioTransport struct {
 	Reader        io.ReadCloser
 	Writer        io.WriteCloser
 	MaxLineLength int // 0: mcp.DefaultMaxLineLength; negative: no cap
+	// MaxInFlight bounds the unanswered calls (0: defaultMaxInFlight).
+	MaxInFlight int
+	// DrainTimeout bounds the wait for calls in flight at EOF (0: none is
+	// waited for).
+	DrainTimeout time.Duration
 	// Splicer, when set, is the one whose Middleware the server uses:
 	// every result is written through its Expand.
 	Splicer *tools.Splicer
+	// Audit, when set, records a tools/call the transport or the SDK
+	// answered before the tools saw it (see tools.AuditUnhandled).
+	Audit func(tool string, args json.RawMessage, outcome tools.Outcome, code string)
+
+	conn *stdioConn
 }
 
+// defaultMaxInFlight: enough for any client's honest concurrency (the
+// pool has 10 connections by default), small enough that the answers
+// held for a client that does not read stay in the tens of MB.
+const defaultMaxInFlight = 64
+
 func (t *stdioTransport) Connect(context.Context) (mcp.Connection, error) {
-	c := newStdioConn(t.Reader, t.Writer, t.MaxLineLength)
+	c := newStdioConn(t.Reader, t.Writer, t.MaxLineLength, t.MaxInFlight)
 	c.splicer = t.Splicer
+	c.drainTimeout = t.DrainTimeout
+	c.audit = t.Audit
+	t.conn = c
 	return c, nil
+}
+
+// StopReading ends the session as EOF on stdin would, for a graceful
+// shutdown: no further frame is read, and the calls already read are
+// finished and answered (for at most DrainTimeout) before the session
+// ends. A call the server has read is thus always answered; one it has
+// not read never reached it.
+func (t *stdioTransport) StopReading() {
+	if t.conn != nil {
+		t.conn.stopOnce.Do(func() { close(t.conn.stop) })
+	}
+}
+
+// WriteErr is the first error writing to the client, if any: answers
+// were lost.
+func (t *stdioTransport) WriteErr() error {
+	if t.conn == nil {
+		return nil
+	}
+	t.conn.pendMu.Lock()
+	defer t.conn.pendMu.Unlock()
+	return t.conn.writeErr
 }
 
 const (
@@ -55,9 +117,12 @@ const (
 )
 
 type stdioConn struct {
-	r       io.ReadCloser
-	w       io.WriteCloser
-	splicer *tools.Splicer // nil: results are written as they are
+	r            io.ReadCloser
+	w            io.WriteCloser
+	splicer      *tools.Splicer // nil: results are written as they are
+	drainTimeout time.Duration
+	audit        func(tool string, args json.RawMessage, outcome tools.Outcome, code string)
+	limit        int
 
 	sessionMu       sync.Mutex
 	protocolVersion string
@@ -66,8 +131,14 @@ type stdioConn struct {
 
 	writeMu sync.Mutex
 
-	incoming <-chan frameOrErr
+	incoming <-chan frame
 	queue    []jsonrpc.Message // rest of the last batch; reads are serialized
+
+	// slots holds one token per unanswered call (backpressure).
+	slots    chan struct{}
+	pendMu   sync.Mutex
+	pending  map[jsonrpc.ID]pendingCall
+	writeErr error
 
 	batchMu sync.Mutex
 	batches map[jsonrpc.ID]*stdioBatch
@@ -75,11 +146,23 @@ type stdioConn struct {
 	closeOnce sync.Once
 	closed    chan struct{}
 	closeErr  error
+
+	stopOnce sync.Once
+	stop     chan struct{} // StopReading: end the session like EOF
 }
 
-type frameOrErr struct {
-	msg json.RawMessage
-	err error
+// pendingCall is a call read and not yet answered.
+type pendingCall struct {
+	tool string          // for tools/call, the tool's name
+	args json.RawMessage // for tools/call, its arguments
+	call bool            // tools/call
+}
+
+// frame is one line from the client, or why there is none.
+type frame struct {
+	line    []byte
+	tooLong bool
+	err     error // io.EOF at the end of the input
 }
 
 type stdioBatch struct {
@@ -87,113 +170,181 @@ type stdioBatch struct {
 	responses  []*jsonrpc.Response
 }
 
-// errInvalidRequest is jsonrpc2.ErrInvalidRequest (same code, same text).
-var errInvalidRequest error = &jsonrpc.Error{Code: jsonrpc.CodeInvalidRequest, Message: "invalid request"}
-
-var errFrameTooLarge = errors.New("inbound JSON-RPC frame exceeded the configured maximum line length")
-
-func newStdioConn(r io.ReadCloser, w io.WriteCloser, maxLineLength int) *stdioConn {
+func newStdioConn(r io.ReadCloser, w io.WriteCloser, maxLineLength, maxInFlight int) *stdioConn {
 	limit := maxLineLength
 	if limit == 0 {
 		limit = mcp.DefaultMaxLineLength
 	}
-	incoming := make(chan frameOrErr)
+	if maxInFlight <= 0 {
+		maxInFlight = defaultMaxInFlight
+	}
+	incoming := make(chan frame)
 	closed := make(chan struct{})
 	// As in ioConn: reads run in their own goroutine so that Read can
 	// return on Close; it leaks if r.Read never returns after Close.
 	go func() {
-		var (
-			reader  io.Reader = r
-			limiter *frameLimitReader
-		)
-		if limit > 0 {
-			limiter = &frameLimitReader{r: r, limit: limit}
-			reader = limiter
-		}
-		dec := json.NewDecoder(reader)
+		br := bufio.NewReaderSize(r, 64<<10)
 		for {
-			var raw json.RawMessage
-			err := dec.Decode(&raw)
-			if err == nil {
-				var tr [1]byte
-				if n, readErr := dec.Buffered().Read(tr[:]); n > 0 {
-					if tr[0] != '\n' && tr[0] != '\r' {
-						err = fmt.Errorf("invalid trailing data at the end of stream")
-					}
-				} else if readErr != nil && readErr != io.EOF {
-					err = readErr
-				}
-			}
+			f := readFrame(br, limit)
 			select {
-			case incoming <- frameOrErr{msg: raw, err: err}:
+			case incoming <- f:
 			case <-closed:
 				return
 			}
-			if err != nil {
+			if f.err != nil {
 				return
-			}
-			if limiter != nil {
-				limiter.count = 0
 			}
 		}
 	}()
-	return &stdioConn{r: r, w: w, incoming: incoming, closed: closed}
+	return &stdioConn{r: r, w: w, limit: limit, incoming: incoming, closed: closed, stop: make(chan struct{}),
+		slots: make(chan struct{}, maxInFlight), pending: make(map[jsonrpc.ID]pendingCall)}
 }
 
-type frameLimitReader struct {
-	r     io.Reader
-	limit int
-	count int
-}
-
-func (r *frameLimitReader) Read(p []byte) (int, error) {
-	if r.count >= r.limit {
-		return 0, errFrameTooLarge
+// readFrame reads one line. A line longer than limit (when positive) is
+// consumed to its newline in buffer-sized pieces and reported tooLong,
+// without being kept. A last line without a newline is a frame.
+func readFrame(br *bufio.Reader, limit int) frame {
+	var line []byte
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if limit > 0 && len(line)+len(chunk) > limit+2 { // room for \r\n
+			for errors.Is(err, bufio.ErrBufferFull) {
+				_, err = br.ReadSlice('\n')
+			}
+			if err != nil && !errors.Is(err, io.EOF) {
+				return frame{err: err}
+			}
+			return frame{tooLong: true}
+		}
+		line = append(line, chunk...)
+		switch {
+		case err == nil:
+			return frame{line: line}
+		case errors.Is(err, bufio.ErrBufferFull):
+			continue
+		case errors.Is(err, io.EOF) && len(bytes.TrimSpace(line)) > 0:
+			return frame{line: line}
+		default:
+			return frame{err: err}
+		}
 	}
-	if len(p) > r.limit-r.count {
-		p = p[:r.limit-r.count]
-	}
-	n, err := r.r.Read(p)
-	r.count += n
-	return n, err
 }
 
 func (c *stdioConn) SessionID() string { return "" }
 
+// Read returns the next message. Malformed frames are answered here and
+// skipped; a call waits for a free slot (backpressure).
 func (c *stdioConn) Read(ctx context.Context) (jsonrpc.Message, error) {
-	select {
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	default:
-	}
 	if len(c.queue) > 0 {
 		next := c.queue[0]
 		c.queue = c.queue[1:]
 		return next, nil
 	}
-	var raw json.RawMessage
-	select {
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	case v := <-c.incoming:
-		if v.err != nil {
-			return nil, v.err
+	for {
+		var f frame
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case f = <-c.incoming:
+		case <-c.closed:
+			return nil, io.EOF
+		case <-c.stop:
+			c.drain()
+			return nil, io.EOF
 		}
-		raw = v.msg
-	case <-c.closed:
-		return nil, io.EOF
+		if f.err != nil {
+			c.drain()
+			return nil, f.err
+		}
+		if f.tooLong {
+			c.writeError(jsonrpc.ID{}, jsonrpc.CodeInvalidRequest,
+				fmt.Sprintf("invalid request: the message exceeds the %d-byte frame limit and was skipped", c.limit))
+			continue
+		}
+		data := bytes.TrimSpace(f.line)
+		if len(data) == 0 {
+			continue
+		}
+		msgs, id, code, why := c.decode(data)
+		if code != 0 {
+			c.writeError(id, code, why)
+			continue
+		}
+		msgs, err := c.admit(ctx, msgs)
+		if err != nil {
+			return nil, err
+		}
+		if len(msgs) == 0 {
+			continue
+		}
+		c.queue = msgs[1:]
+		return msgs[0], nil
 	}
+}
 
-	msgs, batch, err := readBatch(raw)
+// decode parses one frame into its messages, or says which error answers
+// it (code non-zero) and with which id.
+func (c *stdioConn) decode(data []byte) (msgs []jsonrpc.Message, id jsonrpc.ID, code int64, why string) {
+	if !json.Valid(data) {
+		return nil, jsonrpc.ID{}, jsonrpc.CodeParseError, "parse error: the message is not valid JSON"
+	}
+	if data[0] == '[' {
+		c.sessionMu.Lock()
+		pv := c.protocolVersion
+		c.sessionMu.Unlock()
+		if pv >= protocol20250618 {
+			return nil, jsonrpc.ID{}, jsonrpc.CodeInvalidRequest, fmt.Sprintf("invalid request: JSON-RPC batching is not supported in %s and later (session version: %s)", protocol20250618, pv)
+		}
+		var raws []json.RawMessage
+		if err := json.Unmarshal(data, &raws); err != nil || len(raws) == 0 {
+			return nil, jsonrpc.ID{}, jsonrpc.CodeInvalidRequest, "invalid request: empty batch"
+		}
+		if len(raws) > cap(c.slots) {
+			return nil, jsonrpc.ID{}, jsonrpc.CodeInvalidRequest, fmt.Sprintf("invalid request: a batch holds at most %d messages", cap(c.slots))
+		}
+		rb := &stdioBatch{unresolved: make(map[jsonrpc.ID]int)}
+		for _, raw := range raws {
+			m, err := jsonrpc.DecodeMessage(raw)
+			if err != nil {
+				return nil, jsonrpc.ID{}, jsonrpc.CodeInvalidRequest, "invalid request: " + err.Error()
+			}
+			// As ioConn: every request, notifications included.
+			if req, ok := m.(*jsonrpc.Request); ok {
+				if _, dup := rb.unresolved[req.ID]; dup {
+					return nil, jsonrpc.ID{}, jsonrpc.CodeInvalidRequest, fmt.Sprintf("invalid request: duplicate message ID %v in the batch", req.ID.Raw())
+				}
+				rb.unresolved[req.ID] = len(rb.responses)
+				rb.responses = append(rb.responses, nil)
+			}
+			msgs = append(msgs, m)
+		}
+		if len(rb.responses) > 0 {
+			if err := c.addBatch(rb); err != nil {
+				return nil, jsonrpc.ID{}, jsonrpc.CodeInvalidRequest, err.Error()
+			}
+		}
+		c.noteInitialize(msgs)
+		return msgs, jsonrpc.ID{}, 0, ""
+	}
+	m, err := jsonrpc.DecodeMessage(data)
 	if err != nil {
-		return nil, err
+		// Answer with the request's id when it has a usable one.
+		var probe struct {
+			ID any `json:"id"`
+		}
+		if json.Unmarshal(data, &probe) == nil {
+			if pid, err := jsonrpc.MakeID(probe.ID); err == nil {
+				id = pid
+			}
+		}
+		return nil, id, jsonrpc.CodeInvalidRequest, "invalid request: " + err.Error()
 	}
-	c.sessionMu.Lock()
-	protocolVersion := c.protocolVersion
-	c.sessionMu.Unlock()
-	if batch && protocolVersion >= protocol20250618 {
-		return nil, fmt.Errorf("JSON-RPC batching is not supported in %s and later (request version: %s)", protocol20250618, protocolVersion)
-	}
+	msgs = []jsonrpc.Message{m}
+	c.noteInitialize(msgs)
+	return msgs, jsonrpc.ID{}, 0, ""
+}
+
+func (c *stdioConn) noteInitialize(msgs []jsonrpc.Message) {
 	for _, m := range msgs {
 		if req, ok := m.(*jsonrpc.Request); ok && req.Method == "initialize" && req.IsCall() {
 			c.sessionMu.Lock()
@@ -203,49 +354,123 @@ func (c *stdioConn) Read(ctx context.Context) (jsonrpc.Message, error) {
 			c.sessionMu.Unlock()
 		}
 	}
-	c.queue = msgs[1:]
-	if batch {
-		var rb *stdioBatch
-		for _, m := range msgs {
-			// As ioConn: every request, notifications included.
-			if req, ok := m.(*jsonrpc.Request); ok {
-				if rb == nil {
-					rb = &stdioBatch{unresolved: make(map[jsonrpc.ID]int)}
-				}
-				if _, dup := rb.unresolved[req.ID]; dup {
-					return nil, fmt.Errorf("duplicate message ID %q", req.ID)
-				}
-				rb.unresolved[req.ID] = len(rb.responses)
-				rb.responses = append(rb.responses, nil)
-			}
-		}
-		if rb != nil {
-			if err := c.addBatch(rb); err != nil {
-				return nil, err
-			}
-		}
-	}
-	return msgs[0], nil
 }
 
-// readBatch is ioConn's: an array is a batch, anything else one message.
-func readBatch(data []byte) (msgs []jsonrpc.Message, isBatch bool, _ error) {
-	var rawBatch []json.RawMessage
-	if err := json.Unmarshal(data, &rawBatch); err == nil {
-		if len(rawBatch) == 0 {
-			return nil, true, fmt.Errorf("empty batch")
+// admit takes a slot for every call among msgs, waiting while MaxInFlight
+// calls are unanswered, and registers them as pending. A call whose id is
+// already pending is answered -32600 here (with a null id, as the SDK
+// would, so that the answer is not taken for the first call's) and
+// dropped; admit returns the messages that remain.
+func (c *stdioConn) admit(ctx context.Context, msgs []jsonrpc.Message) ([]jsonrpc.Message, error) {
+	kept := msgs[:0:0]
+	for _, m := range msgs {
+		req, ok := m.(*jsonrpc.Request)
+		if !ok || !req.IsCall() {
+			kept = append(kept, m)
+			continue
 		}
-		for _, raw := range rawBatch {
-			msg, err := jsonrpc.DecodeMessage(raw)
-			if err != nil {
-				return nil, true, err
+		select {
+		case c.slots <- struct{}{}:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-c.closed:
+			return nil, io.EOF
+		}
+		pc := pendingCall{call: req.Method == "tools/call"}
+		if pc.call {
+			var p struct {
+				Name      string          `json:"name"`
+				Arguments json.RawMessage `json:"arguments"`
 			}
-			msgs = append(msgs, msg)
+			_ = json.Unmarshal(req.Params, &p)
+			pc.tool, pc.args = p.Name, p.Arguments
 		}
-		return msgs, true, nil
+		c.pendMu.Lock()
+		_, dup := c.pending[req.ID]
+		if !dup {
+			c.pending[req.ID] = pc
+		}
+		c.pendMu.Unlock()
+		if dup {
+			<-c.slots
+			if pc.call && c.audit != nil {
+				c.audit(pc.tool, pc.args, tools.OutcomeDenied, "duplicate_id")
+			}
+			c.writeError(jsonrpc.ID{}, jsonrpc.CodeInvalidRequest, fmt.Sprintf("invalid request: request ID %v already in use", req.ID.Raw()))
+			continue
+		}
+		kept = append(kept, m)
 	}
-	msg, err := jsonrpc.DecodeMessage(data)
-	return []jsonrpc.Message{msg}, false, err
+	return kept, nil
+}
+
+func (c *stdioConn) pendingOf(id jsonrpc.ID) (pendingCall, bool) {
+	c.pendMu.Lock()
+	defer c.pendMu.Unlock()
+	pc, ok := c.pending[id]
+	return pc, ok
+}
+
+// answered releases the slot of the call with id.
+func (c *stdioConn) answered(id jsonrpc.ID) {
+	c.pendMu.Lock()
+	_, ok := c.pending[id]
+	delete(c.pending, id)
+	c.pendMu.Unlock()
+	if ok {
+		<-c.slots
+	}
+}
+
+// drain waits, at EOF, until every call in flight has been answered, at
+// most drainTimeout.
+func (c *stdioConn) drain() {
+	if c.drainTimeout <= 0 {
+		return
+	}
+	deadline := time.NewTimer(c.drainTimeout)
+	defer deadline.Stop()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		c.pendMu.Lock()
+		n := len(c.pending)
+		c.pendMu.Unlock()
+		if n == 0 {
+			return
+		}
+		select {
+		case <-tick.C:
+		case <-deadline.C:
+			return
+		case <-c.closed:
+			return
+		}
+	}
+}
+
+// writeError answers a frame the SDK never sees.
+func (c *stdioConn) writeError(id jsonrpc.ID, code int64, msg string) {
+	data, err := jsonrpc.EncodeMessage(&jsonrpc.Response{ID: id, Error: &jsonrpc.Error{Code: code, Message: msg}})
+	if err != nil {
+		return
+	}
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	c.writeFrame(append(data, '\n'))
+}
+
+// writeFrame writes one whole frame; c.writeMu is held.
+func (c *stdioConn) writeFrame(b []byte) error {
+	_, err := c.w.Write(b)
+	if err != nil {
+		c.pendMu.Lock()
+		if c.writeErr == nil {
+			c.writeErr = err
+		}
+		c.pendMu.Unlock()
+	}
+	return err
 }
 
 func (c *stdioConn) addBatch(b *stdioBatch) error {
@@ -253,7 +478,7 @@ func (c *stdioConn) addBatch(b *stdioBatch) error {
 	defer c.batchMu.Unlock()
 	for id := range b.unresolved {
 		if _, ok := c.batches[id]; ok {
-			return fmt.Errorf("%w: batch contains previously seen request %v", errInvalidRequest, id.Raw())
+			return fmt.Errorf("invalid request: batch contains previously seen request %v", id.Raw())
 		}
 	}
 	for id := range b.unresolved {
@@ -282,9 +507,56 @@ func (c *stdioConn) updateBatch(resp *jsonrpc.Response) ([]*jsonrpc.Response, bo
 	return nil, true
 }
 
-// noteInitialize records the negotiated protocol version from the answer
-// to initialize (ioConn gets it from the session; 2025-03-26 when none).
-func (c *stdioConn) noteInitialize(resp *jsonrpc.Response) {
+// fixEarlyError gives a well-formed error to an answer the SDK wrote
+// before any handler or middleware ran — a call cancelled while queued
+// comes out as {"code":0,"message":"context canceled"} — and audits a
+// tools/call answered so (the tools never saw it).
+func (c *stdioConn) fixEarlyError(resp *jsonrpc.Response, pc pendingCall) *jsonrpc.Response {
+	return fixEarlyError(resp, pc, c.audit)
+}
+
+// fixEarlyError is the transports' common part of (*stdioConn).fixEarlyError.
+func fixEarlyError(resp *jsonrpc.Response, pc pendingCall, audit func(string, json.RawMessage, tools.Outcome, string)) *jsonrpc.Response {
+	var je *jsonrpc.Error
+	code := int64(0)
+	if errors.As(resp.Error, &je) {
+		code = je.Code
+	}
+	if code != 0 && code != codeServerClosing {
+		return resp
+	}
+	cancelled := errors.Is(resp.Error, context.Canceled) || strings.Contains(resp.Error.Error(), "context canceled")
+	if pc.call && audit != nil {
+		switch {
+		case cancelled:
+			audit(pc.tool, pc.args, tools.OutcomeCancelled, "cancelled_before_start")
+		case code == codeServerClosing:
+			audit(pc.tool, pc.args, tools.OutcomeDenied, "shutting_down")
+		default:
+			audit(pc.tool, pc.args, tools.OutcomeDenied, "invalid_call")
+		}
+	}
+	if code != 0 {
+		return resp
+	}
+	fixed := &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: resp.Error.Error()}
+	switch {
+	case strings.Contains(fixed.Message, "invalid during session initialization"):
+		fixed.Code = jsonrpc.CodeInvalidRequest
+	case cancelled:
+		fixed = &jsonrpc.Error{Code: tools.CodeRequestCancelled, Message: "request cancelled before it ran"}
+	}
+	return &jsonrpc.Response{ID: resp.ID, Error: fixed}
+}
+
+// codeServerClosing is jsonrpc2.ErrServerClosing's code: a call refused
+// because the session is closing.
+const codeServerClosing = -32004
+
+// noteInitializeResponse records the negotiated protocol version from the
+// answer to initialize (ioConn gets it from the session; 2025-03-26 when
+// none).
+func (c *stdioConn) noteInitializeResponse(resp *jsonrpc.Response) {
 	c.sessionMu.Lock()
 	defer c.sessionMu.Unlock()
 	if !c.initSeen || c.protocolVersion != "" || resp.ID != c.initID || resp.Error != nil {
@@ -313,7 +585,15 @@ func (c *stdioConn) Write(ctx context.Context, msg jsonrpc.Message) error {
 
 	resp, isResp := msg.(*jsonrpc.Response)
 	if isResp {
-		c.noteInitialize(resp)
+		// The call's slot is freed once its answer is written (or
+		// failed to be): until then the answer is held in memory.
+		if pc, ok := c.pendingOf(resp.ID); ok {
+			defer c.answered(resp.ID)
+			if resp.Error != nil {
+				resp = c.fixEarlyError(resp, pc)
+			}
+		}
+		c.noteInitializeResponse(resp)
 		if batch, ok := c.updateBatch(resp); ok {
 			if len(batch) == 0 {
 				return nil
@@ -333,19 +613,20 @@ func (c *stdioConn) Write(ctx context.Context, msg jsonrpc.Message) error {
 			if err != nil {
 				return err
 			}
-			_, err = c.w.Write(append(data, '\n'))
-			return err
+			return c.writeFrame(append(data, '\n'))
 		}
 		if resp.Error == nil && len(resp.Result) > 0 {
 			return c.writeResponse(resp)
 		}
 	}
+	if isResp {
+		msg = resp
+	}
 	data, err := jsonrpc.EncodeMessage(msg)
 	if err != nil {
 		return fmt.Errorf("marshaling message: %v", err)
 	}
-	_, err = c.w.Write(append(data, '\n'))
-	return err
+	return c.writeFrame(append(data, '\n'))
 }
 
 // resultPlaceholder stands in for the Result when encoding the envelope.
@@ -372,7 +653,7 @@ func (c *stdioConn) writeResponse(resp *jsonrpc.Response) error {
 		buf = append(buf, resp.Result...)
 	}
 	buf = append(buf, '}', '\n')
-	_, err = c.w.Write(buf)
+	err = c.writeFrame(buf)
 	if cap(buf) <= 1<<20 {
 		*bp = buf[:0]
 		frameBufs.Put(bp)

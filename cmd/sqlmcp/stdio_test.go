@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/sqlmcp/sqlmcp/tools"
@@ -52,7 +53,7 @@ func transcript(t *testing.T, mk func(io.ReadCloser, io.WriteCloser) mcp.Transpo
 		if _, err := io.WriteString(inW, l+"\n"); err != nil {
 			break
 		}
-		if !strings.Contains(l, `"id"`) {
+		if !strings.Contains(l, `"id"`) && !strings.HasPrefix(l, "[]") {
 			continue
 		}
 		done := make(chan string, 1)
@@ -105,16 +106,9 @@ func TestStdioTransportMatchesIOTransport(t *testing.T) {
 			`[{"jsonrpc":"2.0","id":7,"method":"ping"},{"jsonrpc":"2.0","id":8,"method":"tools/call","params":{"name":"echo","arguments":{}}}]`,
 			`{"jsonrpc":"2.0","id":9,"method":"ping"}`,
 		},
-		"batch refused on 2025-06-18": {
-			init("2025-06-18"), initialized,
-			`[{"jsonrpc":"2.0","id":7,"method":"ping"}]`,
-		},
-		"bad json":          {init("2025-06-18"), `{"jsonrpc":"2.0","id":2,"method":`, `}`},
-		"trailing data":     {init("2025-06-18"), `{"jsonrpc":"2.0","id":2,"method":"ping"} x`},
-		"wrong version":     {init("2025-06-18"), `{"jsonrpc":"1.0","id":2,"method":"ping"}`},
-		"empty batch":       {init("2025-03-26"), `[]`},
-		"before initialize": {`{"jsonrpc":"2.0","id":2,"method":"tools/list"}`},
 	}
+	// Malformed frames and early errors are where we differ from ioConn
+	// on purpose: see TestStdioMalformedFramesAreAnsweredAndSkipped.
 	for name, script := range scripts {
 		t.Run(name, func(t *testing.T) {
 			want, wantErr := transcript(t, sdk, nil, script)
@@ -161,6 +155,53 @@ func TestStdioTransportMatchesIOTransport(t *testing.T) {
 	}
 }
 
+// TestStdioMalformedFramesAreAnsweredAndSkipped: each malformed line gets
+// a JSON-RPC error (-32700 for what is not JSON, -32600 for what is not a
+// valid request, with the id when it can be read) and the session keeps
+// serving: the ping after it is answered. ioConn ended the session.
+func TestStdioMalformedFramesAreAnsweredAndSkipped(t *testing.T) {
+	ours := func(r io.ReadCloser, w io.WriteCloser) mcp.Transport {
+		return &stdioTransport{Reader: r, Writer: w, MaxLineLength: 8192}
+	}
+	init := func(v string) string {
+		return `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"` + v + `","capabilities":{},"clientInfo":{"name":"c","version":"1"}}}`
+	}
+	const initialized = `{"jsonrpc":"2.0","method":"notifications/initialized"}`
+	const ping = `{"jsonrpc":"2.0","id":99,"method":"ping"}`
+	for _, tc := range []struct {
+		name, version, line, want string
+	}{
+		{"not json", "2025-06-18", `{"jsonrpc":"2.0","id":2,"method":`, `{"jsonrpc":"2.0","error":{"code":-32700,`},
+		{"binary", "2025-06-18", "\x00\xff\xfe\x01\"id\"", `{"jsonrpc":"2.0","error":{"code":-32700,`},
+		{"trailing data", "2025-06-18", `{"jsonrpc":"2.0","id":2,"method":"ping"} x`, `{"jsonrpc":"2.0","error":{"code":-32700,`},
+		{"wrong version", "2025-06-18", `{"jsonrpc":"1.0","id":2,"method":"ping"}`, `{"jsonrpc":"2.0","id":2,"error":{"code":-32600,`},
+		{"no version", "2025-06-18", `{"id":"x","method":"ping"}`, `{"jsonrpc":"2.0","id":"x","error":{"code":-32600,`},
+		{"batch refused", "2025-06-18", `[{"jsonrpc":"2.0","id":7,"method":"ping"}]`, `{"jsonrpc":"2.0","error":{"code":-32600,`},
+		{"empty batch", "2025-03-26", `[] `, `{"jsonrpc":"2.0","error":{"code":-32600,`},
+		{"number", "2025-06-18", `42 "id"`, `{"jsonrpc":"2.0","error":{"code":-32700,`},
+		{"over-long", "2025-06-18", `{"jsonrpc":"2.0","id":2,"method":"ping","params":{"x":"` + strings.Repeat("a", 100000) + `"}}`, `{"jsonrpc":"2.0","error":{"code":-32600,"message":"invalid request: the message exceeds the 8192-byte frame limit`},
+		{"called before initialized", "", `{"jsonrpc":"2.0","id":2,"method":"tools/list"}`, `{"jsonrpc":"2.0","id":2,"error":{"code":-32600,`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var script []string
+			if tc.version != "" {
+				script = append(script, init(tc.version), initialized)
+			}
+			script = append(script, tc.line, ping)
+			got, endErr := transcript(t, ours, nil, script)
+			if tc.version != "" {
+				got = got[1:]
+			}
+			if len(got) != 2 || !strings.HasPrefix(got[0], tc.want) || !strings.Contains(got[1], `"id":99,"result"`) {
+				t.Errorf("answers %q, want %s… then the ping's", got, tc.want)
+			}
+			if endErr != "" {
+				t.Errorf("session ended with %q", endErr)
+			}
+		})
+	}
+}
+
 func TestStdioTransportFrameLimit(t *testing.T) {
 	mk := func(limit int) func(io.ReadCloser, io.WriteCloser) mcp.Transport {
 		return func(r io.ReadCloser, w io.WriteCloser) mcp.Transport {
@@ -168,12 +209,45 @@ func TestStdioTransportFrameLimit(t *testing.T) {
 		}
 	}
 	big := `{"jsonrpc":"2.0","id":2,"method":"ping","params":{"x":"` + strings.Repeat("a", 4096) + `"}}`
-	_, errText := transcript(t, mk(1024), nil, []string{big})
-	if !strings.Contains(errText, "maximum line length") {
-		t.Errorf("over the limit: session ended with %q", errText)
+	got, errText := transcript(t, mk(1024), nil, []string{big})
+	if len(got) != 1 || !strings.Contains(got[0], "frame limit") || errText != "" {
+		t.Errorf("over the limit: answers %q, session ended with %q", got, errText)
 	}
-	got, _ := transcript(t, mk(-1), nil, []string{big})
+	got, _ = transcript(t, mk(-1), nil, []string{big})
 	if len(got) != 1 || !strings.Contains(got[0], `"id":2`) {
 		t.Errorf("no limit: %q", got)
 	}
+}
+
+// A call cancelled while queued is answered by the SDK before any handler
+// or middleware runs, as {"code":0,"message":"context canceled"}: the
+// transport gives it a real code and audits it.
+func TestStdioCancelledBeforeHandlerIsWellFormedAndAudited(t *testing.T) {
+	inR, inW := io.Pipe()
+	outR, outW := io.Pipe()
+	var audited []string
+	tr := &stdioTransport{Reader: inR, Writer: outW, Audit: func(tool string, args json.RawMessage, o tools.Outcome, code string) {
+		audited = append(audited, tool+"/"+string(o)+"/"+code+"/"+string(args))
+	}}
+	conn, err := tr.Connect(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	go io.WriteString(inW, `{"jsonrpc":"2.0","id":7,"method":"tools/call","params":{"name":"query","arguments":{"sql":"SELECT 1"}}}`+"\n")
+	msg, err := conn.Read(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make(chan string, 1)
+	go func() { l, _ := bufio.NewReader(outR).ReadString('\n'); out <- l }()
+	if err := conn.Write(context.Background(), &jsonrpc.Response{ID: msg.(*jsonrpc.Request).ID, Error: context.Canceled}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := <-out, `{"jsonrpc":"2.0","id":7,"error":{"code":-32800,"message":"request cancelled before it ran"}}`+"\n"; got != want {
+		t.Errorf("answer %s, want %s", got, want)
+	}
+	if want := []string{`query/cancelled/cancelled_before_start/{"sql":"SELECT 1"}`}; !reflect.DeepEqual(audited, want) {
+		t.Errorf("audited %q, want %q", audited, want)
+	}
+	conn.Close()
 }

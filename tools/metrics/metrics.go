@@ -127,8 +127,19 @@ func deniedReason(code string) string {
 	switch code {
 	case "policy", "validation":
 		return code
+	case "audit_unavailable", "shutting_down":
+		return "unavailable"
 	}
 	return "database"
+}
+
+// ObserveAudit exports the audit file's failed writes as
+// sqlmcp_audit_write_errors_total; errors reads the running count.
+func (m *Metrics) ObserveAudit(errors func() uint64) {
+	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "sqlmcp_audit_write_errors_total",
+		Help: "Audit records the --audit-log file failed to take (full file system, I/O error, failed reopen).",
+	}, func() float64 { return float64(errors()) }))
 }
 
 // AuthFailed counts a request refused for its bearer token.

@@ -105,10 +105,11 @@ type AuditLog struct {
 }
 
 // Audit implements tools.Auditor.
-func (a *AuditLog) Audit(r *tools.Record) {
+func (a *AuditLog) Audit(r *tools.Record) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.recs = append(a.recs, *r)
+	return nil
 }
 
 // Last is the latest record, or the zero Record when there is none.
