@@ -182,6 +182,7 @@ func newHTTPService(opts httpOptions) *httpService {
 	// answer can still be written: the server's write timeout bounds
 	// every response.
 	splicer := tools.NewSplicer(writeTimeout(opts.Tools.Options().QueryTimeout) + time.Minute)
+	splicer.SetBudget(tools.SpliceBudget(opts.Tools.Options().MaxResultBytes))
 	server.AddReceivingMiddleware(splicer.Middleware)
 	sdkOpts := &mcp.StreamableHTTPOptions{
 		Stateless: opts.Stateless,
