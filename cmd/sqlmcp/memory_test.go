@@ -19,6 +19,8 @@ import (
 	"time"
 
 	_ "modernc.org/sqlite"
+
+	"github.com/sqlmcp/sqlmcp/dialect"
 )
 
 var (
@@ -319,4 +321,54 @@ func TestMeasureRSS(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSQLiteWideRowIsBoundedBeforeItIsCopied: one row of 2000 columns
+// (SQLite's maximum) of ~1 MiB values, each within the value limit, used to
+// make the process allocate 2 to 3 times the row (4–6 GB) before the byte
+// cap could refuse it. Now SQLite's heap limit stops the row while it is
+// built, and the answer is an error saying why; peak RSS stays within the
+// heap limit and the Go copy of a row that fits it, however wide the row.
+// A row that fits is refused by the cap before it is encoded.
+func TestSQLiteWideRowIsBoundedBeforeItIsCopied(t *testing.T) {
+	b := memBackends(t)[0]
+	limit := int(dialect.SQLiteHeapLimit(1<<20+1))*2 + rssBaseline
+	for _, tc := range []struct {
+		fn   string
+		cols int
+	}{
+		{"zeroblob(1048000)", 2000},
+		{"randomblob(1048000)", 2000},
+		{"printf('%.*c', 1048000, 'x')", 2000},
+		{"printf('%.*c', 1048000, 'x')", 60}, // fits the heap limit: refused by the cap
+	} {
+		t.Run(fmt.Sprintf("%s×%d", tc.fn, tc.cols), func(t *testing.T) {
+			s := startStdio(t, "--dsn", b.dsn)
+			r := s.call(t, wideRow(tc.fn, tc.cols), 10)
+			peak, _ := s.memStatus(t)
+			t.Logf("peak RSS %d MiB (bound %d MiB): error %v, %d rows %s: %.120s", peak>>20, limit>>20, r.IsError, r.Rows, r.Reason, r.Text)
+			if peak > limit {
+				t.Errorf("peak RSS %d MiB, want at most %d MiB", peak>>20, limit>>20)
+			}
+			switch {
+			case r.IsError && strings.Contains(r.Text, "SQLITE_NOMEM") && strings.Contains(r.Text, "fewer or narrower columns"):
+			case !r.IsError && r.Rows == 0 && r.Reason == "byte_limit":
+			default:
+				t.Errorf("answer: error %v, %d rows, %q: %.200s; want the heap limit's error or a byte_limit truncation", r.IsError, r.Rows, r.Reason, r.Text)
+			}
+			// The connection stays usable.
+			if r := s.call(t, "SELECT 1 AS one", 1); r.IsError || r.Rows != 1 {
+				t.Errorf("next call: %+v", r)
+			}
+		})
+	}
+}
+
+// wideRow is one row of n columns of the value fn builds.
+func wideRow(fn string, n int) string {
+	cols := make([]string, n)
+	for i := range cols {
+		cols[i] = fmt.Sprintf("%s AS c%d", fn, i)
+	}
+	return "SELECT " + strings.Join(cols, ", ")
 }
