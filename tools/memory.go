@@ -61,8 +61,9 @@ var release struct {
 	pending int
 }
 
-// releaseMemorySoon notes a result of n bytes and, once results have
-// stopped for releaseAfter and they added up to releaseFrom, returns the
+// releaseMemorySoon notes a result of n bytes produced or written and,
+// once results have stopped for releaseAfter and they added up to
+// releaseFrom, returns the
 // heap's free memory to the operating system. The Go runtime would keep
 // it (its scavenger returns memory slowly, and only down to the heap
 // goal the burst raised): RSS would stay at the burst's peak. Under a

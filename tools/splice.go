@@ -271,6 +271,11 @@ func (s *Splicer) ExpandTo(w io.Writer, result []byte) (lost bool, err error) {
 		if err != nil {
 			return lost, err
 		}
+		if ok {
+			// Written: once answers stop, their memory goes back to
+			// the system (see releaseMemorySoon).
+			releaseMemorySoon(v.size())
+		}
 		result = rest[j+1:]
 	}
 }

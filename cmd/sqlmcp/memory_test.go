@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -15,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -63,6 +65,17 @@ type stdioServer struct {
 
 func startStdio(t *testing.T, args ...string) *stdioServer {
 	t.Helper()
+	s := startProcess(t, args...)
+	s.send(t, `{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}`)
+	if _, err := s.out.ReadBytes('\n'); err != nil {
+		t.Fatalf("no initialize answer: %v; stderr: %s", err, s.stderr.String())
+	}
+	s.send(t, `{"jsonrpc":"2.0","method":"notifications/initialized"}`)
+	return s
+}
+
+func startProcess(t *testing.T, args ...string) *stdioServer {
+	t.Helper()
 	cmd := exec.Command(builtBinary(t), args...)
 	in, _ := cmd.StdinPipe()
 	out, _ := cmd.StdoutPipe()
@@ -73,6 +86,7 @@ func startStdio(t *testing.T, args ...string) *stdioServer {
 	}
 	t.Cleanup(func() {
 		in.Close()
+		cmd.Process.Signal(syscall.SIGTERM)
 		done := make(chan struct{})
 		go func() { cmd.Wait(); close(done) }()
 		select {
@@ -82,12 +96,80 @@ func startStdio(t *testing.T, args ...string) *stdioServer {
 			<-done
 		}
 	})
-	s.send(t, `{"jsonrpc":"2.0","id":0,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}`)
-	if _, err := s.out.ReadBytes('\n'); err != nil {
-		t.Fatalf("no initialize answer: %v; stderr: %s", err, s.stderr.String())
-	}
-	s.send(t, `{"jsonrpc":"2.0","method":"notifications/initialized"}`)
 	return s
+}
+
+// startHTTP runs the binary with --transport http and opens a session.
+func startHTTP(t *testing.T, args ...string) (s *stdioServer, url, session string) {
+	t.Helper()
+	addr := freePort(t)
+	s = startProcess(t, append(args, "--transport", "http", "--listen", addr)...)
+	base := "http://" + addr
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if resp, err := http.Get(base + "/readyz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not ready after 20s; stderr:\n%s", s.stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	url = base + "/mcp"
+	resp, body := post(t, url, nil, initialize)
+	session = resp.Header.Get("Mcp-Session-Id")
+	if resp.StatusCode != 200 || session == "" {
+		t.Fatalf("initialize: %d %s", resp.StatusCode, body)
+	}
+	post(t, url, map[string]string{"Mcp-Session-Id": session}, `{"jsonrpc":"2.0","method":"notifications/initialized"}`)
+	return s, url, session
+}
+
+// callsHTTP makes n concurrent calls on the session and decodes the answers.
+func callsHTTP(t *testing.T, url, session, sql string, n int) []callResult {
+	t.Helper()
+	args, _ := json.Marshal(map[string]any{"sql": sql, "limit": 1000})
+	out := make([]callResult, n)
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			body := fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"query","arguments":%s}}`, i+1, args)
+			req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Accept", "application/json, text/event-stream")
+			req.Header.Set("Mcp-Session-Id", session)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer resp.Body.Close()
+			b, err := io.ReadAll(resp.Body)
+			if err != nil {
+				errs <- err
+				return
+			}
+			// One SSE event: the message is the data line.
+			_, data, ok := strings.Cut(string(b), "data: ")
+			if !ok {
+				errs <- fmt.Errorf("answer is not an SSE event: %.200s", b)
+				return
+			}
+			line := []byte(strings.TrimSpace(data))
+			r, err := decodeAnswer(line)
+			out[i] = r
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
 }
 
 func (s *stdioServer) send(t *testing.T, msg string) {
@@ -123,12 +205,19 @@ func (s *stdioServer) read(t *testing.T) callResult {
 	if err != nil {
 		t.Fatalf("no answer: %v; stderr: %s", err, s.stderr.String())
 	}
+	r, err := decodeAnswer(line)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func decodeAnswer(line []byte) (callResult, error) {
 	var msg struct {
 		ID     int
 		Result struct {
-			IsError bool
-			Content []struct{ Text string }
-			// Decoded lazily: only the flags are needed.
+			IsError           bool
+			Content           []struct{ Text string }
 			StructuredContent struct {
 				RowCount        int    `json:"row_count"`
 				Truncated       bool   `json:"truncated"`
@@ -138,10 +227,10 @@ func (s *stdioServer) read(t *testing.T) callResult {
 		Error *struct{ Message string }
 	}
 	if err := json.Unmarshal(line, &msg); err != nil || msg.ID == 0 {
-		t.Fatalf("answer unreadable (%v): %.300s", err, line)
+		return callResult{}, fmt.Errorf("answer unreadable (%v): %.300s", err, line)
 	}
 	if msg.Error != nil {
-		t.Fatalf("JSON-RPC error: %s", msg.Error.Message)
+		return callResult{}, fmt.Errorf("JSON-RPC error: %s", msg.Error.Message)
 	}
 	r := callResult{IsError: msg.Result.IsError, Rows: msg.Result.StructuredContent.RowCount,
 		Truncated: msg.Result.StructuredContent.Truncated, Reason: msg.Result.StructuredContent.TruncatedReason, Bytes: len(line)}
@@ -151,7 +240,7 @@ func (s *stdioServer) read(t *testing.T) callResult {
 			r.Text = r.Text[:300]
 		}
 	}
-	return r
+	return r, nil
 }
 
 // memStatus reads VmHWM (peak) and VmRSS of the process, in bytes.
@@ -247,25 +336,40 @@ const rssBaseline = 40 << 20
 func TestPeakRSSPerCallIsBoundedByCap(t *testing.T) {
 	for _, b := range memBackends(t) {
 		for _, tc := range []struct {
-			calls    int
-			capBytes int
+			transport string
+			calls     int
+			capBytes  int
 		}{
-			{1, 32 << 20},
-			{4, 8 << 20},
+			{"stdio", 1, 32 << 20},
+			{"stdio", 4, 12 << 20},
+			{"http", 4, 12 << 20},
 		} {
-			t.Run(fmt.Sprintf("%s/%dx%dMiB", b.name, tc.calls, tc.capBytes>>20), func(t *testing.T) {
-				s := startStdio(t, "--dsn", b.dsn, "--max-result-bytes", strconv.Itoa(tc.capBytes), "--max-rows", "1000")
-				_, start := s.memStatus(t)
-				var want strings.Builder
-				for range tc.calls {
-					s.nextID++
-					args, _ := json.Marshal(map[string]any{"sql": b.big, "limit": 1000})
-					fmt.Fprintf(&want, `{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"query","arguments":%s}}`+"\n", s.nextID, args)
+			t.Run(fmt.Sprintf("%s/%s/%dx%dMiB", b.name, tc.transport, tc.calls, tc.capBytes>>20), func(t *testing.T) {
+				args := []string{"--dsn", b.dsn, "--max-result-bytes", strconv.Itoa(tc.capBytes), "--max-rows", "1000"}
+				var s *stdioServer
+				var answers []callResult
+				var start int
+				if tc.transport == "http" {
+					var url, session string
+					s, url, session = startHTTP(t, args...)
+					_, start = s.memStatus(t)
+					answers = callsHTTP(t, url, session, b.big, tc.calls)
+				} else {
+					s = startStdio(t, args...)
+					_, start = s.memStatus(t)
+					var batch strings.Builder
+					for range tc.calls {
+						s.nextID++
+						a, _ := json.Marshal(map[string]any{"sql": b.big, "limit": 1000})
+						fmt.Fprintf(&batch, `{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"query","arguments":%s}}`+"\n", s.nextID, a)
+					}
+					// All calls in flight at once.
+					s.send(t, strings.TrimSuffix(batch.String(), "\n"))
+					for range tc.calls {
+						answers = append(answers, s.read(t))
+					}
 				}
-				// All calls in flight at once.
-				s.send(t, strings.TrimSuffix(want.String(), "\n"))
-				for range tc.calls {
-					r := s.read(t)
+				for _, r := range answers {
 					if r.IsError || r.Reason != "byte_limit" || r.Rows < tc.capBytes/(1<<20)-2 {
 						t.Fatalf("answer: error %v, %d rows, truncated %q: %s; want about %d rows cut by byte_limit",
 							r.IsError, r.Rows, r.Reason, r.Text, tc.capBytes>>20)
@@ -280,6 +384,9 @@ func TestPeakRSSPerCallIsBoundedByCap(t *testing.T) {
 					peak>>20, tc.calls, tc.capBytes>>20, limit>>20, float64(peak-start)/float64(tc.calls*tc.capBytes), start>>20)
 				if peak > limit {
 					t.Errorf("peak RSS %d MiB, want at most %d MiB", peak>>20, limit>>20)
+				}
+				if os.Getenv("SQLMCP_MEASURE") == "2" {
+					t.Log(s.stderr.String())
 				}
 				// The memory goes back to the system shortly after the burst.
 				deadline := time.Now().Add(15 * time.Second)
