@@ -156,7 +156,7 @@ func (t *Tools) query(ctx context.Context, raw json.RawMessage, rec *Record) (re
 		// refused before it costs an encoding.
 		raw := 2
 		for i := range cells {
-			raw += cells[i].size() + 1
+			raw += cells[i].size(kinds[i].kind) + 1
 		}
 		if bytes+raw > maxBytes {
 			truncated, reason = true, "byte_limit"
@@ -217,7 +217,7 @@ func (t *Tools) query(ctx context.Context, raw json.RawMessage, rec *Record) (re
 				}
 				raw := 0
 				for i := range cells {
-					raw += cells[i].size()
+					raw += cells[i].size(dialect.KindUnknown)
 				}
 				noteRead(raw, maxBytes)
 				if !rows.Next() {
@@ -259,17 +259,25 @@ func (c *rawCell) Scan(src any) error {
 	return nil
 }
 
-// size is a lower bound of the bytes either encoding of the value takes.
-func (c *rawCell) size() int {
+// size is a lower bound of the bytes either encoding of the value takes
+// in a column of this kind: text and binary values are at least as long
+// as they are, while numbers and booleans written as text may be
+// reformatted shorter (1.50 is 1.5).
+func (c *rawCell) size(kind dialect.Kind) int {
+	n := 1
 	switch x := c.v.(type) {
 	case nil:
 		return 4
 	case string:
-		return len(x)
+		n = len(x)
 	case []byte:
-		return len(x)
+		n = len(x)
 	}
-	return 1
+	switch kind {
+	case dialect.KindInteger, dialect.KindFloat, dialect.KindBool:
+		return 1
+	}
+	return max(n, 1)
 }
 
 type kindOf struct {
