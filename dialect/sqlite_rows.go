@@ -73,3 +73,17 @@ func boundSQLiteHeap(maxValueBytes int) bool {
 	}
 	return true
 }
+
+// EarlyCloser is a Session whose rows close without reading the rest of
+// their result: the caller need not read it itself to pace its garbage
+// (see the query tool), which would only run the statement further.
+type EarlyCloser interface {
+	Session
+	// ClosesEarly is a marker.
+	ClosesEarly()
+}
+
+var _ EarlyCloser = (*sqliteSession)(nil)
+
+// ClosesEarly: closing SQLite rows finalizes the statement.
+func (*sqliteSession) ClosesEarly() {}

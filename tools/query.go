@@ -206,7 +206,7 @@ func (t *Tools) query(ctx context.Context, raw json.RawMessage, rec *Record) (re
 		if a, ok := sess.(dialect.Abandoner); ok {
 			a.Abandon()
 			abandoned = true
-		} else if maxBytes >= collectFrom {
+		} else if _, early := sess.(dialect.EarlyCloser); !early && maxBytes >= collectFrom {
 			// Closing reads the rest of the page (lib/pq), in rows
 			// as large as the ones that passed the cap: read it here,
 			// up to the page, so that its garbage is collected as it
