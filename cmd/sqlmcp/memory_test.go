@@ -38,6 +38,10 @@ func builtBinary(t *testing.T) string {
 		t.Skip("builds the binary")
 	}
 	binOnce.Do(func() {
+		if b := os.Getenv("SQLMCP_MEASURE_BIN"); b != "" && os.Getenv("SQLMCP_MEASURE") != "" {
+			binPath = b // measuring another build
+			return
+		}
 		dir, err := os.MkdirTemp("", "sqlmcp-bin")
 		if err != nil {
 			binErr = err
@@ -478,4 +482,25 @@ func wideRow(fn string, n int) string {
 		cols[i] = fmt.Sprintf("%s AS c%d", fn, i)
 	}
 	return "SELECT " + strings.Join(cols, ", ")
+}
+
+// TestMeasureRSSConcurrentHTTP prints the peak RSS of 4 concurrent calls
+// at a 64 MiB cap over HTTP.
+func TestMeasureRSSConcurrentHTTP(t *testing.T) {
+	if os.Getenv("SQLMCP_MEASURE") == "" {
+		t.Skip("set SQLMCP_MEASURE=1")
+	}
+	const capBytes = 64 << 20
+	for _, b := range memBackends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			s, url, session := startHTTP(t, "--dsn", b.dsn, "--max-result-bytes", strconv.Itoa(capBytes), "--max-rows", "1000")
+			base, _ := s.memStatus(t)
+			rs := callsHTTP(t, url, session, b.big, 4)
+			hwm, _ := s.memStatus(t)
+			time.Sleep(3 * time.Second)
+			_, later := s.memStatus(t)
+			t.Logf("%s: 4 calls over HTTP: base %d MiB, peak %d MiB (%.1f× cap per call), 3 s later %d MiB; rows %d %s",
+				b.name, base>>20, hwm>>20, float64(hwm-base)/(4*capBytes), later>>20, rs[0].Rows, rs[0].Reason)
+		})
+	}
 }
