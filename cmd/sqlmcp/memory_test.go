@@ -504,3 +504,21 @@ func TestMeasureRSSConcurrentHTTP(t *testing.T) {
 		})
 	}
 }
+
+// TestMeasureAbandonedSessions prints what 1,500 abandoned HTTP sessions
+// cost the built binary at the default cap.
+func TestMeasureAbandonedSessions(t *testing.T) {
+	if os.Getenv("SQLMCP_MEASURE") == "" {
+		t.Skip("set SQLMCP_MEASURE=1")
+	}
+	s, url, _ := startHTTP(t, "--demo")
+	_, base := s.memStatus(t)
+	refused := 0
+	for range 1500 {
+		if _, status, _ := openSession(t, url); status == http.StatusServiceUnavailable {
+			refused++
+		}
+	}
+	_, rss := s.memStatus(t)
+	t.Logf("1500 sessions opened and abandoned: %d refused, RSS %d MiB → %d MiB", refused, base>>20, rss>>20)
+}
