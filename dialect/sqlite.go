@@ -118,6 +118,7 @@ func (sqlite) Begin(ctx context.Context, conn *sql.Conn, opts SessionOptions) (S
 	if maxLen <= 0 {
 		maxLen = defaultMaxValueBytes
 	}
+	boundSQLiteHeap(maxLen) // the row as a whole: see sqlite_rows.go
 	for _, l := range []struct{ id, v int }{
 		{sqlite3.SQLITE_LIMIT_ATTACHED, 0},
 		{sqlite3.SQLITE_LIMIT_LENGTH, maxLen},
@@ -165,6 +166,11 @@ func (sqlite) ClassifyError(err error) (DBError, bool) {
 		return DBError{Code: name, Message: msg, Timeout: true}, true
 	case sqlite3.SQLITE_AUTH, sqlite3.SQLITE_READONLY:
 		return DBError{Code: name, Message: msg, Denied: true}, true
+	case sqlite3.SQLITE_NOMEM:
+		// SQLite's heap limit (sqlite_rows.go), met by rows of many
+		// large values or values too large to build.
+		return DBError{Code: name, Message: msg + ": the statement needs more memory than the server allows; " +
+			"select fewer or narrower columns (large values: length() or substr())"}, true
 	}
 	return DBError{Code: name, Message: msg}, true
 }

@@ -400,3 +400,21 @@ func appendTSVEscaped[S string | []byte](dst []byte, s S) []byte {
 	}
 	return append(dst, s[start:]...)
 }
+
+// jsonStringLen is len(appendJSONString(nil, s)) without building it.
+func jsonStringLen[S string | []byte](s S) int {
+	n := len(s) + 2
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t':
+			n++
+		case c < 0x20:
+			n += 5
+		case c == 0xE2 && i+2 < len(s) && s[i+1] == 0x80 && s[i+2]&^1 == 0xA8:
+			n += 3 // 3 bytes become \u202x
+			i += 2
+		}
+	}
+	return n
+}

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
@@ -132,15 +133,19 @@ func (t *Tools) query(ctx context.Context, raw json.RawMessage, rec *Record) (re
 	}
 	w.json = append(w.json, `],"rows":[`...)
 	w.tsv = append(w.tsv, '\n')
-	scan := make([]any, len(cts))
+	// Values are scanned as the driver hands them over, without the copy
+	// Scan makes of a []byte for a *any: they are encoded before the
+	// next row replaces them.
+	cells := make([]rawCell, len(cts))
 	ptrs := make([]any, len(cts))
-	for i := range scan {
-		ptrs[i] = &scan[i]
+	for i := range cells {
+		ptrs[i] = &cells[i]
 	}
 	var rowCount int
 	var truncated bool
 	var reason string
 	bytes := 0
+	maxBytes := t.opts.MaxResultBytes
 	for rows.Next() {
 		if rowCount == limit {
 			truncated, reason = true, "row_limit"
@@ -149,33 +154,48 @@ func (t *Tools) query(ctx context.Context, raw json.RawMessage, rec *Record) (re
 		if err := rows.Scan(ptrs...); err != nil {
 			return result{}, fmt.Errorf("read row: %w", err)
 		}
+		// Neither encoding of a value is smaller than the value: a row
+		// whose raw size alone passes what is left of the cap is
+		// refused before it costs an encoding.
+		raw := 2
+		for i := range cells {
+			raw += cells[i].size(kinds[i].kind) + 1
+		}
+		if bytes+raw > maxBytes {
+			truncated, reason = true, "byte_limit"
+			break
+		}
+		noteRead(raw, maxBytes)
 		jsonMark, tsvMark := len(w.json), len(w.tsv)
 		if rowCount > 0 {
 			w.json = append(w.json, ',')
 		}
 		w.json = append(w.json, '[')
-		rowBytes := 2
-		for i, v := range scan {
+		for i := range cells {
 			if i > 0 {
 				w.json = append(w.json, ',')
 				w.tsv = append(w.tsv, '\t')
 			}
-			rowBytes += w.appendCell(v, kinds[i].kind, kinds[i].dbType) + 1
+			w.appendCell(cells[i].v, kinds[i].kind, kinds[i].dbType)
 		}
-		if bytes+rowBytes > t.opts.MaxResultBytes {
+		w.json = append(w.json, ']')
+		w.tsv = append(w.tsv, '\n')
+		// The cap holds for the larger of the two forms as they go on
+		// the wire: the rows' JSON, and the text as a JSON string.
+		rowBytes := max(len(w.json)-jsonMark, jsonStringLen(w.tsv[tsvMark:])-2)
+		if bytes+rowBytes > maxBytes {
 			w.json, w.tsv = w.json[:jsonMark], w.tsv[:tsvMark]
 			truncated, reason = true, "byte_limit"
 			break
 		}
-		w.json = append(w.json, ']')
-		w.tsv = append(w.tsv, '\n')
 		bytes += rowBytes
 		rowCount++
 		if rowCount == 1 && limit > 1 {
-			// Size the buffers for the page from its first row.
-			est := min(len(w.json)*limit, 2*t.opts.MaxResultBytes)
-			w.json = slices.Grow(w.json, est)
-			w.tsv = slices.Grow(w.tsv, min(len(w.tsv)*limit, 2*t.opts.MaxResultBytes))
+			// Size the buffers for the page from its first row, up to
+			// the cap (and room for the trailer): neither form grows
+			// past it, so neither is copied to grow.
+			w.json = slices.Grow(w.json, min((len(w.json)-jsonMark)*(limit-1), maxBytes-bytes)+512)
+			w.tsv = slices.Grow(w.tsv, min((len(w.tsv)-tsvMark)*(limit-1), maxBytes-bytes)+512)
 		}
 	}
 	if err := rows.Err(); err != nil {
@@ -189,6 +209,24 @@ func (t *Tools) query(ctx context.Context, raw json.RawMessage, rec *Record) (re
 		if a, ok := sess.(dialect.Abandoner); ok {
 			a.Abandon()
 			abandoned = true
+		} else if _, early := sess.(dialect.EarlyCloser); !early && maxBytes >= collectFrom {
+			// Closing reads the rest of the page (lib/pq), in rows
+			// as large as the ones that passed the cap: read it here,
+			// up to the page, so that its garbage is collected as it
+			// goes rather than piling up to many times the cap.
+			for n := rowCount + 1; n <= limit; n++ {
+				if err := rows.Scan(ptrs...); err != nil {
+					break
+				}
+				raw := 0
+				for i := range cells {
+					raw += cells[i].size(dialect.KindUnknown)
+				}
+				noteRead(raw, maxBytes)
+				if !rows.Next() {
+					break
+				}
+			}
 		}
 	}
 	if err := rows.Close(); err != nil && !abandoned {
@@ -209,7 +247,40 @@ func (t *Tools) query(ctx context.Context, raw json.RawMessage, rec *Record) (re
 	w.json = append(w.json, `,"elapsed_ms":`...)
 	w.json = strconv.AppendFloat(w.json, elapsed, 'f', -1, 64)
 	w.json = append(w.json, '}')
-	return result{structured: json.RawMessage(w.json), text: string(w.tsv)}, nil
+	releaseMemorySoon(len(w.json) + len(w.tsv))
+	// The text shares the buffer (never written again) rather than
+	// copying what may be most of the cap.
+	return result{structured: json.RawMessage(w.json), text: unsafe.String(unsafe.SliceData(w.tsv), len(w.tsv))}, nil
+}
+
+// rawCell receives a value as the driver returned it (database/sql passes
+// it to Scan without a copy): valid until the next Next.
+type rawCell struct{ v any }
+
+func (c *rawCell) Scan(src any) error {
+	c.v = src
+	return nil
+}
+
+// size is a lower bound of the bytes either encoding of the value takes
+// in a column of this kind: text and binary values are at least as long
+// as they are, while numbers and booleans written as text may be
+// reformatted shorter (1.50 is 1.5).
+func (c *rawCell) size(kind dialect.Kind) int {
+	n := 1
+	switch x := c.v.(type) {
+	case nil:
+		return 4
+	case string:
+		n = len(x)
+	case []byte:
+		n = len(x)
+	}
+	switch kind {
+	case dialect.KindInteger, dialect.KindFloat, dialect.KindBool:
+		return 1
+	}
+	return max(n, 1)
 }
 
 type kindOf struct {

@@ -1,11 +1,13 @@
 package tools
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"io"
 	"log/slog"
 	mrand "math/rand/v2"
 	"net/http"
@@ -34,7 +36,9 @@ import (
 // The values are encoded once: a structuredContent that is already JSON
 // is the tools' own (rowWriter, which escapes every value; the SDK used
 // to validate it) and is kept as it is, a Go value goes through
-// json.Marshal, the text through appendJSONString.
+// json.Marshal, the text is kept as the string it is and encoded (by
+// appendJSONString, a chunk at a time) as the answer is written: a large
+// answer is held once, never copied whole (see ExpandTo).
 //
 // A marker is a JSON string holding a random per-Splicer nonce (96 bits)
 // and a random per-value id (64 bits). Expand scans whole messages, which
@@ -59,13 +63,19 @@ type Splicer struct {
 	rng       *mrand.ChaCha8
 	parked    map[uint64]parkedValue
 	bytes     int // capacity held by parked
+	budget    int
 	lastSweep time.Time
 }
 
+// parkedValue is an encoded JSON value, or a text whose JSON string
+// encoding is written when the answer is: a large text is not held twice.
 type parkedValue struct {
-	enc []byte
-	at  time.Time
+	enc  []byte
+	text string
+	at   time.Time
 }
+
+func (v parkedValue) size() int { return cap(v.enc) + len(v.text) }
 
 // spliceMin is the smallest value worth parking: below it, the SDK's
 // encoding costs less than the bookkeeping.
@@ -74,7 +84,23 @@ const spliceMin = 512
 // parkBudget caps the bytes parked at once. In-flight answers hold a few
 // MB at most; past the cap (answers that are never written, a burst of
 // huge results) the middleware leaves results to the SDK's encoding.
+// SetBudget raises it for a raised result cap.
 const parkBudget = 32 << 20
+
+// SpliceBudget is the park budget that goes with a result byte cap: room
+// for the answers of several concurrent calls at the cap (each holds its
+// rows' JSON and its text), so that they never fall back to the SDK's
+// encoding, which costs many times the answer.
+func SpliceBudget(maxResultBytes int) int {
+	return max(parkBudget, 8*2*maxResultBytes)
+}
+
+// SetBudget sets the most bytes parked at once (default 32 MiB).
+func (s *Splicer) SetBudget(n int) {
+	s.mu.Lock()
+	s.budget = n
+	s.mu.Unlock()
+}
 
 // NewSplicer returns a Splicer with a fresh nonce. ttl, when positive,
 // bounds how long a value waits for its write: for a transport where an
@@ -95,6 +121,7 @@ func NewSplicer(ttl time.Duration) *Splicer {
 		ttl:    ttl,
 		rng:    mrand.NewChaCha8(seed),
 		parked: map[uint64]parkedValue{},
+		budget: parkBudget,
 	}
 }
 
@@ -137,8 +164,7 @@ func (s *Splicer) park(r *mcp.CallToolResult) {
 		if !ok || len(tc.Text) < spliceMin || tc.Meta != nil || tc.Annotations != nil || !utf8.ValidString(tc.Text) {
 			continue
 		}
-		enc := appendJSONString(make([]byte, 0, len(tc.Text)+len(tc.Text)/8+2), tc.Text)
-		if m := s.put(enc); m != nil {
+		if m := s.putValue(parkedValue{text: tc.Text}); m != nil {
 			// The marker is a JSON string; as Text it is its content.
 			r.Content[i] = &mcp.TextContent{Text: string(m[1 : len(m)-1])}
 		}
@@ -155,18 +181,23 @@ func (s *Splicer) put(enc []byte) []byte {
 		// first row; keep only what the value uses.
 		enc = bytes.Clone(enc)
 	}
+	return s.putValue(parkedValue{enc: enc})
+}
+
+func (s *Splicer) putValue(v parkedValue) []byte {
 	now := time.Now()
+	v.at = now
 	s.mu.Lock()
 	if s.ttl > 0 && now.Sub(s.lastSweep) > s.ttl/8 {
 		s.lastSweep = now
 		for k, v := range s.parked {
 			if now.Sub(v.at) > s.ttl {
-				s.bytes -= cap(v.enc)
+				s.bytes -= v.size()
 				delete(s.parked, k)
 			}
 		}
 	}
-	if s.bytes+cap(enc) > parkBudget {
+	if s.bytes+v.size() > s.budget {
 		s.mu.Unlock()
 		return nil
 	}
@@ -174,8 +205,8 @@ func (s *Splicer) put(enc []byte) []byte {
 	for _, taken := s.parked[id]; taken; _, taken = s.parked[id] {
 		id = s.rng.Uint64()
 	}
-	s.parked[id] = parkedValue{enc: enc, at: now}
-	s.bytes += cap(enc)
+	s.parked[id] = v
+	s.bytes += v.size()
 	s.mu.Unlock()
 	m := append([]byte(nil), s.marker...)
 	m = strconv.AppendUint(m, id, 10)
@@ -189,20 +220,32 @@ func (s *Splicer) put(enc []byte) []byte {
 // becomes a JSON string saying so, and lost reports it, so that the
 // client sees an error rather than an empty success.
 func (s *Splicer) Expand(dst, result []byte) (out []byte, lost bool) {
+	w := appendWriter{dst}
+	lost, _ = s.ExpandTo(&w, result)
+	return w.b, lost
+}
+
+// ExpandTo is Expand writing to w as it goes instead of building the
+// whole answer: a large answer costs no copy of itself. A text value is
+// encoded as a JSON string in chunks on the way out.
+func (s *Splicer) ExpandTo(w io.Writer, result []byte) (lost bool, err error) {
 	for {
 		i := bytes.Index(result, s.marker)
 		if i < 0 {
-			return append(dst, result...), lost
+			_, err = w.Write(result)
+			return lost, err
 		}
 		rest := result[i+len(s.marker):]
 		j := 0
 		for j < len(rest) && rest[j] >= '0' && rest[j] <= '9' {
 			j++
 		}
-		id, err := strconv.ParseUint(string(rest[:j]), 10, 64)
-		if err != nil || j == len(rest) || rest[j] != '"' {
+		id, perr := strconv.ParseUint(string(rest[:j]), 10, 64)
+		if perr != nil || j == len(rest) || rest[j] != '"' {
 			// Not one of ours after all: keep it as it is.
-			dst = append(dst, result[:i+len(s.marker)]...)
+			if _, err = w.Write(result[:i+len(s.marker)]); err != nil {
+				return lost, err
+			}
 			result = rest
 			continue
 		}
@@ -210,18 +253,76 @@ func (s *Splicer) Expand(dst, result []byte) (out []byte, lost bool) {
 		v, ok := s.parked[id]
 		if ok {
 			delete(s.parked, id)
-			s.bytes -= cap(v.enc)
+			s.bytes -= v.size()
 		}
 		s.mu.Unlock()
-		dst = append(dst, result[:i]...)
-		if ok {
-			dst = append(dst, v.enc...)
-		} else {
+		if _, err = w.Write(result[:i]); err != nil {
+			return lost, err
+		}
+		switch {
+		case !ok:
 			lost = true
-			dst = append(dst, `"sqlmcp: this result was lost before it could be sent; call the tool again"`...)
+			_, err = io.WriteString(w, `"sqlmcp: this result was lost before it could be sent; call the tool again"`)
+		case v.enc != nil:
+			_, err = w.Write(v.enc)
+		default:
+			err = writeJSONString(w, v.text)
+		}
+		if err != nil {
+			return lost, err
+		}
+		if ok {
+			// Written: once answers stop, their memory goes back to
+			// the system (see releaseMemorySoon).
+			releaseMemorySoon(v.size())
 		}
 		result = rest[j+1:]
 	}
+}
+
+// appendWriter is an io.Writer that appends to a slice.
+type appendWriter struct{ b []byte }
+
+func (w *appendWriter) Write(p []byte) (int, error) {
+	w.b = append(w.b, p...)
+	return len(p), nil
+}
+
+// jsonChunk is how much of a text is encoded at a time when it is written.
+const jsonChunk = 64 << 10
+
+var chunkBufs = sync.Pool{New: func() any { b := make([]byte, 0, jsonChunk+jsonChunk/4); return &b }}
+
+// writeJSONString writes text as appendJSONString would encode it, a
+// chunk at a time. Chunks end on a rune boundary, so that no escape (nor
+// U+2028/U+2029) is split.
+func writeJSONString(w io.Writer, text string) error {
+	if aw, ok := w.(*appendWriter); ok {
+		aw.b = appendJSONString(aw.b, text)
+		return nil
+	}
+	bp := chunkBufs.Get().(*[]byte)
+	defer chunkBufs.Put(bp)
+	if _, err := io.WriteString(w, `"`); err != nil {
+		return err
+	}
+	for len(text) > 0 {
+		n := min(len(text), jsonChunk)
+		for n < len(text) && n > 0 && !utf8.RuneStart(text[n]) {
+			n--
+		}
+		if n == 0 {
+			n = min(len(text), jsonChunk) // not UTF-8 after all: park refuses it
+		}
+		*bp = appendJSONString((*bp)[:0], text[:n])
+		// Without the chunk's own quotes.
+		if _, err := w.Write((*bp)[1 : len(*bp)-1]); err != nil {
+			return err
+		}
+		text = text[n:]
+	}
+	_, err := io.WriteString(w, `"`)
+	return err
 }
 
 // Pending reports how many values are parked: results the SDK produced
@@ -256,19 +357,23 @@ type splicingWriter struct {
 	http.ResponseWriter
 	s      *Splicer
 	logger *slog.Logger
-	buf    []byte
 }
 
 func (w *splicingWriter) Write(p []byte) (int, error) {
 	if !w.s.Contains(p) {
 		return w.ResponseWriter.Write(p)
 	}
-	var lost bool
-	w.buf, lost = w.s.Expand(w.buf[:0], p)
+	// Written as it is expanded: the server buffers the response in
+	// small chunks, and a large answer is never assembled in memory.
+	bw := bufio.NewWriterSize(w.ResponseWriter, jsonChunk)
+	lost, err := w.s.ExpandTo(bw, p)
+	if err == nil {
+		err = bw.Flush()
+	}
 	if lost && w.logger != nil {
 		w.logger.Error("a tool result expired before its answer was written; the client was told to call again")
 	}
-	if _, err := w.ResponseWriter.Write(w.buf); err != nil {
+	if err != nil {
 		return 0, err
 	}
 	return len(p), nil

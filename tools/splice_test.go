@@ -212,3 +212,50 @@ func TestSplicerHTTPWriterFlushes(t *testing.T) {
 		t.Errorf("Flush through the wrapper: %v, flushed %v", err, rec.Flushed)
 	}
 }
+
+// TestSplicerStreamsLargeTextExactly: a text spanning many write chunks,
+// with multi-byte runes, U+2028 and escapes astride the chunk boundaries,
+// is written by ExpandTo (in pieces, to a writer) byte for byte as the
+// SDK's encoding would write it.
+func TestSplicerStreamsLargeTextExactly(t *testing.T) {
+	for _, shift := range []int{0, 1, 2, 3} {
+		unit := strings.Repeat("x", shift) + "é\u2028\t\"\\\x01€😀"
+		text := strings.Repeat(unit, 3*jsonChunk/len(unit)+7)
+		res := &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: text}}}
+		want, err := json.Marshal(res)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sp := NewSplicer(0)
+		sp.park(res)
+		small, _ := json.Marshal(res)
+		var got strings.Builder
+		w := &countingWriter{w: &got}
+		lost, err := sp.ExpandTo(w, small)
+		if err != nil || lost {
+			t.Fatalf("ExpandTo: lost %v, err %v", lost, err)
+		}
+		var g, wv any
+		if err := json.Unmarshal([]byte(got.String()), &g); err != nil {
+			t.Fatalf("shift %d: streamed answer is not JSON: %v", shift, err)
+		}
+		json.Unmarshal(want, &wv)
+		if !reflect.DeepEqual(g, wv) {
+			t.Fatalf("shift %d: streamed answer differs from the SDK's encoding", shift)
+		}
+		if w.writes < 3 || w.max > 6*jsonChunk+2 { // an escape is at most 6 bytes
+			t.Errorf("shift %d: %d writes, largest %d bytes: want the text in chunks of about %d", shift, w.writes, w.max, jsonChunk)
+		}
+	}
+}
+
+type countingWriter struct {
+	w           *strings.Builder
+	writes, max int
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	c.writes++
+	c.max = max(c.max, len(p))
+	return c.w.Write(p)
+}

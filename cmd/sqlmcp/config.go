@@ -43,6 +43,9 @@ type config struct {
 	InsecureNoAuth bool
 	TLSCert        string
 	TLSKey         string
+	// MaxSessions and SessionIdleTimeout bound stateful HTTP sessions.
+	MaxSessions        int
+	SessionIdleTimeout time.Duration
 }
 
 // usageError is bad start-up input: one line on stderr, exit code 2.
@@ -128,6 +131,8 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.BoolVar(&c.InsecureNoAuth, "insecure-no-auth", false, "allow --transport http on a non-loopback address without a token")
 	fs.StringVar(&c.TLSCert, "tls-cert", envStr("SQLMCP_TLS_CERT", ""), "TLS certificate file for --transport http [SQLMCP_TLS_CERT]")
 	fs.StringVar(&c.TLSKey, "tls-key", envStr("SQLMCP_TLS_KEY", ""), "TLS key file for --transport http [SQLMCP_TLS_KEY]")
+	fs.IntVar(&c.MaxSessions, "max-sessions", envInt("SQLMCP_MAX_SESSIONS", defaultMaxSessions), "most live HTTP sessions; an initialize beyond is refused with 503 [SQLMCP_MAX_SESSIONS]")
+	fs.DurationVar(&c.SessionIdleTimeout, "session-idle-timeout", envDur("SQLMCP_SESSION_IDLE_TIMEOUT", defaultSessionIdleTimeout), "close an HTTP session after this long without a request [SQLMCP_SESSION_IDLE_TIMEOUT]")
 	c.AuthToken = getenv("SQLMCP_AUTH_TOKEN")
 
 	if err := fs.Parse(args); err != nil {
@@ -169,6 +174,12 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	}
 	if c.MaxResultBytes < 1024 {
 		return c, usagef("--max-result-bytes must be at least 1024 (got %d)", c.MaxResultBytes)
+	}
+	if c.MaxSessions < 1 {
+		return c, usagef("--max-sessions must be at least 1 (got %d)", c.MaxSessions)
+	}
+	if c.SessionIdleTimeout < time.Second {
+		return c, usagef("--session-idle-timeout must be at least 1s (got %s)", c.SessionIdleTimeout)
 	}
 	c.MaxOpenConnsSet = isFlagSet(fs, "max-open-conns") || getenv("SQLMCP_MAX_OPEN_CONNS") != ""
 	if c.MaxOpenConns < 1 {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -28,10 +29,23 @@ const (
 	readHeaderTimeout = 10 * time.Second
 	readTimeout       = 30 * time.Second
 	idleTimeout       = 2 * time.Minute
-	// sessionTimeout closes stateful sessions whose client vanished without
-	// a DELETE; a client that comes back after it re-initialises.
-	sessionTimeout = 30 * time.Minute
-	readyTimeout   = time.Second
+	readyTimeout      = time.Second
+)
+
+// Stateful sessions. Each costs a goroutine and about 17 KB until its
+// client DELETEs it or it expires; a client that opens sessions and walks
+// away would otherwise grow the process without bound.
+const (
+	// defaultMaxSessions bounds the live sessions: about 20 MB at most,
+	// far more than the clients one server has in practice.
+	defaultMaxSessions = 1000
+	// defaultSessionIdleTimeout closes a session that has had no request
+	// for this long (its client vanished without a DELETE); a client that
+	// comes back after it gets 404 and re-initialises, as the MCP spec
+	// has it. Ten minutes outlasts a person's pause between questions in
+	// an assistant, and frees an abandoned session's slot three times
+	// sooner than the 30 minutes it used to take.
+	defaultSessionIdleTimeout = 10 * time.Minute
 )
 
 // writeTimeout bounds writing one response. It outlasts the longest tool
@@ -98,6 +112,9 @@ func serveHTTP(ctx context.Context, cfg config, t *tools.Tools, db *sql.DB, m *m
 		Tokens:    tokens,
 		Stateless: cfg.Stateless,
 		Logger:    logger,
+
+		MaxSessions:        cfg.MaxSessions,
+		SessionIdleTimeout: cfg.SessionIdleTimeout,
 	})
 	srv := svc.server(cfg.QueryTimeout)
 
@@ -153,6 +170,12 @@ type httpOptions struct {
 	Tokens    *tokenSet
 	Stateless bool
 	Logger    *slog.Logger
+	// MaxSessions bounds the live stateful sessions (default
+	// defaultMaxSessions); an initialize over it is refused with 503.
+	MaxSessions int
+	// SessionIdleTimeout closes a stateful session without requests for
+	// this long (default defaultSessionIdleTimeout).
+	SessionIdleTimeout time.Duration
 }
 
 // httpService is the HTTP face of the tools: the MCP endpoint with its
@@ -169,16 +192,27 @@ type httpService struct {
 	exchanges atomic.Int64
 	// carriers cancels a call whose client dropped its POST.
 	carriers *callCarriers
+	// mcp is the server every stateful session belongs to; opening
+	// counts the requests that may be creating one right now.
+	mcp     *mcp.Server
+	opening atomic.Int64
 }
 
 func newHTTPService(opts httpOptions) *httpService {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.MaxSessions <= 0 {
+		opts.MaxSessions = defaultMaxSessions
+	}
+	if opts.SessionIdleTimeout <= 0 {
+		opts.SessionIdleTimeout = defaultSessionIdleTimeout
+	}
 	s := &httpService{opts: opts, carriers: newCallCarriers()}
 	s.stopping, s.stop = context.WithCancel(context.Background())
 
 	server := opts.Tools.NewServer(version)
+	s.mcp = server
 	// Inside the Splicer's (which must be outermost): a dropped POST
 	// cancels its call.
 	server.AddReceivingMiddleware(s.carriers.middleware)
@@ -188,6 +222,7 @@ func newHTTPService(opts httpOptions) *httpService {
 	// answer can still be written: the server's write timeout bounds
 	// every response.
 	splicer := tools.NewSplicer(writeTimeout(opts.Tools.Options().QueryTimeout) + time.Minute)
+	splicer.SetBudget(tools.SpliceBudget(opts.Tools.Options().MaxResultBytes))
 	server.AddReceivingMiddleware(splicer.Middleware)
 	sdkOpts := &mcp.StreamableHTTPOptions{
 		Stateless: opts.Stateless,
@@ -197,7 +232,7 @@ func newHTTPService(opts httpOptions) *httpService {
 		// accident.
 		DisableLocalhostProtection: false,
 		MaxRequestBodyBytes:        maxRequestBody,
-		SessionTimeout:             sessionTimeout,
+		SessionTimeout:             opts.SessionIdleTimeout,
 		Logger:                     slog.New(warnOnly{opts.Logger.Handler()}),
 	}
 	if sdkOpts.EventStore != nil {
@@ -212,6 +247,14 @@ func newHTTPService(opts httpOptions) *httpService {
 			// client sends a request on a connection the final
 			// Shutdown closes as idle.
 			w.Header().Set("Connection", "close")
+		}
+		if !opts.Stateless && r.Method == http.MethodPost && r.Header.Get("Mcp-Session-Id") == "" {
+			// A POST without a session opens one.
+			if !s.admitSession() {
+				s.refuseSession(w, r)
+				return
+			}
+			defer s.opening.Add(-1)
 		}
 		if r.Method != http.MethodGet {
 			s.exchanges.Add(1)
@@ -255,6 +298,44 @@ func newHTTPService(opts httpOptions) *httpService {
 	}
 	s.handler = mux
 	return s
+}
+
+// admitSession reserves room for one more stateful session, counting
+// the live ones and those other requests are opening; the caller
+// releases the reservation (opening) once its request is served, by
+// which time the session, if any, is live.
+func (s *httpService) admitSession() bool {
+	opening := s.opening.Add(1)
+	live := 0
+	for range s.mcp.Sessions() {
+		live++
+	}
+	if live+int(opening) > s.opts.MaxSessions {
+		s.opening.Add(-1)
+		return false
+	}
+	return true
+}
+
+// refuseSession answers an initialize over the session cap: 503, with a
+// JSON-RPC error the client can show, naming the cap and the expiry.
+func (s *httpService) refuseSession(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		ID json.RawMessage `json:"id"`
+	}
+	_ = json.NewDecoder(io.LimitReader(r.Body, maxRequestBody)).Decode(&req)
+	id := req.ID
+	if len(id) == 0 {
+		id = json.RawMessage("null")
+	}
+	msg := fmt.Sprintf("the server has too many open sessions (%d): close sessions you no longer use (HTTP DELETE), "+
+		"or retry later: idle sessions expire after %s", s.opts.MaxSessions, s.opts.SessionIdleTimeout)
+	body, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": id, "error": map[string]any{"code": -32000, "message": msg}})
+	s.opts.Logger.Warn("session refused: too many open sessions", "max_sessions", s.opts.MaxSessions)
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Retry-After", "60")
+	w.WriteHeader(http.StatusServiceUnavailable)
+	w.Write(body)
 }
 
 // ServeHTTP implements http.Handler.

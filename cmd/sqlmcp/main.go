@@ -190,6 +190,7 @@ or add it to Claude Desktop / Claude Code / Cursor (see README.md). Ctrl-C quits
 func serveStdio(ctx context.Context, t *tools.Tools, stdin io.ReadCloser, stdout io.WriteCloser, logger *slog.Logger, timeout time.Duration) int {
 	server := t.NewServer(version)
 	splicer := tools.NewSplicer(0) // every answer is written, or the connection closes
+	splicer.SetBudget(tools.SpliceBudget(t.Options().MaxResultBytes))
 	server.AddReceivingMiddleware(splicer.Middleware)
 	// The session's context is not the signal's: cancelling it would also
 	// cancel the writes of the answers still owed to in-flight calls.

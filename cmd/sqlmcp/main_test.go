@@ -181,14 +181,7 @@ func TestDemoOverStdio(t *testing.T) {
 // TestSIGTERMDrainsInFlightCall runs the built binary: a call in flight
 // when SIGTERM arrives still gets its answer, then the process exits 0.
 func TestSIGTERMDrainsInFlightCall(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	bin := filepath.Join(t.TempDir(), "sqlmcp")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	cmd := exec.Command(bin, "--demo", "--query-timeout", "2s")
+	cmd := exec.Command(builtBinary(t), "--demo", "--query-timeout", "2s")
 	stdin, _ := cmd.StdinPipe()
 	stdout, _ := cmd.StdoutPipe()
 	var stderr syncBuffer

@@ -9,45 +9,15 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 )
 
-var (
-	binOnce sync.Once
-	binPath string
-	binErr  error
-)
-
-// sqlmcpBinary builds the command once per test run.
-func sqlmcpBinary(t *testing.T) string {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	binOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "sqlmcp-bin")
-		if err != nil {
-			binErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "sqlmcp")
-		if out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput(); err != nil {
-			binErr = fmt.Errorf("build: %v\n%s", err, out)
-		}
-	})
-	if binErr != nil {
-		t.Fatal(binErr)
-	}
-	return binPath
-}
-
 // TestDSNPasswordNeverPrinted: whatever the DSN form and whichever start-up
 // path fails, the password is not on stderr or stdout.
 func TestDSNPasswordNeverPrinted(t *testing.T) {
-	bin := sqlmcpBinary(t)
+	bin := builtBinary(t)
 	const pw = "Hunter2secret"
 	for _, args := range [][]string{
 		{"--dsn", "sqlite://user:" + pw + "@/nonexistent/x.db"},
@@ -75,7 +45,7 @@ func TestDSNPasswordNeverPrinted(t *testing.T) {
 // the process keeps serving and the next record is in a new file at the
 // original path, none lost.
 func TestSIGHUPReopensAuditLog(t *testing.T) {
-	bin := sqlmcpBinary(t)
+	bin := builtBinary(t)
 	dir := t.TempDir()
 	audit := filepath.Join(dir, "audit.jsonl")
 	cmd := exec.Command(bin, "--demo", "--audit-log", audit)
@@ -183,9 +153,9 @@ func (c *lineClient) call(id int, sql string) map[string]any {
 
 // startStdio starts the binary on stdio with args; stdin and a line
 // reader of stdout are returned with the command.
-func startStdio(t *testing.T, args ...string) (*exec.Cmd, io.WriteCloser, *lineClient) {
+func startStdioLines(t *testing.T, args ...string) (*exec.Cmd, io.WriteCloser, *lineClient) {
 	t.Helper()
-	cmd := exec.Command(sqlmcpBinary(t), args...)
+	cmd := exec.Command(builtBinary(t), args...)
 	stdin, _ := cmd.StdinPipe()
 	stdout, _ := cmd.StdoutPipe()
 	stderr := &syncBuffer{}
@@ -203,7 +173,7 @@ func startStdio(t *testing.T, args ...string) (*exec.Cmd, io.WriteCloser, *lineC
 // the call still runs to its end and its answer is written before the
 // process exits 0.
 func TestStdioEOFAnswersCallsInFlight(t *testing.T) {
-	cmd, stdin, c := startStdio(t, "--demo", "--query-timeout", "1s")
+	cmd, stdin, c := startStdioLines(t, "--demo", "--query-timeout", "1s")
 	c.initialize()
 	for id := 2; id <= 4; id++ {
 		c.send(fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"query","arguments":{"sql":"SELECT count(*) FROM track a, track b, track c"}}}`, id))
@@ -237,7 +207,7 @@ func TestStdioEOFAnswersCallsInFlight(t *testing.T) {
 // garbage is answered -32700 and the next call is served; a stdin that
 // cannot be read ends the process non-zero.
 func TestStdioKeepsServingAfterMalformedLines(t *testing.T) {
-	cmd, stdin, c := startStdio(t, "--demo")
+	cmd, stdin, c := startStdioLines(t, "--demo")
 	c.initialize()
 	c.send("\x00\x01garbage{{")
 	if r := c.recv(); r["error"].(map[string]any)["code"] != float64(-32700) || r["id"] != nil {
@@ -256,7 +226,7 @@ func TestStdioKeepsServingAfterMalformedLines(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer dir.Close()
-	bad := exec.Command(sqlmcpBinary(t), "--demo")
+	bad := exec.Command(builtBinary(t), "--demo")
 	bad.Stdin = dir // read(2) fails: EISDIR
 	out, err := bad.CombinedOutput()
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() == 0 {
@@ -286,7 +256,7 @@ func rssMB(t *testing.T, pid int) float64 {
 // so its memory stays bounded; then every answer arrives.
 func TestStdioBackpressure(t *testing.T) {
 	const calls = 5000
-	cmd, stdin, c := startStdio(t, "--demo")
+	cmd, stdin, c := startStdioLines(t, "--demo")
 	c.initialize()
 	base := rssMB(t, cmd.Process.Pid)
 	sent := make(chan error, 1)
@@ -329,7 +299,7 @@ func TestStdioBackpressure(t *testing.T) {
 // record, as do the calls that ran; none leaves two.
 func TestOneAuditRecordPerToolsCall(t *testing.T) {
 	audit := filepath.Join(t.TempDir(), "audit.jsonl")
-	cmd, stdin, c := startStdio(t, "--demo", "--query-timeout", "2s", "--audit-log", audit)
+	cmd, stdin, c := startStdioLines(t, "--demo", "--query-timeout", "2s", "--audit-log", audit)
 	c.initialize()
 	slow := `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"query","arguments":{"sql":"SELECT count(*) FROM track a, track b, track c"}}}`
 	c.send(slow)
@@ -377,7 +347,7 @@ func TestOneAuditRecordPerToolsCall(t *testing.T) {
 // down) and each leaves one audit record; the process exits 0.
 func TestStdioSIGTERMAnswersAndAuditsEveryCallRead(t *testing.T) {
 	audit := filepath.Join(t.TempDir(), "audit.jsonl")
-	cmd, _, c := startStdio(t, "--demo", "--query-timeout", "1s", "--audit-log", audit)
+	cmd, _, c := startStdioLines(t, "--demo", "--query-timeout", "1s", "--audit-log", audit)
 	c.initialize()
 	const calls = 6
 	for id := 2; id < 2+calls; id++ {

@@ -644,6 +644,18 @@ func (c *stdioConn) writeResponse(resp *jsonrpc.Response) error {
 		return fmt.Errorf("marshaling message: unexpected envelope %q", env)
 	}
 	env = env[:len(env)-2]
+	if c.splicer != nil && c.splicer.Contains(resp.Result) {
+		// Written as it is expanded: a large answer is never assembled
+		// in memory (the stdio Splicer has no TTL: every value is
+		// written or Reset).
+		bw := bufio.NewWriterSize(c.w, 64<<10)
+		bw.Write(env)
+		if _, err := c.splicer.ExpandTo(bw, resp.Result); err != nil {
+			return err
+		}
+		bw.WriteString("}\n")
+		return bw.Flush()
+	}
 	bp := frameBufs.Get().(*[]byte)
 	buf := append((*bp)[:0], env...)
 	if c.splicer != nil {
