@@ -337,16 +337,8 @@ func TestHTTPOneAuditRecordPerToolsCall(t *testing.T) {
 	if code := stop(); code != 0 {
 		t.Fatalf("exit %d", code)
 	}
-	b, err := os.ReadFile(audit)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var got []string
-	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
-		var m map[string]any
-		if err := json.Unmarshal([]byte(l), &m); err != nil {
-			t.Fatalf("torn record %q", l)
-		}
+	for _, m := range readAuditFile(t, audit) {
 		got = append(got, fmt.Sprintf("%v/%v", m["tool"], m["error"]))
 	}
 	want := []string{"query/duplicate_id", "query/", "nope/unknown_tool"}

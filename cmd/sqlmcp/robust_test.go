@@ -319,16 +319,8 @@ func TestOneAuditRecordPerToolsCall(t *testing.T) {
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("exit: %v", err)
 	}
-	b, err := os.ReadFile(audit)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var got []string
-	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
-		var m map[string]any
-		if err := json.Unmarshal([]byte(l), &m); err != nil {
-			t.Fatalf("torn record %q", l)
-		}
+	for _, m := range readAuditFile(t, audit) {
 		got = append(got, fmt.Sprintf("%v/%v/%v", m["tool"], m["outcome"], m["error"]))
 	}
 	want := []string{"query/denied/duplicate_id", "query/timeout/", "drop_everything/denied/unknown_tool", "query/ok/<nil>"}
@@ -370,4 +362,23 @@ func TestStdioSIGTERMAnswersAndAuditsEveryCallRead(t *testing.T) {
 	if n := strings.Count(string(b), "\n"); n != calls {
 		t.Errorf("%d audit records for %d calls:\n%s", n, calls, b)
 	}
+}
+
+// readAuditFile reads an --audit-log file: one JSON object per line, and
+// a line that is not one (a torn record) fails the test.
+func readAuditFile(t *testing.T, path string) []map[string]any {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var recs []map[string]any
+	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("torn record %q", l)
+		}
+		recs = append(recs, m)
+	}
+	return recs
 }
