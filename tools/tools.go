@@ -613,7 +613,12 @@ func (t *Tools) bounded(f toolFunc) toolFunc {
 	return func(ctx context.Context, args json.RawMessage, rec *Record) (result, error) {
 		done := make(chan outcome, 1)
 		own := *rec // the body's record: rec is audited when the handler returns
+		// The body counts as in flight until it returns, answered or
+		// abandoned: Drain must not report every call finished (and let
+		// the pool be closed) while it still holds its connection.
+		t.wg.Add(1)
 		go func() {
+			defer t.wg.Done()
 			var o outcome
 			defer func() {
 				if p := recover(); p != nil {
