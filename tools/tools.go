@@ -594,6 +594,11 @@ func (t *Tools) grace() time.Duration {
 // session's socket grace after it (dialect), and a margin for cleanup.
 func (t *Tools) hardLimit() time.Duration { return t.opts.QueryTimeout + t.grace() + 2*time.Second }
 
+// CallBound is when a call answers at the latest, whatever the database
+// and the driver do (see bounded): what a graceful shutdown must wait for
+// the calls in flight.
+func (t *Tools) CallBound() time.Duration { return t.hardLimit() }
+
 // errAbandoned: the call's work did not return by hardLimit.
 var errAbandoned = errors.New("the call's database work did not return in time and was abandoned")
 
