@@ -246,6 +246,11 @@ func serveStdio(ctx context.Context, t *tools.Tools, stdin io.ReadCloser, stdout
 		case <-closed:
 		case <-time.After(2 * time.Second):
 		}
+		if werr := tr.WriteErr(); werr != nil {
+			logger.Error("answers could not be written to stdout", "err", werr.Error())
+			logger.Info("stopped")
+			return 1
+		}
 	}
 	logger.Info("stopped")
 	return 0
