@@ -51,3 +51,36 @@ func TestBoundedAnswersWhateverTheBodyDoes(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// TestDrainWaitsForAbandonedWork: a call answered without its stuck work
+// (bounded) has returned, but its work still holds its connection: Drain
+// must not report every call finished, and so let shutdown close the pool
+// under it, until that work returns.
+func TestDrainWaitsForAbandonedWork(t *testing.T) {
+	d, err := dialect.New("sqlite")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tl := New(nil, d, Options{QueryTimeout: 100 * time.Millisecond})
+	release := make(chan struct{})
+	stuck := func(ctx context.Context, args json.RawMessage, rec *Record) (result, error) {
+		<-release // ignores ctx, as a stuck driver call does
+		return result{}, nil
+	}
+	h := tl.handler("query", tl.bounded(stuck))
+	res, err := h(context.Background(), nil)
+	if err != nil || res == nil || !res.IsError {
+		t.Fatalf("stuck call = %v, %v; want an error result", res, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if tl.Drain(ctx) {
+		t.Error("Drain reported every call finished while abandoned work still ran")
+	}
+	close(release)
+	ctx2, cancel2 := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel2()
+	if !tl.Drain(ctx2) {
+		t.Error("Drain did not finish after the abandoned work returned")
+	}
+}

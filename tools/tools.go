@@ -594,6 +594,11 @@ func (t *Tools) grace() time.Duration {
 // session's socket grace after it (dialect), and a margin for cleanup.
 func (t *Tools) hardLimit() time.Duration { return t.opts.QueryTimeout + t.grace() + 2*time.Second }
 
+// CallBound is when a call answers at the latest, whatever the database
+// and the driver do (see bounded): what a graceful shutdown must wait for
+// the calls in flight.
+func (t *Tools) CallBound() time.Duration { return t.hardLimit() }
+
 // errAbandoned: the call's work did not return by hardLimit.
 var errAbandoned = errors.New("the call's database work did not return in time and was abandoned")
 
@@ -613,7 +618,12 @@ func (t *Tools) bounded(f toolFunc) toolFunc {
 	return func(ctx context.Context, args json.RawMessage, rec *Record) (result, error) {
 		done := make(chan outcome, 1)
 		own := *rec // the body's record: rec is audited when the handler returns
+		// The body counts as in flight until it returns, answered or
+		// abandoned: Drain must not report every call finished (and let
+		// the pool be closed) while it still holds its connection.
+		t.wg.Add(1)
 		go func() {
+			defer t.wg.Done()
 			var o outcome
 			defer func() {
 				if p := recover(); p != nil {

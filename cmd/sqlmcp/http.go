@@ -148,7 +148,7 @@ func serveHTTP(ctx context.Context, cfg config, t *tools.Tools, db *sql.DB, m *m
 	case <-ctx.Done():
 	}
 	logger.Info("signal received; draining: finishing in-flight calls, /readyz answers 503")
-	svc.shutdown(srv, cfg.QueryTimeout+5*time.Second)
+	svc.shutdown(srv, drainWait(t))
 	logger.Info("stopped")
 	return 0
 }

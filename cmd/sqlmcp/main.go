@@ -201,7 +201,7 @@ func serveStdio(ctx context.Context, t *tools.Tools, stdin io.ReadCloser, stdout
 		Audit:   t.AuditUnhandled,
 		// At EOF, calls in flight run to their end (at most the query
 		// timeout and the tools' grace) and are answered first.
-		DrainTimeout: timeout + 6*time.Second,
+		DrainTimeout: drainWait(t),
 	}
 	ss, err := server.Connect(context.Background(), tr, nil)
 	if err != nil {
@@ -246,9 +246,22 @@ func serveStdio(ctx context.Context, t *tools.Tools, stdin io.ReadCloser, stdout
 		case <-closed:
 		case <-time.After(2 * time.Second):
 		}
+		if werr := tr.WriteErr(); werr != nil {
+			logger.Error("answers could not be written to stdout", "err", werr.Error())
+			logger.Info("stopped")
+			return 1
+		}
 	}
 	logger.Info("stopped")
 	return 0
+}
+
+// drainWait is how long a graceful shutdown (and stdio's EOF) waits for
+// the calls in flight: at least until the slowest of them must have
+// answered (tools.CallBound: the query timeout, its grace and the tools'
+// margin, up to 7 s past the timeout), with time to write the answer.
+func drainWait(t *tools.Tools) time.Duration {
+	return max(t.Options().QueryTimeout+6*time.Second, t.CallBound()+2*time.Second)
 }
 
 // answerFlushGrace is how long shutdown waits, after the last in-flight

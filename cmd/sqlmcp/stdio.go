@@ -139,6 +139,10 @@ type stdioConn struct {
 	pendMu   sync.Mutex
 	pending  map[jsonrpc.ID]pendingCall
 	writeErr error
+	// broken is closed at the first failed write: stdout is unusable (a
+	// frame may be half written, and no answer after it can be read as
+	// one), so nothing more is written or read and the session ends.
+	broken chan struct{}
 
 	batchMu sync.Mutex
 	batches map[jsonrpc.ID]*stdioBatch
@@ -196,7 +200,7 @@ func newStdioConn(r io.ReadCloser, w io.WriteCloser, maxLineLength, maxInFlight 
 			}
 		}
 	}()
-	return &stdioConn{r: r, w: w, limit: limit, incoming: incoming, closed: closed, stop: make(chan struct{}),
+	return &stdioConn{r: r, w: w, limit: limit, incoming: incoming, closed: closed, stop: make(chan struct{}), broken: make(chan struct{}),
 		slots: make(chan struct{}, maxInFlight), pending: make(map[jsonrpc.ID]pendingCall)}
 }
 
@@ -251,6 +255,13 @@ func (c *stdioConn) Read(ctx context.Context) (jsonrpc.Message, error) {
 		case <-c.stop:
 			c.drain()
 			return nil, io.EOF
+		case <-c.broken:
+			return nil, c.brokenErr()
+		}
+		if c.isBroken() {
+			// A call read now could be neither answered nor, refused by
+			// the SDK for the broken write side, audited.
+			return nil, c.brokenErr()
 		}
 		if f.err != nil {
 			c.drain()
@@ -375,6 +386,8 @@ func (c *stdioConn) admit(ctx context.Context, msgs []jsonrpc.Message) ([]jsonrp
 			return nil, ctx.Err()
 		case <-c.closed:
 			return nil, io.EOF
+		case <-c.broken:
+			return nil, c.brokenErr()
 		}
 		pc := pendingCall{call: req.Method == "tools/call"}
 		if pc.call {
@@ -445,6 +458,8 @@ func (c *stdioConn) drain() {
 			return
 		case <-c.closed:
 			return
+		case <-c.broken:
+			return // no answer can be written any more
 		}
 	}
 }
@@ -462,15 +477,41 @@ func (c *stdioConn) writeError(id jsonrpc.ID, code int64, msg string) {
 
 // writeFrame writes one whole frame; c.writeMu is held.
 func (c *stdioConn) writeFrame(b []byte) error {
-	_, err := c.w.Write(b)
-	if err != nil {
-		c.pendMu.Lock()
-		if c.writeErr == nil {
-			c.writeErr = err
-		}
-		c.pendMu.Unlock()
+	if c.isBroken() {
+		return c.brokenErr()
 	}
+	_, err := c.w.Write(b)
+	c.noteWriteErr(err)
 	return err
+}
+
+// noteWriteErr records the first failed write and marks the connection
+// broken: after a frame that may be half written, nothing is written.
+func (c *stdioConn) noteWriteErr(err error) {
+	if err == nil {
+		return
+	}
+	c.pendMu.Lock()
+	defer c.pendMu.Unlock()
+	if c.writeErr == nil {
+		c.writeErr = err
+		close(c.broken)
+	}
+}
+
+func (c *stdioConn) isBroken() bool {
+	select {
+	case <-c.broken:
+		return true
+	default:
+		return false
+	}
+}
+
+func (c *stdioConn) brokenErr() error {
+	c.pendMu.Lock()
+	defer c.pendMu.Unlock()
+	return fmt.Errorf("writing to the client: %w", c.writeErr)
 }
 
 func (c *stdioConn) addBatch(b *stdioBatch) error {
@@ -648,13 +689,18 @@ func (c *stdioConn) writeResponse(resp *jsonrpc.Response) error {
 		// Written as it is expanded: a large answer is never assembled
 		// in memory (the stdio Splicer has no TTL: every value is
 		// written or Reset).
+		if c.isBroken() {
+			return c.brokenErr()
+		}
 		bw := bufio.NewWriterSize(c.w, 64<<10)
 		bw.Write(env)
-		if _, err := c.splicer.ExpandTo(bw, resp.Result); err != nil {
-			return err
+		_, err := c.splicer.ExpandTo(bw, resp.Result)
+		if err == nil {
+			bw.WriteString("}\n")
+			err = bw.Flush()
 		}
-		bw.WriteString("}\n")
-		return bw.Flush()
+		c.noteWriteErr(err)
+		return err
 	}
 	bp := frameBufs.Get().(*[]byte)
 	buf := append((*bp)[:0], env...)

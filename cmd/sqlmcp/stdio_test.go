@@ -2,11 +2,14 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -250,4 +253,112 @@ func TestStdioCancelledBeforeHandlerIsWellFormedAndAudited(t *testing.T) {
 		t.Errorf("audited %q, want %q", audited, want)
 	}
 	conn.Close()
+}
+
+// flakyWriter is a stdout whose next Write, once armed, writes half of
+// its bytes and fails; later writes succeed (a transient failure).
+type flakyWriter struct {
+	mu        sync.Mutex
+	buf       bytes.Buffer
+	armed     bool
+	failed    bool
+	afterFail int
+}
+
+func (w *flakyWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.armed && !w.failed {
+		w.failed = true
+		w.buf.Write(p[:len(p)/2])
+		return len(p) / 2, errors.New("injected write failure")
+	}
+	if w.failed {
+		w.afterFail += len(p)
+	}
+	w.buf.Write(p)
+	return len(p), nil
+}
+
+func (w *flakyWriter) Close() error { return nil }
+
+func (w *flakyWriter) lines() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return bytes.Count(w.buf.Bytes(), []byte("\n"))
+}
+
+// TestStdioWriteFailureEndsSession: once an answer failed to be written
+// (here a large one, streamed through the Splicer), nothing more is
+// written after the half-written frame (a malformed frame's -32700 would
+// land on the same line), the failure is reported for the exit code, and
+// the session ends although stdin stays open, instead of reading calls it
+// can neither answer nor audit.
+func TestStdioWriteFailureEndsSession(t *testing.T) {
+	sp := tools.NewSplicer(0)
+	server := mcp.NewServer(&mcp.Implementation{Name: "t", Version: "1"}, nil)
+	server.AddReceivingMiddleware(sp.Middleware)
+	server.AddTool(&mcp.Tool{Name: "echo", InputSchema: json.RawMessage(`{"type":"object"}`)},
+		func(ctx context.Context, req *mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			return &mcp.CallToolResult{Content: []mcp.Content{&mcp.TextContent{Text: strings.Repeat("x", 4096)}}}, nil
+		})
+	inR, inW := io.Pipe()
+	defer inW.Close()
+	out := &flakyWriter{}
+	tr := &stdioTransport{Reader: inR, Writer: out, Splicer: sp}
+	ss, err := server.Connect(context.Background(), tr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ss.Close()
+	ended := make(chan error, 1)
+	go func() { ended <- ss.Wait() }()
+	send := func(l string) {
+		if _, err := io.WriteString(inW, l+"\n"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send(`{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"c","version":"1"}}}`)
+	for deadline := time.Now().Add(10 * time.Second); out.lines() < 1; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no answer to initialize")
+		}
+	}
+	send(`{"jsonrpc":"2.0","method":"notifications/initialized"}`)
+	out.mu.Lock()
+	out.armed = true
+	out.mu.Unlock()
+	send(`{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"echo","arguments":{}}}`)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		out.mu.Lock()
+		failed := out.failed
+		out.mu.Unlock()
+		if failed {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the answer was never written")
+		}
+	}
+	// The session may already have ended: these writes may fail.
+	go func() {
+		io.WriteString(inW, "not json\n")
+		io.WriteString(inW, `{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"echo","arguments":{}}}`+"\n")
+	}()
+	select {
+	case err := <-ended:
+		if err == nil {
+			t.Error("session ended without an error after a failed write")
+		}
+	case <-time.After(10 * time.Second):
+		t.Error("session still reading calls 10 s after its stdout failed")
+	}
+	if tr.WriteErr() == nil {
+		t.Error("WriteErr() = nil after a failed write: the exit code would not report it")
+	}
+	out.mu.Lock()
+	defer out.mu.Unlock()
+	if out.afterFail > 0 {
+		t.Errorf("%d bytes written after a half-written frame: %q", out.afterFail, out.buf.String())
+	}
 }

@@ -782,8 +782,55 @@ func (c *checker) call(i int) *Violation {
 			return c.refuse("function %s has side effects (%s)", string(lname), p.why)
 		}
 	}
+	if c.f == Postgres {
+		if v := c.relationArg(i, string(lname)); v != nil {
+			return v
+		}
+	}
 	if c.f == MySQL && string(lname) == "last_insert_id" && c.kind(i+2) != tokRParen {
 		return c.refuse("function last_insert_id with an argument sets a session value; call LAST_INSERT_ID() without one")
+	}
+	return nil
+}
+
+// relationArg checks the PostgreSQL functions that read the relation (or
+// every relation of the schema) their first argument names, at run time:
+// table_to_xml('pg_authid', …) or schema_to_xml('pg_catalog', …) would
+// read what relation() refuses by name. The argument must be a plain
+// string literal, which is checked as the name it spells; anything else
+// (an oid, an expression) could name any relation and is refused.
+func (c *checker) relationArg(i int, fname string) *Violation {
+	var schema bool
+	switch fname {
+	case "table_to_xml", "table_to_xml_and_xmlschema":
+	case "schema_to_xml", "schema_to_xml_and_xmlschema":
+		schema = true
+	default:
+		return nil
+	}
+	a := i + 2 // the first argument, after "("
+	lit := c.kind(a) == tokString && c.text(a)[0] == '\''
+	next := a + 1
+	if lit && !schema && c.isOp(next, ":") && c.isOp(next+1, ":") && c.isWord(next+2, "regclass") {
+		next += 3
+	}
+	if !lit || !(c.isOp(next, ",") || c.kind(next) == tokRParen) {
+		return c.refuse("%s reads the relation its first argument names when it runs: name it with a plain string literal ('schema.table')", fname)
+	}
+	// The name as regclass and name read it, folded the safe way: quotes
+	// dropped and everything lowercased (a quoted mixed-case name is then
+	// checked as its lowercase spelling, which can only refuse more).
+	text := c.text(a)
+	name := strings.ToLower(strings.NewReplacer("\"", "", " ", "", "\t", "", "\n", "", "\r", "").Replace(strings.ReplaceAll(text[1:len(text)-1], "''", "'")))
+	if schema {
+		if strings.HasPrefix(name, "pg_") || name == "information_schema" {
+			return c.refuse("%s over the system schema %s reads catalog relations that expose server files or secrets", fname, name)
+		}
+		return nil
+	}
+	rel := name[strings.LastIndexByte(name, '.')+1:]
+	if rule, ok := functionsOf(c.f).relations[rel]; ok {
+		return c.refuse("%s('%s') reads %s, which %s", fname, rel, rel, rule.why)
 	}
 	return nil
 }

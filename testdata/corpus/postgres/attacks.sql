@@ -295,3 +295,12 @@ SELECT xml_is_well_formed_document(name) FROM track
 SELECT CAST(name AS xml) FROM genre
 -- ----
 SELECT name::pg_catalog.xml FROM genre
+-- ----
+-- why: table_to_xml and schema_to_xml read the relation their argument names, at run time
+SELECT table_to_xml('pg_authid', true, false, '')
+-- ----
+SELECT table_to_xml_and_xmlschema('pg_catalog.pg_file_settings'::regclass, true, false, '')
+-- ----
+SELECT table_to_xml(1260, true, false, '')
+-- ----
+SELECT schema_to_xml('pg_catalog', true, false, '')
