@@ -169,8 +169,11 @@ func (sqlite) ClassifyError(err error) (DBError, bool) {
 	case sqlite3.SQLITE_NOMEM:
 		// SQLite's heap limit (sqlite_rows.go), met by rows of many
 		// large values or values too large to build.
-		return DBError{Code: name, Message: msg + ": the statement needs more memory than the server allows; " +
-			"select fewer or narrower columns (large values: length() or substr())"}, true
+		// The limit is the process's, so the call that meets it may not
+		// be the one with the big row: say both.
+		return DBError{Code: name, Message: msg + ": the server's SQLite memory bound was reached, by this statement " +
+			"or by another running at the same time; retry, or select fewer or narrower columns " +
+			"(large values: length() or substr())"}, true
 	}
 	return DBError{Code: name, Message: msg}, true
 }
