@@ -367,9 +367,10 @@ func (t *Tools) categorize(ctx context.Context, err error, rec *Record) *toolErr
 		t.opts.Logger.Warn("database connection lost", "tool", rec.Tool, "request_id", rec.RequestID, "err", err.Error())
 		if dialect.SocketTimeout(err) {
 			rec.Outcome, rec.Error = OutcomeTimeout, "stalled"
-			return &toolError{cat: catDatabase, code: "unavailable", msg: fmt.Sprintf("the database stopped answering: "+
-				"no reply within the query timeout (%s) and its grace, so the connection was dropped (request id %s); "+
-				"retry shortly", t.opts.QueryTimeout, rec.RequestID)}
+			return &toolError{cat: catDatabase, code: "unavailable", msg: fmt.Sprintf("no reply within the query "+
+				"timeout (%s) and its grace: the statement ignored the cancel, or the database stopped answering; the "+
+				"connection was dropped (request id %s). Retry shortly; if this statement is the cause, narrow it or "+
+				"avoid it", t.opts.QueryTimeout, rec.RequestID)}
 		}
 		rec.Outcome, rec.Error = OutcomeDBError, "connection_lost"
 		return &toolError{cat: catDatabase, code: "unavailable", msg: "the connection to the database was lost during " +
