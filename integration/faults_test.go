@@ -506,3 +506,45 @@ func TestCancelDuringStallFreesTheConnection(t *testing.T) {
 		})
 	}
 }
+
+// TestUncancellableStringSearchStopsAdmission is the hostile-SQL form of
+// the abandoned-statement class: a quadratic string search inside one
+// expression (PostgreSQL strpos, MariaDB LOCATE, over operands the
+// statement builds itself) ignores statement_timeout / max_statement_time
+// and the cancel, and runs on the server well past its call. The call
+// must still answer within its bound, and while the statement runs no new
+// query may start another one on top of it; once it ends, queries are
+// admitted again.
+func TestUncancellableStringSearchStopsAdmission(t *testing.T) {
+	for _, b := range faultBackends(t, faultOptions{pool: 2, directControl: true}) {
+		t.Run(b.name, func(t *testing.T) {
+			const timeout = time.Second
+			cs := toolstest.Connect(t, b.tools(timeout))
+			marker := randName("quadratic_")
+			// Seconds of work in one expression: the needle nearly
+			// matches at every position of the haystack (PostgreSQL
+			// compares from the needle's end, MariaDB from its start).
+			q := fmt.Sprintf("SELECT strpos(repeat('a', 240000), 'b' || repeat('a', 120000)) AS %s", marker)
+			if b.name == "mysql" {
+				q = fmt.Sprintf("SELECT LOCATE(CONCAT(REPEAT('a', 80000), 'b'), REPEAT('a', 160000)) AS %s", marker)
+			}
+			r, took := callFor(t, cs, "query", map[string]any{"sql": q})
+			notInternal(t, "uncancellable call", r)
+			if !r.IsError || took > callBound(timeout) {
+				t.Fatalf("uncancellable call = %q after %s, want an error within %s", r.Text, took, callBound(timeout))
+			}
+			t.Logf("uncancellable call: %s after %s", r.Text, took.Round(time.Millisecond))
+			if b.sessionOf(t, marker) == 0 {
+				t.Skip("the server finished the search within the call's bound: nothing was left running to test admission against")
+			}
+			r, took = callFor(t, cs, "query", map[string]any{"sql": "SELECT 1 AS refused"})
+			if !r.IsError || !strings.Contains(r.Text, "still running on the database server") || took > time.Second {
+				t.Errorf("query while the search runs on = %q after %s, want a quick refusal saying why", r.Text, took)
+			}
+			waitFor(t, 90*time.Second, "the search to end on the server", func() bool { return b.sessionOf(t, marker) == 0 })
+			waitFor(t, 5*time.Second, "queries to be admitted again", func() bool {
+				return !toolstest.Call(t, cs, "query", map[string]any{"sql": "SELECT 1 AS admitted"}).IsError
+			})
+		})
+	}
+}
