@@ -42,6 +42,9 @@ type faultOptions struct {
 	// directControl connects the control pool straight to the server, as
 	// when only the path of the pooled connections is faulty.
 	directControl bool
+	// tls connects with TLS (sslmode=require): PostgreSQL only, skipped
+	// where the server does not offer TLS.
+	tls bool
 }
 
 // faultBackends returns PostgreSQL and MySQL/MariaDB behind a proxy each,
@@ -57,6 +60,16 @@ func faultBackends(t *testing.T, o faultOptions) []*faultBackend {
 		{"mysql", "SQLMCP_TEST_MYSQL", "mysql://root@127.0.0.1:3306/test"},
 	} {
 		direct := envOr(s.env, s.def)
+		if o.tls {
+			if s.name != "postgres" {
+				continue
+			}
+			u, _ := url.Parse(direct)
+			q := u.Query()
+			q.Set("sslmode", "require")
+			u.RawQuery = q.Encode()
+			direct = u.String()
+		}
 		tg, err := dialect.ParseDSN(direct)
 		if err != nil {
 			t.Fatal(err)
@@ -68,6 +81,11 @@ func faultBackends(t *testing.T, o faultOptions) []*faultBackend {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		err = admin.PingContext(ctx)
 		cancel()
+		if err != nil && o.tls && strings.Contains(err.Error(), "SSL is not enabled") {
+			admin.Close()
+			t.Logf("SKIPPING %s over TLS: the server does not offer TLS: %v", s.name, err)
+			continue
+		}
 		if err != nil {
 			admin.Close()
 			if required(s.name) {
@@ -210,6 +228,35 @@ func TestStalledDatabaseEndsTheCallInTime(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestStalledDatabaseOverTLSEndsTheCallInTime: the socket deadlines sit
+// below TLS, so a stall bounds the call there too (the row guard, which
+// reads the protocol's framing, is off under TLS; the deadlines are not).
+func TestStalledDatabaseOverTLSEndsTheCallInTime(t *testing.T) {
+	for _, b := range faultBackends(t, faultOptions{pool: 2, tls: true}) {
+		t.Run(b.name, func(t *testing.T) {
+			const timeout = 2 * time.Second
+			cs := toolstest.Connect(t, b.tools(timeout))
+			if r := toolstest.Call(t, cs, "query", map[string]any{"sql": "SELECT ssl AS warm FROM pg_stat_ssl WHERE pid = pg_backend_pid()"}); r.IsError || !strings.Contains(r.Text, "true") {
+				t.Fatalf("not a TLS connection: %s", r.Text)
+			}
+			b.proxy.Stall()
+			r, took := callFor(t, cs, "query", map[string]any{"sql": "SELECT 2 AS stalled"})
+			b.proxy.Resume()
+			t.Logf("stalled call over TLS: %s after %s", r.Text, took.Round(time.Millisecond))
+			notInternal(t, "stalled call", r)
+			if !r.IsError || took > callBound(timeout) {
+				t.Errorf("stalled call over TLS = %q after %s, want a database error within %s", r.Text, took, callBound(timeout))
+			}
+			if n := b.db.Stats().OpenConnections; n != 0 {
+				t.Errorf("%d connections still open after the stalled call, want the stuck one discarded", n)
+			}
+			if r := toolstest.Call(t, cs, "query", map[string]any{"sql": "SELECT 3 AS after"}); r.IsError {
+				t.Errorf("first call after the stall: %s", r.Text)
+			}
+		})
 	}
 }
 
