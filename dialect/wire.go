@@ -5,8 +5,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/url"
+	"strings"
 	"sync"
 
 	gomysql "github.com/go-sql-driver/mysql"
@@ -22,6 +24,11 @@ type OpenOptions struct {
 	// process allocate a gigabyte before any byte cap applies. Zero means
 	// no bound. Use MessageLimit to derive it from the result byte cap.
 	MaxMessageBytes int
+	// Logger receives a driver's own log lines (go-sql-driver prints
+	// "[mysql] … unexpected EOF" on stderr when a connection breaks), at
+	// debug: the call that met the break is logged with its category
+	// already. Nil keeps the driver's default.
+	Logger *slog.Logger
 }
 
 // MessageLimit is the MaxMessageBytes that goes with a result byte cap: a
@@ -68,6 +75,9 @@ func Open(t Target, opts OpenOptions) (*sql.DB, error) {
 			d.guard = &guardDialer{max: opts.MaxMessageBytes, framing: mysqlFraming}
 		}
 		cfg.DialFunc = d.DialContext
+		if opts.Logger != nil {
+			cfg.Logger = driverLogger{opts.Logger}
+		}
 		c, err := gomysql.NewConnector(cfg)
 		if err != nil {
 			return nil, err
@@ -253,4 +263,11 @@ func tooLarge(err error) (DBError, bool) {
 		return DBError{Code: "row_too_large", Message: e.Error()}, true
 	}
 	return DBError{}, false
+}
+
+// driverLogger hands a driver's log lines to a slog.Logger at debug.
+type driverLogger struct{ l *slog.Logger }
+
+func (d driverLogger) Print(v ...any) {
+	d.l.Debug("database driver", "msg", strings.TrimSpace(fmt.Sprint(v...)))
 }

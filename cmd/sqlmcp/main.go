@@ -120,7 +120,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if !cfg.MaxOpenConnsSet {
 		maxOpen = 0 // the backend's default
 	}
-	db, d, target, err := openDatabase(ctx, dsn, maxOpen, dialect.OpenOptions{MaxMessageBytes: dialect.MessageLimit(cfg.MaxResultBytes)})
+	db, d, target, err := openDatabase(ctx, dsn, maxOpen, dialect.OpenOptions{MaxMessageBytes: dialect.MessageLimit(cfg.MaxResultBytes), Logger: logger})
 	if err != nil {
 		fmt.Fprintf(stderr, "sqlmcp: %s\n", scrub(err.Error(), dsn))
 		return 2
@@ -148,7 +148,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 	// Cancelling a call's statement (pg_cancel_backend, KILL QUERY) must
 	// not wait for a connection of the pool it is trying to relieve.
-	control, err := dialect.Open(target, dialect.OpenOptions{})
+	control, err := dialect.Open(target, dialect.OpenOptions{Logger: logger})
 	if err != nil {
 		fmt.Fprintf(stderr, "sqlmcp: cannot open %s: %s\n", target.Redacted, scrub(err.Error(), dsn))
 		return 2
