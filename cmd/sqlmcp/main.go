@@ -33,7 +33,8 @@ import (
 	"github.com/sqlmcp/sqlmcp/tools/metrics"
 )
 
-// version is set at build time (-ldflags "-X main.version=...").
+// version is set at build time (-ldflags "-X main.version=..."), or else
+// from the build information (version.go).
 var version = "dev"
 
 func main() {
@@ -64,7 +65,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	// whichever path writes it (a driver message in a log line, an error).
 	stderr = newScrubWriter(stderr, cfg.DSN)
 	if cfg.Version {
-		fmt.Fprintf(stdout, "sqlmcp %s\n", version)
+		fmt.Fprintln(stdout, versionLine())
 		return 0
 	}
 
