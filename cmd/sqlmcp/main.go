@@ -24,6 +24,7 @@ import (
 
 	_ "github.com/go-sql-driver/mysql"
 	_ "github.com/lib/pq"
+	"github.com/mattn/go-isatty"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	_ "modernc.org/sqlite"
 
@@ -181,7 +182,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 
 const terminalHint = `sqlmcp is an MCP server: it speaks JSON-RPC on stdin/stdout to an MCP client,
 so it is waiting for one now. To try it:
-  npx @modelcontextprotocol/inspector sqlmcp --demo        (a web UI)
+  npx -y @modelcontextprotocol/inspector sqlmcp --demo     (a web UI)
   make demo                                                (a scripted client, from the repo)
 or add it to Claude Desktop / Claude Code / Cursor (see README.md). Ctrl-C quits.
 `
@@ -481,9 +482,18 @@ func passwords(dsn string) []string {
 	return out
 }
 
-// isTerminal reports whether f is a character device (a terminal), so a
-// person who ran sqlmcp by hand is told what it is waiting for.
+// isTerminal reports whether f is a terminal, so a person who ran sqlmcp
+// by hand is told what it is waiting for. Other character devices are not
+// (a service started with stdin on /dev/null stays quiet); the descriptor
+// is reached without File.Fd, which would change its blocking mode.
 func isTerminal(f *os.File) bool {
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return false
+	}
+	tty := false
+	if err := rc.Control(func(fd uintptr) { tty = isatty.IsTerminal(fd) || isatty.IsCygwinTerminal(fd) }); err != nil {
+		return false
+	}
+	return tty
 }
