@@ -46,6 +46,7 @@ func (t *Tools) queryTool() *mcp.Tool {
 	lim := in.Properties["limit"]
 	lim.Type = "integer"
 	lim.Types = nil
+	lim.AnyOf = nil // not null either
 	lim.Minimum = ptr(1.0)
 	lim.Maximum = ptr(float64(t.opts.MaxRows))
 	lim.Default = json.RawMessage(fmt.Sprint(t.opts.MaxRows))

@@ -450,7 +450,7 @@ func schemaFor[T any]() *jsonschema.Schema {
 	if err != nil {
 		panic(fmt.Sprintf("tool schema for %T: %v", *new(T), err))
 	}
-	return s
+	return portable(s)
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -24,6 +24,7 @@ import (
 
 	_ "github.com/go-sql-driver/mysql"
 	_ "github.com/lib/pq"
+	"github.com/mattn/go-isatty"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	_ "modernc.org/sqlite"
 
@@ -33,7 +34,8 @@ import (
 	"github.com/sqlmcp/sqlmcp/tools/metrics"
 )
 
-// version is set at build time (-ldflags "-X main.version=...").
+// version is set at build time (-ldflags "-X main.version=..."), or else
+// from the build information (version.go).
 var version = "dev"
 
 func main() {
@@ -64,7 +66,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	// whichever path writes it (a driver message in a log line, an error).
 	stderr = newScrubWriter(stderr, cfg.DSN)
 	if cfg.Version {
-		fmt.Fprintf(stdout, "sqlmcp %s\n", version)
+		fmt.Fprintln(stdout, versionLine())
 		return 0
 	}
 
@@ -180,7 +182,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 
 const terminalHint = `sqlmcp is an MCP server: it speaks JSON-RPC on stdin/stdout to an MCP client,
 so it is waiting for one now. To try it:
-  npx @modelcontextprotocol/inspector sqlmcp --demo        (a web UI)
+  npx -y @modelcontextprotocol/inspector sqlmcp --demo     (a web UI)
   make demo                                                (a scripted client, from the repo)
 or add it to Claude Desktop / Claude Code / Cursor (see README.md). Ctrl-C quits.
 `
@@ -493,9 +495,18 @@ func passwords(dsn string) []string {
 	return out
 }
 
-// isTerminal reports whether f is a character device (a terminal), so a
-// person who ran sqlmcp by hand is told what it is waiting for.
+// isTerminal reports whether f is a terminal, so a person who ran sqlmcp
+// by hand is told what it is waiting for. Other character devices are not
+// (a service started with stdin on /dev/null stays quiet); the descriptor
+// is reached without File.Fd, which would change its blocking mode.
 func isTerminal(f *os.File) bool {
-	fi, err := f.Stat()
-	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return false
+	}
+	tty := false
+	if err := rc.Control(func(fd uintptr) { tty = isatty.IsTerminal(fd) || isatty.IsCygwinTerminal(fd) }); err != nil {
+		return false
+	}
+	return tty
 }
