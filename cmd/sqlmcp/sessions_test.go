@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -15,8 +16,9 @@ import (
 	"github.com/sqlmcp/sqlmcp/tools"
 )
 
-// sessionServer serves the demo database over real HTTP with a session cap.
-func sessionServer(t *testing.T, maxSessions int, idle time.Duration) string {
+// demoTools opens the demo database as the server does and returns its
+// pool and tools.
+func demoTools(t *testing.T) (*sql.DB, *tools.Tools) {
 	t.Helper()
 	path, cleanup, err := demo.WriteTemp()
 	if err != nil {
@@ -28,7 +30,13 @@ func sessionServer(t *testing.T, maxSessions int, idle time.Duration) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	tl := tools.New(db, d, tools.Options{})
+	return db, tools.New(db, d, tools.Options{})
+}
+
+// sessionServer serves the demo database over real HTTP with a session cap.
+func sessionServer(t *testing.T, maxSessions int, idle time.Duration) string {
+	t.Helper()
+	db, tl := demoTools(t)
 	svc := newHTTPService(httpOptions{Tools: tl, DB: db, MaxSessions: maxSessions, SessionIdleTimeout: idle})
 	ts := httptest.NewUnstartedServer(svc)
 	ts.Config = svc.server(tl.Options().QueryTimeout)
@@ -122,17 +130,8 @@ func TestHTTPSessionCap(t *testing.T) {
 // TestHTTPSessionCapLeavesStatelessAlone: --stateless keeps no sessions,
 // so the cap does not apply to its requests.
 func TestHTTPSessionCapLeavesStatelessAlone(t *testing.T) {
-	path, cleanup, err := demo.WriteTemp()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(cleanup)
-	db, d, _, err := openDatabase(context.Background(), "sqlite://"+path, 4, dialect.OpenOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	svc := newHTTPService(httpOptions{Tools: tools.New(db, d, tools.Options{}), DB: db, Stateless: true, MaxSessions: 1})
+	db, tl := demoTools(t)
+	svc := newHTTPService(httpOptions{Tools: tl, DB: db, Stateless: true, MaxSessions: 1})
 	ts := httptest.NewServer(svc)
 	t.Cleanup(ts.Close)
 	for i := range 5 {
