@@ -11,10 +11,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
 
+	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/sqlmcp/sqlmcp/dialect"
@@ -213,6 +215,9 @@ func newHTTPService(opts httpOptions) *httpService {
 
 	server := opts.Tools.NewServer(version)
 	s.mcp = server
+	if !opts.Stateless {
+		server.AddReceivingMiddleware(refuseDiscover)
+	}
 	// Inside the Splicer's (which must be outermost): a dropped POST
 	// cancels its call.
 	server.AddReceivingMiddleware(s.carriers.middleware)
@@ -427,11 +432,58 @@ func (s *httpService) shutdown(srv *http.Server, timeout time.Duration) {
 	}
 }
 
-// warnOnly drops the SDK's info-level chatter (one line per session).
+// refuseDiscover answers server/discover on stateful HTTP as the SDK
+// answers every other request of protocol 2026-07-28 there: error
+// -32022 (unsupported protocol version) naming the versions this server
+// speaks, all of them older. The SDK itself answers the discover with a
+// result listing those versions; a client that reads the success and not
+// the list (mcp-go v1.2.1) then speaks 2026-07-28, and every request
+// after it is refused. The error is what both mcp-go and the go-sdk
+// client take as "fall back to initialize" (SEP-2575).
+func refuseDiscover(next mcp.MethodHandler) mcp.MethodHandler {
+	return func(ctx context.Context, method string, req mcp.Request) (mcp.Result, error) {
+		if method != "server/discover" {
+			return next(ctx, method, req)
+		}
+		legacy := slices.DeleteFunc(mcp.SupportedProtocolVersions(), func(v string) bool {
+			return v >= modernProtocol
+		})
+		requested := ""
+		if p, ok := req.GetParams().(*mcp.DiscoverParams); ok && p != nil {
+			requested, _ = p.GetMeta()[mcp.MetaKeyProtocolVersion].(string)
+		}
+		data, err := json.Marshal(mcp.UnsupportedProtocolVersionData{Supported: legacy, Requested: requested})
+		if err != nil {
+			return nil, err
+		}
+		return nil, &jsonrpc.Error{
+			Code:    mcp.CodeUnsupportedProtocolVersion,
+			Message: fmt.Sprintf("protocol version %q needs a server started with --stateless; this one speaks %s", requested, strings.Join(legacy, ", ")),
+			Data:    data,
+		}
+	}
+}
+
+// modernProtocol is the first protocol version without sessions
+// (SEP-2575), which only --stateless serves over HTTP.
+const modernProtocol = "2026-07-28"
+
+// warnOnly drops the SDK's info-level chatter (one line per session),
+// and names the --stateless flag where the SDK names its Go option.
 type warnOnly struct{ slog.Handler }
 
 func (h warnOnly) Enabled(ctx context.Context, l slog.Level) bool {
 	return l >= slog.LevelWarn && h.Handler.Enabled(ctx, l)
+}
+
+func (h warnOnly) Handle(ctx context.Context, r slog.Record) error {
+	if strings.Contains(r.Message, "StreamableHTTPOptions.Stateless") {
+		r.Message = strings.NewReplacer(
+			"set StreamableHTTPOptions.Stateless = true", "start sqlmcp with --stateless",
+			"StreamableHTTPOptions.Stateless", "--stateless",
+		).Replace(r.Message)
+	}
+	return h.Handler.Handle(ctx, r)
 }
 
 func (s *tokenSet) count() int {
