@@ -8,10 +8,11 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 # rather than not at all.
 RACE ?= $(shell [ "$$($(GO) env CGO_ENABLED)" = 1 ] && command -v "$$($(GO) env CC)" >/dev/null 2>&1 && echo -race)
 
-.PHONY: build test faults lint demo bench generate release clean
+.PHONY: build test faults lint demo bench generate release image clean
 
+BIN ?= bin/sqlmcp
 build:
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o bin/sqlmcp ./cmd/sqlmcp
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/sqlmcp
 
 test:
 	$(GO) test $(RACE) -count=1 -timeout 10m ./...
@@ -71,6 +72,43 @@ release:
 		rm -rf $$stage; \
 	done; \
 	cd dist && sha256sum *.tar.gz *.zip >sqlmcp_$(VERSION)_checksums.txt && cat sqlmcp_$(VERSION)_checksums.txt
+
+# The container image (Containerfile): FROM scratch, the static binary,
+# the build host's CA bundle (Debian/Ubuntu: apt-get install ca-certificates;
+# elsewhere set CA_BUNDLE), user 65532, a 1777 /tmp. Needs buildah (Debian:
+# apt-get install buildah; runs as root, no daemon, pulls nothing), else
+# docker or podman. The context is staged in IMAGE_CONTEXT; file times are
+# the commit's and, with buildah, so is the image's creation time.
+IMAGE         ?= sqlmcp:$(VERSION)
+IMAGE_CONTEXT ?= bin/image
+CA_BUNDLE     ?= /etc/ssl/certs/ca-certificates.crt
+image: build
+	@test -r $(CA_BUNDLE) || { echo "make image: no CA bundle at $(CA_BUNDLE): apt-get install ca-certificates, or set CA_BUNDLE=FILE" >&2; exit 1; }
+	@set -e; epoch=$$(git log -1 --format=%ct 2>/dev/null || date +%s); \
+	revision=$$(git rev-parse HEAD 2>/dev/null || true); \
+	root=$(IMAGE_CONTEXT)/rootfs; \
+	rm -rf $(IMAGE_CONTEXT); \
+	mkdir -p $$root/etc/ssl/certs $$root/tmp; \
+	install -m 0755 $(BIN) $$root/sqlmcp; \
+	install -m 0644 $(CA_BUNDLE) $$root/etc/ssl/certs/ca-certificates.crt; \
+	printf 'root:x:0:0:root:/:/sbin/nologin\nnonroot:x:65532:65532:nonroot:/nonexistent:/sbin/nologin\n' >$$root/etc/passwd; \
+	printf 'root:x:0:\nnonroot:x:65532:\n' >$$root/etc/group; \
+	chmod 0644 $$root/etc/passwd $$root/etc/group; \
+	chmod 1777 $$root/tmp; \
+	find $$root -exec touch -h -d @$$epoch {} +; \
+	args="-f Containerfile -t $(IMAGE) --build-arg VERSION=$(VERSION) --build-arg REVISION=$$revision"; \
+	if command -v buildah >/dev/null; then \
+		echo "image: buildah bud $(IMAGE)"; \
+		buildah bud --isolation chroot --format docker --timestamp $$epoch $$args $(IMAGE_CONTEXT); \
+	elif command -v docker >/dev/null; then \
+		echo "image: docker build $(IMAGE)"; \
+		docker build $$args $(IMAGE_CONTEXT); \
+	elif command -v podman >/dev/null; then \
+		echo "image: podman build $(IMAGE)"; \
+		podman build --format docker $$args $(IMAGE_CONTEXT); \
+	else \
+		echo "make image: needs buildah (apt-get install buildah), docker or podman" >&2; exit 1; \
+	fi
 
 clean:
 	rm -rf bin dist

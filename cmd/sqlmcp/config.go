@@ -29,6 +29,8 @@ type config struct {
 	// AuditRequired refuses calls that cannot be audited to AuditLog.
 	AuditRequired bool
 	Version       bool
+	// Healthcheck is a URL to probe instead of serving (healthcheck.go).
+	Healthcheck string
 
 	// RequireLeastPrivilege refuses to start when the role can do more
 	// than read (see checkPrivileges in main.go).
@@ -124,6 +126,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.BoolVar(&c.AuditRequired, "audit-required", envBool(getenv("SQLMCP_AUDIT_REQUIRED")), "refuse tool calls (answer unavailable) while the --audit-log file cannot be written [SQLMCP_AUDIT_REQUIRED]")
 	fs.BoolVar(&c.RequireLeastPrivilege, "require-least-privilege", envBool(getenv("SQLMCP_REQUIRE_LEAST_PRIVILEGE")), "refuse to start if the database role can write or reach server files [SQLMCP_REQUIRE_LEAST_PRIVILEGE]")
 	fs.BoolVar(&c.Version, "version", false, "print the version and exit")
+	fs.StringVar(&c.Healthcheck, "healthcheck", "", "probe this URL (e.g. http://127.0.0.1:8080/readyz) and exit 0 if it answers 200, else 1; for container health checks")
 	fs.StringVar(&c.Transport, "transport", envStr("SQLMCP_TRANSPORT", "stdio"), "stdio or http [SQLMCP_TRANSPORT]")
 	fs.StringVar(&c.Listen, "listen", envStr("SQLMCP_LISTEN", "127.0.0.1:8080"), "address for --transport http [SQLMCP_LISTEN]")
 	fs.BoolVar(&c.Stateless, "stateless", false, "HTTP without server-side sessions, for replicas behind a plain load balancer")
@@ -152,7 +155,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if envErr != nil {
 		return c, envErr
 	}
-	if c.Version {
+	if c.Version || c.Healthcheck != "" {
 		return c, nil
 	}
 	switch {

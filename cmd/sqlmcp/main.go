@@ -69,6 +69,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		fmt.Fprintln(stdout, versionLine())
 		return 0
 	}
+	if cfg.Healthcheck != "" {
+		return healthcheck(ctx, cfg.Healthcheck, stdout)
+	}
 
 	logger := newLogger(stderr, cfg.LogFormat, cfg.LogLevel)
 	// SIGHUP reopens the audit file (logrotate's postrotate); without
