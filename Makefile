@@ -8,7 +8,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 # rather than not at all.
 RACE ?= $(shell [ "$$($(GO) env CGO_ENABLED)" = 1 ] && command -v "$$($(GO) env CC)" >/dev/null 2>&1 && echo -race)
 
-.PHONY: build test faults lint demo bench generate release image clean
+.PHONY: build test faults lint demo bench generate release image mcpb clean
 
 BIN ?= bin/sqlmcp
 build:
@@ -109,6 +109,31 @@ image: build
 	else \
 		echo "make image: needs buildah (apt-get install buildah), docker or podman" >&2; exit 1; \
 	fi
+
+# The Claude Desktop extension (mcpb/manifest.json): static binaries for
+# macOS and Linux (amd64, arm64; mcpb/sqlmcp.sh picks one) and Windows amd64
+# (arm64 Windows runs it emulated), packed with the @anthropic-ai/mcpb npm
+# tool into dist/sqlmcp-VERSION.mcpb. Needs node/npx. The manifest's version
+# is VERSION without its v (0.0.0-dev+REV when there is no tag).
+MCPB       ?= npx -y @anthropic-ai/mcpb@2.1.2
+MCPB_STAGE ?= bin/mcpb
+MCPB_PLATFORMS ?= darwin/amd64 darwin/arm64 linux/amd64 linux/arm64 windows/amd64
+mcpb:
+	@command -v node >/dev/null || { echo "make mcpb: needs node and npx (the @anthropic-ai/mcpb tool)" >&2; exit 1; }
+	@set -e; epoch=$$(git log -1 --format=%ct 2>/dev/null || date +%s); \
+	v=$(VERSION); v=$${v#v}; echo "$$v" | grep -Eq '^[0-9]+\.[0-9]+\.[0-9]+' || v=0.0.0-dev+$$v; \
+	rm -rf $(MCPB_STAGE); mkdir -p $(MCPB_STAGE)/server dist; \
+	for p in $(MCPB_PLATFORMS); do \
+		os=$${p%/*}; arch=$${p#*/}; ext=; [ "$$os" != windows ] || ext=.exe; \
+		echo "mcpb: sqlmcp-$$os-$$arch$$ext"; \
+		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(MCPB_STAGE)/server/sqlmcp-$$os-$$arch$$ext ./cmd/sqlmcp; \
+	done; \
+	install -m 0755 mcpb/sqlmcp.sh $(MCPB_STAGE)/server/sqlmcp.sh; \
+	cp LICENSE cmd/sqlmcp/demo/LICENSE-chinook.md $(MCPB_STAGE)/; \
+	V="$$v" node -e 'const fs=require("fs");const m=JSON.parse(fs.readFileSync("mcpb/manifest.json","utf8"));m.version=process.env.V;fs.writeFileSync(process.argv[1],JSON.stringify(m,null,2)+"\n")' $(MCPB_STAGE)/manifest.json; \
+	find $(MCPB_STAGE) -exec touch -h -d @$$epoch {} +; \
+	$(MCPB) validate $(MCPB_STAGE)/manifest.json; \
+	$(MCPB) pack $(MCPB_STAGE) dist/sqlmcp-$(VERSION).mcpb
 
 clean:
 	rm -rf bin dist
