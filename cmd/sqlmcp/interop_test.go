@@ -132,15 +132,7 @@ func (m mcpgoClient) tools(ctx context.Context) ([]json.RawMessage, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []json.RawMessage
-	for _, tool := range res.Tools {
-		b, err := json.Marshal(tool)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, b)
-	}
-	return out, nil
+	return marshalEach(res.Tools)
 }
 
 func (m mcpgoClient) call(ctx context.Context, name string, args map[string]any) (json.RawMessage, bool, error) {
@@ -183,15 +175,7 @@ func (g goSDKClient) tools(ctx context.Context) ([]json.RawMessage, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []json.RawMessage
-	for _, tool := range res.Tools {
-		b, err := json.Marshal(tool)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, b)
-	}
-	return out, nil
+	return marshalEach(res.Tools)
 }
 
 func (g goSDKClient) call(ctx context.Context, name string, args map[string]any) (json.RawMessage, bool, error) {
@@ -369,4 +353,18 @@ func checkStatefulRefusalNamesFlag(t *testing.T, srv *interopServer) {
 	if log := srv.log.String(); !strings.Contains(log, "with --stateless") || strings.Contains(log, "StreamableHTTPOptions") {
 		t.Errorf("the refusal's log line should name --stateless, not the SDK's Go option:\n%s", log)
 	}
+}
+
+// marshalEach encodes each tool as the client library decoded it, so both
+// clients' tool lists are checked the same way.
+func marshalEach[T any](items []T) ([]json.RawMessage, error) {
+	out := make([]json.RawMessage, 0, len(items))
+	for _, it := range items {
+		b, err := json.Marshal(it)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	return out, nil
 }
