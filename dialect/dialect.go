@@ -11,15 +11,15 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/sqlmcp/sqlmcp/dialect/policy"
 )
 
-// Dialect is one backend. Implementations are unexported; use New.
+// Dialect is the SQL-level half of a Backend: statements, sessions,
+// catalog, errors and values.
 type Dialect interface {
-	// Name is "postgres", "mysql" or "sqlite".
+	// Name is the backend's registered name ("postgres", "mysql", ...).
 	Name() string
 
 	// CheckReadOnly applies the statement policy: exactly one statement,
@@ -58,19 +58,6 @@ type Dialect interface {
 	// ValueKind tells how values of a column with this database type name
 	// (as database/sql reports it) are encoded in results.
 	ValueKind(databaseTypeName string) Kind
-}
-
-// New returns the dialect for a backend name as ParseDSN reports it.
-func New(backend string) (Dialect, error) {
-	switch backend {
-	case "postgres":
-		return postgres{}, nil
-	case "mysql":
-		return &mysql{}, nil
-	case "sqlite":
-		return sqlite{}, nil
-	}
-	return nil, fmt.Errorf("unknown backend %q", backend)
 }
 
 // SessionOptions configure one read-only unit of work.
@@ -124,6 +111,15 @@ type Lingerer interface {
 	// Lingering returns nil when the session's statement is over, else a
 	// channel closed once the server no longer runs it.
 	Lingering() <-chan struct{}
+}
+
+// EarlyCloser is a Session whose rows close without reading the rest of
+// their result: the caller need not read it itself to pace its garbage
+// (see the query tool), which would only run the statement further.
+type EarlyCloser interface {
+	Session
+	// ClosesEarly is a marker.
+	ClosesEarly()
 }
 
 // Queryer is what introspection needs: *sql.DB, *sql.Conn, *sql.Tx and
@@ -265,3 +261,7 @@ const (
 	KindLocalTimestamp
 	KindJSON
 )
+
+// ErrBadTableName is returned (wrapped) by ParseTableName when the text
+// cannot name a table: empty parts, an unterminated quote, too many parts.
+var ErrBadTableName = errors.New("invalid table name")

@@ -9,6 +9,7 @@ import (
 	"github.com/go-sql-driver/mysql"
 
 	"github.com/sqlmcp/sqlmcp/dialect"
+	_ "github.com/sqlmcp/sqlmcp/dialect/all"
 )
 
 func TestParseDSNPicksBackend(t *testing.T) {
@@ -31,8 +32,8 @@ func TestParseDSNPicksBackend(t *testing.T) {
 			t.Errorf("%s: %v", tc.dsn, err)
 			continue
 		}
-		if got.Backend != tc.backend || got.Redacted != tc.redacted {
-			t.Errorf("%s: backend %s redacted %s, want %s %s", tc.dsn, got.Backend, got.Redacted, tc.backend, tc.redacted)
+		if got.Backend.Name() != tc.backend || got.Redacted != tc.redacted {
+			t.Errorf("%s: backend %s redacted %s, want %s %s", tc.dsn, got.Backend.Name(), got.Redacted, tc.backend, tc.redacted)
 		}
 		if strings.Contains(got.Redacted, "secret") {
 			t.Errorf("%s: redacted form shows the password: %s", tc.dsn, got.Redacted)

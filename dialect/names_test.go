@@ -7,6 +7,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/sqlmcp/sqlmcp/dialect"
+	_ "github.com/sqlmcp/sqlmcp/dialect/all"
+	"github.com/sqlmcp/sqlmcp/dialect/internal/dialecttest"
 )
 
 func TestNamesParseTableName(t *testing.T) {
@@ -52,7 +54,7 @@ func TestNamesParseTableName(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.backend+"/"+tc.input, func(t *testing.T) {
-			got, err := metaDialect(t, tc.backend).ParseTableName(tc.input)
+			got, err := dialecttest.Backend(t, tc.backend).ParseTableName(tc.input)
 			if err != nil {
 				t.Fatalf("ParseTableName(%s) error: %v", tc.input, err)
 			}
@@ -69,7 +71,7 @@ func TestNamesParseTableNameInvalid(t *testing.T) {
 			``, `   `, `.album`, `public.`, `a..b`, `a.b.c`, `""`, `"unterminated`, `"a"b`, `"a" "b"`,
 		} {
 			t.Run(backend+"/"+input, func(t *testing.T) {
-				got, err := metaDialect(t, backend).ParseTableName(input)
+				got, err := dialecttest.Backend(t, backend).ParseTableName(input)
 				if !errors.Is(err, dialect.ErrBadTableName) {
 					t.Errorf("ParseTableName(%q) = %+v, %v; want ErrBadTableName", input, got, err)
 				}
@@ -77,11 +79,11 @@ func TestNamesParseTableNameInvalid(t *testing.T) {
 		}
 	}
 	for _, input := range []string{"`unterminated", "`a`b"} {
-		if _, err := metaDialect(t, "mysql").ParseTableName(input); !errors.Is(err, dialect.ErrBadTableName) {
+		if _, err := dialecttest.Backend(t, "mysql").ParseTableName(input); !errors.Is(err, dialect.ErrBadTableName) {
 			t.Errorf("mysql ParseTableName(%q) error = %v, want ErrBadTableName", input, err)
 		}
 	}
-	if _, err := metaDialect(t, "sqlite").ParseTableName(`[a]]`); !errors.Is(err, dialect.ErrBadTableName) {
+	if _, err := dialecttest.Backend(t, "sqlite").ParseTableName(`[a]]`); !errors.Is(err, dialect.ErrBadTableName) {
 		t.Errorf("sqlite ParseTableName([a]]) error = %v, want ErrBadTableName ([] has no escape)", err)
 	}
 }
@@ -92,7 +94,7 @@ func TestNamesParseTableNameInvalid(t *testing.T) {
 func TestNamesQuoteIdentRoundTrip(t *testing.T) {
 	names := []string{"album", "Album", "My Table", `a"b`, "a`b", "a]b", "a.b", "Ünïcode Täble", " lead", "trail ", "x; DROP TABLE y"}
 	for _, backend := range []string{"postgres", "mysql", "sqlite"} {
-		d := metaDialect(t, backend)
+		d := dialecttest.Backend(t, backend)
 		for _, schema := range []string{"public", "My Schema"} {
 			for _, name := range names {
 				in := d.QuoteIdent(schema) + "." + d.QuoteIdent(name)
@@ -115,7 +117,7 @@ func TestNamesQuoteIdent(t *testing.T) {
 		{"mysql", "My `Table`", "`My ``Table```"},
 		{"sqlite", `My "Table"`, `"My ""Table"""`},
 	} {
-		if got := metaDialect(t, tc.backend).QuoteIdent(tc.in); got != tc.want {
+		if got := dialecttest.Backend(t, tc.backend).QuoteIdent(tc.in); got != tc.want {
 			t.Errorf("%s QuoteIdent(%s) = %s, want %s", tc.backend, tc.in, got, tc.want)
 		}
 	}

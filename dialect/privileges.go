@@ -2,8 +2,6 @@ package dialect
 
 import (
 	"context"
-	"fmt"
-	"strings"
 )
 
 // PrivilegeChecker is implemented by dialects that can tell what the
@@ -16,29 +14,6 @@ type PrivilegeChecker interface {
 	// write 12 tables, e.g. public.track (INSERT, UPDATE, DELETE)"); none
 	// means a least-privilege role.
 	Privileges(ctx context.Context, q Queryer) ([]string, error)
-}
-
-// summarize turns a list of objects with the privileges held on each into
-// one finding: the count and the first few, never a thousand names.
-func summarize(verb string, objs []string, privs map[string][]string) string {
-	const shown = 3
-	var b strings.Builder
-	if len(objs) == 1 {
-		fmt.Fprintf(&b, "%s: ", verb)
-	} else {
-		fmt.Fprintf(&b, "%s %d objects, e.g. ", verb, len(objs))
-	}
-	for i, o := range objs {
-		if i == shown {
-			b.WriteString(", …")
-			break
-		}
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		fmt.Fprintf(&b, "%s (%s)", o, strings.Join(privs[o], ", "))
-	}
-	return b.String()
 }
 
 // ConnectionLimiter is implemented by dialects that can read how many

@@ -19,6 +19,7 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/sqlmcp/sqlmcp/dialect"
+	_ "github.com/sqlmcp/sqlmcp/dialect/all"
 	"github.com/sqlmcp/sqlmcp/integration/fixture"
 )
 
@@ -148,13 +149,12 @@ func openTarget(rawURL string) (*sql.DB, dialect.Dialect, error) {
 		return nil, nil, err
 	}
 	// As cmd/sqlmcp opens it: with the guard against oversized rows.
-	db, err := dialect.Open(tg, dialect.OpenOptions{MaxMessageBytes: dialect.MessageLimit(1 << 20)})
+	db, err := tg.Backend.Open(tg, dialect.OpenOptions{MaxMessageBytes: dialect.MessageLimit(1 << 20)})
 	if err != nil {
 		return nil, nil, err
 	}
 	db.SetMaxOpenConns(4)
-	d, err := dialect.New(tg.Backend)
-	return db, d, err
+	return db, tg.Backend, nil
 }
 
 func setupSQLite(ctx context.Context) (*backend, string, error) {
@@ -193,7 +193,7 @@ func newServerDatabase(ctx context.Context, name, envVar, def, create, drop stri
 	if err != nil {
 		return nil, "", err
 	}
-	root, err := sql.Open(tg.DriverName, tg.DriverDSN)
+	root, err := tg.Backend.Open(tg, dialect.OpenOptions{})
 	if err != nil {
 		return nil, "", err
 	}
@@ -215,7 +215,7 @@ func newServerDatabase(ctx context.Context, name, envVar, def, create, drop stri
 	u.Path = "/" + db
 	b = &backend{url: u.String(), dbName: db, bigRows: bigRows}
 	atg, _ := dialect.ParseDSN(b.url)
-	if b.admin, err = sql.Open(atg.DriverName, atg.DriverDSN); err != nil {
+	if b.admin, err = atg.Backend.Open(atg, dialect.OpenOptions{}); err != nil {
 		return nil, "", err
 	}
 	return b, "", nil

@@ -74,7 +74,7 @@ func faultBackends(t *testing.T, o faultOptions) []*faultBackend {
 		if err != nil {
 			t.Fatal(err)
 		}
-		admin, err := sql.Open(tg.DriverName, tg.DriverDSN)
+		admin, err := tg.Backend.Open(tg, dialect.OpenOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -122,18 +122,14 @@ func openVia(t *testing.T, rawURL string, opts dialect.OpenOptions, n int) (*sql
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := dialect.Open(tg, opts)
+	db, err := tg.Backend.Open(tg, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	db.SetMaxOpenConns(n)
 	db.SetMaxIdleConns(n)
 	t.Cleanup(func() { db.Close() })
-	d, err := dialect.New(tg.Backend)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return db, d
+	return db, tg.Backend
 }
 
 func (b *faultBackend) tools(timeout time.Duration) *tools.Tools {

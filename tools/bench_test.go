@@ -2,7 +2,6 @@ package tools
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"path/filepath"
 	"strings"
@@ -92,12 +91,12 @@ func benchmarkTool(b *testing.B, tool string, args map[string]any) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	db, err := sql.Open(target.DriverName, target.DriverDSN)
+	db, err := target.Backend.Open(target, dialect.OpenOptions{})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer db.Close()
-	d, _ := dialect.New(target.Backend)
+	d := target.Backend
 	ctx := context.Background()
 	st, ct := mcp.NewInMemoryTransports()
 	ss, err := New(db, d, Options{}).NewServer("bench").Connect(ctx, st, nil)

@@ -17,9 +17,9 @@ import (
 // driver call: no database can be made to do this on demand once the
 // socket deadlines hold.
 func TestBoundedAnswersWhateverTheBodyDoes(t *testing.T) {
-	d, err := dialect.New("sqlite")
-	if err != nil {
-		t.Fatal(err)
+	d, ok := dialect.Lookup("sqlite")
+	if !ok {
+		t.Fatal("sqlite backend not registered")
 	}
 	tl := New(nil, d, Options{QueryTimeout: 100 * time.Millisecond})
 	release := make(chan struct{})
@@ -30,7 +30,7 @@ func TestBoundedAnswersWhateverTheBodyDoes(t *testing.T) {
 	}
 	rec := &Record{Tool: "query", RequestID: "r1"}
 	start := time.Now()
-	_, err = tl.bounded(stuck)(context.Background(), json.RawMessage(`{"sql":"SELECT stuck"}`), rec)
+	_, err := tl.bounded(stuck)(context.Background(), json.RawMessage(`{"sql":"SELECT stuck"}`), rec)
 	took := time.Since(start)
 	if took > tl.hardLimit()+2*time.Second {
 		t.Errorf("bounded call answered after %s, want by %s", took, tl.hardLimit())
@@ -57,9 +57,9 @@ func TestBoundedAnswersWhateverTheBodyDoes(t *testing.T) {
 // must not report every call finished, and so let shutdown close the pool
 // under it, until that work returns.
 func TestDrainWaitsForAbandonedWork(t *testing.T) {
-	d, err := dialect.New("sqlite")
-	if err != nil {
-		t.Fatal(err)
+	d, ok := dialect.Lookup("sqlite")
+	if !ok {
+		t.Fatal("sqlite backend not registered")
 	}
 	tl := New(nil, d, Options{QueryTimeout: 100 * time.Millisecond})
 	release := make(chan struct{})

@@ -15,6 +15,7 @@ import (
 	_ "modernc.org/sqlite"
 
 	"github.com/sqlmcp/sqlmcp/dialect"
+	_ "github.com/sqlmcp/sqlmcp/dialect/sqlite" // the backend these tests use
 	"github.com/sqlmcp/sqlmcp/tools"
 	"github.com/sqlmcp/sqlmcp/tools/toolstest"
 )
@@ -45,16 +46,12 @@ func newSQLite(t *testing.T) (*sql.DB, dialect.Dialect) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := sql.Open(target.DriverName, target.DriverDSN)
+	db, err := target.Backend.Open(target, dialect.OpenOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	d, err := dialect.New(target.Backend)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return db, d
+	return db, target.Backend
 }
 
 func TestToolsListedWithReadOnlyAnnotationsAndSchemas(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/sqlmcp/sqlmcp/dialect"
+	_ "github.com/sqlmcp/sqlmcp/dialect/all"
 	"github.com/sqlmcp/sqlmcp/integration/fixture"
 )
 
@@ -68,7 +69,7 @@ func open(ctx context.Context, dsn string) (*sql.DB, dialect.Dialect, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	db, err := sql.Open(tg.DriverName, tg.DriverDSN)
+	db, err := tg.Backend.Open(tg, dialect.OpenOptions{})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -80,8 +81,7 @@ func open(ctx context.Context, dsn string) (*sql.DB, dialect.Dialect, error) {
 		db.Close()
 		return nil, nil, fmt.Errorf("%w: %s: %v", errUnreachable, tg.Redacted, err)
 	}
-	d, err := dialect.New(tg.Backend)
-	return db, d, err
+	return db, tg.Backend, nil
 }
 
 func withDB(rawURL, name string) string {

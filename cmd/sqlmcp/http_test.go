@@ -67,14 +67,14 @@ func newHTTPFixture(t testing.TB, o fixtureOptions) *httpFixture {
 	}
 	t.Cleanup(cleanup)
 	f := &httpFixture{dsn: "sqlite://" + path, audit: &toolstest.AuditLog{}, audited: &syncBuffer{}}
-	db, d, target, err := openDatabase(context.Background(), f.dsn, 10, dialect.OpenOptions{MaxMessageBytes: dialect.MessageLimit(1 << 20)})
+	db, d, _, err := openDatabase(context.Background(), f.dsn, 10, dialect.OpenOptions{MaxMessageBytes: dialect.MessageLimit(1 << 20)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
 	f.db = db
-	f.metrics = metrics.New(metrics.Options{Version: "test", Backend: target.Backend})
-	f.metrics.ObserveDB(db, target.Backend)
+	f.metrics = metrics.New(metrics.Options{Version: "test", Backend: d.Name()})
+	f.metrics.ObserveDB(db, d.Name())
 	var audit tools.Auditor = teeAuditor{f.audit, tools.NewAuditor(slog.New(slog.NewJSONHandler(f.audited, nil)))}
 	if o.noAudit {
 		audit = nil

@@ -13,10 +13,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/url"
 	"os"
 	"os/signal"
-	"runtime"
 	"runtime/debug"
 	"strings"
 	"syscall"
@@ -30,6 +28,7 @@ import (
 
 	"github.com/sqlmcp/sqlmcp/cmd/sqlmcp/demo"
 	"github.com/sqlmcp/sqlmcp/dialect"
+	_ "github.com/sqlmcp/sqlmcp/dialect/all" // every backend sqlmcp serves
 	"github.com/sqlmcp/sqlmcp/tools"
 	"github.com/sqlmcp/sqlmcp/tools/metrics"
 )
@@ -131,7 +130,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return 2
 	}
 	defer db.Close()
-	logger.Info("database ready", "backend", target.Backend, "dsn", target.Redacted, "demo", cfg.Demo, "version", version)
+	logger.Info("database ready", "backend", d.Name(), "dsn", target.Redacted, "demo", cfg.Demo, "version", version)
 	if !cfg.Demo {
 		if msg := checkPrivileges(ctx, d, db, logger, cfg.RequireLeastPrivilege); msg != "" {
 			fmt.Fprintf(stderr, "sqlmcp: %s\n", msg)
@@ -144,8 +143,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	var m *metrics.Metrics
 	var observer tools.Observer
 	if cfg.Transport == "http" {
-		m = metrics.New(metrics.Options{Version: version, Backend: target.Backend})
-		m.ObserveDB(db, target.Backend)
+		m = metrics.New(metrics.Options{Version: version, Backend: d.Name()})
+		m.ObserveDB(db, d.Name())
 		if auditFile != nil {
 			m.ObserveAudit(auditFile.WriteErrors)
 		}
@@ -153,14 +152,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 	// Cancelling a call's statement (pg_cancel_backend, KILL QUERY) must
 	// not wait for a connection of the pool it is trying to relieve.
-	control, err := dialect.Open(target, dialect.OpenOptions{Logger: logger})
-	if err != nil {
-		fmt.Fprintf(stderr, "sqlmcp: cannot open %s: %s\n", target.Redacted, scrub(err.Error(), dsn))
-		return 2
+	var control *sql.DB
+	if d.Traits().ControlPool {
+		control, err = target.Backend.Open(target, dialect.OpenOptions{Logger: logger})
+		if err != nil {
+			fmt.Fprintf(stderr, "sqlmcp: cannot open %s: %s\n", target.Redacted, scrub(err.Error(), dsn))
+			return 2
+		}
+		control.SetMaxOpenConns(controlPoolSize)
+		control.SetMaxIdleConns(1)
+		defer control.Close()
 	}
-	control.SetMaxOpenConns(controlPoolSize)
-	control.SetMaxIdleConns(1)
-	defer control.Close()
 	t := tools.New(db, d, tools.Options{
 		Control:        control,
 		MaxRows:        cfg.MaxRows,
@@ -346,41 +348,26 @@ func checkConnectionLimit(ctx context.Context, d dialect.Dialect, db *sql.DB, lo
 	}
 }
 
-// defaultPoolSize is the pool size when the user sets none. SQLite runs
-// in our process: a connection beyond the number of CPUs adds no
-// throughput, and each one holds its own parsed schema and page cache
-// (on a 1000-table file, 8 busy connections took peak RSS from 33 to
-// 52 MB at the same calls/s).
-func defaultPoolSize(backend string) int {
-	if backend == "sqlite" {
-		return min(10, max(2, runtime.GOMAXPROCS(0)))
-	}
-	return 10
-}
-
 // openDatabase parses the DSN, opens the pool and checks the database
 // answers, turning every failure into one line that names the fix.
-// maxOpen 0 is the backend's default pool size (defaultPoolSize).
-func openDatabase(ctx context.Context, dsn string, maxOpen int, opts dialect.OpenOptions) (*sql.DB, dialect.Dialect, dialect.Target, error) {
+// maxOpen 0 is the backend's default pool size (Traits.PoolSize).
+func openDatabase(ctx context.Context, dsn string, maxOpen int, opts dialect.OpenOptions) (*sql.DB, dialect.Backend, dialect.Target, error) {
 	target, err := dialect.ParseDSN(dsn)
 	if err != nil {
 		return nil, nil, target, err
 	}
-	d, err := dialect.New(target.Backend)
-	if err != nil {
-		return nil, nil, target, err
-	}
-	if target.Backend == "sqlite" {
+	d := target.Backend
+	if d.Traits().FileBased {
 		if _, err := os.Stat(target.Path); err != nil {
 			return nil, nil, target, fmt.Errorf("SQLite database %s: %v (give the path of an existing database file)", target.Path, scrub(err.Error(), dsn))
 		}
 	}
-	db, err := dialect.Open(target, opts)
+	db, err := target.Backend.Open(target, opts)
 	if err != nil {
 		return nil, nil, target, fmt.Errorf("cannot open %s: %s", target.Redacted, scrub(err.Error(), dsn))
 	}
 	if maxOpen == 0 {
-		maxOpen = defaultPoolSize(target.Backend)
+		maxOpen = d.Traits().PoolSize
 	}
 	db.SetMaxOpenConns(maxOpen)
 	db.SetMaxIdleConns(maxOpen)
@@ -405,7 +392,7 @@ type scrubWriter struct {
 
 func newScrubWriter(w io.Writer, dsn string) io.Writer {
 	var secrets []string
-	for _, p := range passwords(dsn) {
+	for _, p := range dialect.Secrets(dsn) {
 		if len(p) >= 4 {
 			secrets = append(secrets, p)
 		}
@@ -433,10 +420,7 @@ func (s *scrubWriter) Write(p []byte) (int, error) {
 // message; drivers do not usually echo it, but the cost of being wrong is
 // a leaked credential.
 func scrub(msg, dsn string) string {
-	if t, err := dialect.ParseDSN(dsn); err == nil && t.DriverDSN != "" {
-		msg = strings.ReplaceAll(msg, t.DriverDSN, t.Redacted)
-	}
-	for _, p := range passwords(dsn) {
+	for _, p := range dialect.Secrets(dsn) {
 		if len(p) >= 1 {
 			msg = strings.ReplaceAll(msg, p, "xxxxx")
 		}
@@ -477,25 +461,6 @@ func newLogger(w io.Writer, format, level string) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
-}
-
-// passwords returns the secrets a DSN holds, so that messages can be
-// scrubbed of them.
-func passwords(dsn string) []string {
-	var out []string
-	if u, err := url.Parse(dsn); err == nil {
-		if u.User != nil {
-			if p, ok := u.User.Password(); ok && p != "" {
-				out = append(out, p, url.QueryEscape(p), url.PathEscape(p))
-			}
-		}
-		for _, k := range []string{"password", "passwd", "sslpassword"} {
-			if p := u.Query().Get(k); p != "" {
-				out = append(out, p)
-			}
-		}
-	}
-	return out
 }
 
 // isTerminal reports whether f is a terminal, so a person who ran sqlmcp

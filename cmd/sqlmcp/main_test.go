@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -233,11 +232,5 @@ func TestPoolSizeDefaultsByBackend(t *testing.T) {
 		if c.MaxOpenConnsSet != tc.set {
 			t.Errorf("%v %v: MaxOpenConnsSet = %v, want %v", tc.args, tc.env, c.MaxOpenConnsSet, tc.set)
 		}
-	}
-	if n := defaultPoolSize("sqlite"); n < 2 || n > max(2, runtime.GOMAXPROCS(0)) {
-		t.Errorf("SQLite default pool %d on %d CPUs", n, runtime.GOMAXPROCS(0))
-	}
-	if n := defaultPoolSize("postgres"); n != 10 {
-		t.Errorf("PostgreSQL default pool %d, want 10", n)
 	}
 }

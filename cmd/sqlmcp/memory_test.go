@@ -22,7 +22,7 @@ import (
 
 	_ "modernc.org/sqlite"
 
-	"github.com/sqlmcp/sqlmcp/dialect"
+	"github.com/sqlmcp/sqlmcp/dialect/sqlite"
 )
 
 var (
@@ -443,7 +443,7 @@ func TestMeasureRSS(t *testing.T) {
 // A row that fits is refused by the cap before it is encoded.
 func TestSQLiteWideRowIsBoundedBeforeItIsCopied(t *testing.T) {
 	b := memBackends(t)[0]
-	limit := int(dialect.SQLiteHeapLimit(1<<20+1))*2 + rssBaseline
+	limit := int(sqlite.HeapLimit(1<<20+1))*2 + rssBaseline
 	for _, tc := range []struct {
 		fn   string
 		cols int

@@ -2,7 +2,6 @@ package demo_test
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"io/fs"
 	"os"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/sqlmcp/sqlmcp/cmd/sqlmcp/demo"
 	"github.com/sqlmcp/sqlmcp/dialect"
+	_ "github.com/sqlmcp/sqlmcp/dialect/all"
 	"github.com/sqlmcp/sqlmcp/integration/fixture"
 )
 
@@ -44,7 +44,7 @@ func TestEmbeddedChinook(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := sql.Open(target.DriverName, target.DriverDSN)
+	db, err := target.Backend.Open(target, dialect.OpenOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
