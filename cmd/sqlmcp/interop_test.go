@@ -147,8 +147,14 @@ func (m mcpgoClient) call(ctx context.Context, name string, args map[string]any)
 	return b, res.IsError, err
 }
 
-func (m mcpgoClient) ping(ctx context.Context) error { return m.c.Ping(ctx) }
-func (m mcpgoClient) close() error                   { return m.c.Close() }
+// ping uses mcp-go's Ping, deprecated because protocol 2026-07-28 dropped
+// the ping RPC (it then succeeds without sending); on earlier protocols it
+// is a real round trip.
+func (m mcpgoClient) ping(ctx context.Context) error {
+	//lint:ignore SA1019 the version negotiated decides whether it sends
+	return m.c.Ping(ctx)
+}
+func (m mcpgoClient) close() error { return m.c.Close() }
 
 // The go-sdk's client (v1.8.0), with its defaults.
 type goSDKClient struct{ s *mcp.ClientSession }

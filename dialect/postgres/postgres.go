@@ -96,7 +96,6 @@ type pgSession struct {
 	dropped    bool // Close found the connection broken
 	stopCancel func(wait bool)
 	stmt       *sql.Stmt
-	rows       *sql.Rows
 }
 
 func (s *pgSession) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {

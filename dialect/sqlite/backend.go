@@ -40,10 +40,7 @@ func (sqlite) ParseDSN(dsn string) (dialect.Target, error) {
 	case strings.HasPrefix(lower, "sqlite:"):
 		rest = dsn[len("sqlite:"):]
 	default: // file:
-		rest = dsn[len("file:"):]
-		if strings.HasPrefix(rest, "//") {
-			rest = rest[2:]
-		}
+		rest = strings.TrimPrefix(dsn[len("file:"):], "//")
 	}
 	if hasUserInfo(dsn) {
 		// SQLite has no users; a user:password@ here is a mistake, and
