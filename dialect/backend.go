@@ -123,8 +123,8 @@ func Register(b Backend) {
 	if _, dup := registry.byName[name]; dup {
 		panic("dialect.Register: backend " + name + " registered twice")
 	}
-	if len(tr.DSNPrefixes) == 0 || tr.DSNForms == "" || tr.Statements == "" {
-		panic("dialect.Register: backend " + name + " needs DSNPrefixes, DSNForms and Statements")
+	if len(tr.DSNPrefixes) == 0 || tr.DSNForms == "" || tr.Statements == "" || tr.PoolSize < 1 {
+		panic("dialect.Register: backend " + name + " needs DSNPrefixes, DSNForms, Statements and a PoolSize")
 	}
 	for _, o := range registry.byName {
 		ot := o.Traits()
