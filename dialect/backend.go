@@ -24,7 +24,7 @@ import (
 //  1. Create dialect/<name> with a type implementing Backend, and call
 //     Register(yourBackend) from the package's init. Add a blank import
 //     of the package to dialect/all.
-//  2. Traits: the DSN prefixes (and file extensions, for a file-based
+//  2. Traits: its title, the DSN prefixes (and file extensions, for a file-based
 //     engine) that are yours, how to write a DSN (DSNForms), the default
 //     pool size, whether cancelling a statement needs the control pool,
 //     whether the database is a file that must exist, the driver errors
@@ -77,6 +77,8 @@ type Backend interface {
 // Traits are what the rest of sqlmcp needs to know about a backend, in
 // place of comparing its name.
 type Traits struct {
+	// Title is how people name the engine in messages: "PostgreSQL".
+	Title string
 	// DSNPrefixes are the lower-case beginnings of this backend's DSNs,
 	// e.g. "postgres://"; ParseDSN matches them case-insensitively.
 	DSNPrefixes []string
@@ -123,8 +125,8 @@ func Register(b Backend) {
 	if _, dup := registry.byName[name]; dup {
 		panic("dialect.Register: backend " + name + " registered twice")
 	}
-	if len(tr.DSNPrefixes) == 0 || tr.DSNForms == "" || tr.Statements == "" || tr.PoolSize < 1 {
-		panic("dialect.Register: backend " + name + " needs DSNPrefixes, DSNForms, Statements and a PoolSize")
+	if tr.Title == "" || len(tr.DSNPrefixes) == 0 || tr.DSNForms == "" || tr.Statements == "" || tr.PoolSize < 1 {
+		panic("dialect.Register: backend " + name + " needs a Title, DSNPrefixes, DSNForms, Statements and a PoolSize")
 	}
 	for _, o := range registry.byName {
 		ot := o.Traits()

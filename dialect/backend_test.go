@@ -20,7 +20,7 @@ func (f fake) Name() string           { return f.name }
 func (f fake) Traits() dialect.Traits { return f.traits }
 
 func complete(prefixes ...string) dialect.Traits {
-	return dialect.Traits{DSNPrefixes: prefixes, DSNForms: "x://", Statements: "SELECT", PoolSize: 1}
+	return dialect.Traits{Title: "T", DSNPrefixes: prefixes, DSNForms: "x://", Statements: "SELECT", PoolSize: 1}
 }
 
 // A DSN must always mean one backend: Register refuses a second backend
@@ -37,10 +37,11 @@ func TestRegisterRefusesAmbiguousOrIncompleteBackends(t *testing.T) {
 		{"same prefix", fake{name: "pg2", traits: complete("postgres://")}, "both claim"},
 		{"shorter prefix", fake{name: "pg3", traits: complete("postgres")}, "both claim"},
 		{"longer prefix", fake{name: "sq2", traits: complete("sqlite:x")}, "both claim"},
-		{"same extension", fake{name: "sq3", traits: dialect.Traits{DSNPrefixes: []string{"sq3:"}, FileExtensions: []string{".db"}, DSNForms: "sq3:", Statements: "SELECT", PoolSize: 1}}, "both claim files"},
-		{"no prefix", fake{name: "none", traits: dialect.Traits{DSNForms: "x", Statements: "SELECT"}}, "needs"},
-		{"no statements", fake{name: "mute", traits: dialect.Traits{DSNPrefixes: []string{"mute://"}, DSNForms: "mute://", PoolSize: 1}}, "needs"},
-		{"no pool size", fake{name: "nopool", traits: dialect.Traits{DSNPrefixes: []string{"nopool://"}, DSNForms: "nopool://", Statements: "SELECT"}}, "needs"},
+		{"same extension", fake{name: "sq3", traits: dialect.Traits{Title: "T", DSNPrefixes: []string{"sq3:"}, FileExtensions: []string{".db"}, DSNForms: "sq3:", Statements: "SELECT", PoolSize: 1}}, "both claim files"},
+		{"no prefix", fake{name: "none", traits: dialect.Traits{Title: "T", DSNForms: "x", Statements: "SELECT"}}, "needs"},
+		{"no statements", fake{name: "mute", traits: dialect.Traits{Title: "T", DSNPrefixes: []string{"mute://"}, DSNForms: "mute://", PoolSize: 1}}, "needs"},
+		{"no pool size", fake{name: "nopool", traits: dialect.Traits{Title: "T", DSNPrefixes: []string{"nopool://"}, DSNForms: "nopool://", Statements: "SELECT"}}, "needs"},
+		{"no title", fake{name: "untitled", traits: dialect.Traits{DSNPrefixes: []string{"untitled://"}, DSNForms: "untitled://", Statements: "SELECT", PoolSize: 1}}, "needs"},
 		{"upper-case name", fake{name: "Fancy", traits: complete("fancy://")}, "lower case"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

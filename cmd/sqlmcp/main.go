@@ -348,38 +348,11 @@ func checkConnectionLimit(ctx context.Context, d dialect.Dialect, db *sql.DB, lo
 	}
 }
 
-// openDatabase parses the DSN, opens the pool and checks the database
-// answers, turning every failure into one line that names the fix.
-// maxOpen 0 is the backend's default pool size (Traits.PoolSize).
+// openDatabase opens the database the way every caller must (see
+// dialect.Connect). maxOpen 0 is the backend's default pool size.
 func openDatabase(ctx context.Context, dsn string, maxOpen int, opts dialect.OpenOptions) (*sql.DB, dialect.Backend, dialect.Target, error) {
-	target, err := dialect.ParseDSN(dsn)
-	if err != nil {
-		return nil, nil, target, err
-	}
-	d := target.Backend
-	if d.Traits().FileBased {
-		if _, err := os.Stat(target.Path); err != nil {
-			return nil, nil, target, fmt.Errorf("SQLite database %s: %v (give the path of an existing database file)", target.Path, scrub(err.Error(), dsn))
-		}
-	}
-	db, err := target.Backend.Open(target, opts)
-	if err != nil {
-		return nil, nil, target, fmt.Errorf("cannot open %s: %s", target.Redacted, scrub(err.Error(), dsn))
-	}
-	if maxOpen == 0 {
-		maxOpen = d.Traits().PoolSize
-	}
-	db.SetMaxOpenConns(maxOpen)
-	db.SetMaxIdleConns(maxOpen)
-	db.SetConnMaxIdleTime(5 * time.Minute)
-	db.SetConnMaxLifetime(time.Hour)
-	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	if err := dialect.Ping(pctx, db); err != nil {
-		db.Close()
-		return nil, nil, target, fmt.Errorf("cannot connect to %s: %s%s", target.Redacted, scrub(err.Error(), dsn), connectHint(err))
-	}
-	return db, d, target, nil
+	db, target, err := dialect.Connect(ctx, dsn, maxOpen, opts)
+	return db, target.Backend, target, err
 }
 
 // scrubWriter replaces the DSN's password (when it is long enough not to
@@ -416,33 +389,8 @@ func (s *scrubWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// scrub removes anything that looks like the DSN's password from a driver
-// message; drivers do not usually echo it, but the cost of being wrong is
-// a leaked credential.
-func scrub(msg, dsn string) string {
-	for _, p := range dialect.Secrets(dsn) {
-		if len(p) >= 1 {
-			msg = strings.ReplaceAll(msg, p, "xxxxx")
-		}
-	}
-	return msg
-}
-
-func connectHint(err error) string {
-	m := strings.ToLower(err.Error())
-	switch {
-	case strings.Contains(m, "connection refused"), strings.Contains(m, "no such host"), strings.Contains(m, "i/o timeout"),
-		strings.Contains(m, "deadline exceeded"):
-		return " — is the server running, and are the host and port right?"
-	case strings.Contains(m, "password"), strings.Contains(m, "access denied"), strings.Contains(m, "authentication"):
-		return " — check the user name and password in the DSN"
-	case strings.Contains(m, "does not exist"), strings.Contains(m, "unknown database"):
-		return " — check the database name in the DSN"
-	case strings.Contains(m, "ssl"):
-		return " — set sslmode in the DSN (e.g. ?sslmode=disable for a local server without TLS)"
-	}
-	return ""
-}
+// scrub removes the DSN's password from a message (dialect.Scrub).
+func scrub(msg, dsn string) string { return dialect.Scrub(msg, dsn) }
 
 func newLogger(w io.Writer, format, level string) *slog.Logger {
 	var lv slog.Level

@@ -18,6 +18,7 @@ func init() { dialect.Register(&mysql{}) }
 // Traits: see dialect.Traits.
 func (*mysql) Traits() dialect.Traits {
 	return dialect.Traits{
+		Title:       "MySQL/MariaDB",
 		DSNPrefixes: []string{"mysql://", "mariadb://"},
 		DSNForms:    "mysql://user:pass@host:3306/db",
 		PoolSize:    10,

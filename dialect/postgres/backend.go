@@ -17,6 +17,7 @@ func init() { dialect.Register(postgres{}) }
 // Traits: see dialect.Traits.
 func (postgres) Traits() dialect.Traits {
 	return dialect.Traits{
+		Title:       "PostgreSQL",
 		DSNPrefixes: []string{"postgres://", "postgresql://"},
 		DSNForms:    "postgres://user:pass@host:5432/db",
 		PoolSize:    10,

@@ -16,6 +16,7 @@ func init() { dialect.Register(sqlite{}) }
 // Traits: see dialect.Traits.
 func (sqlite) Traits() dialect.Traits {
 	return dialect.Traits{
+		Title:          "SQLite",
 		DSNPrefixes:    []string{"sqlite:", "file:"},
 		FileExtensions: []string{".db", ".sqlite", ".sqlite3"},
 		DSNForms:       "sqlite:///abs/path.db, sqlite:relative.db or a path ending .db, .sqlite or .sqlite3",
