@@ -4,7 +4,11 @@ package policy
 // whether s holds a ";" outside strings, comments and quoted identifiers,
 // and any lexing refusal.
 func LexedSemicolon(f Flavor, s string) (bool, error) {
-	l := lexer{f: f, src: s, semi: -1}
+	r, ok := rulesFor(f)
+	if !ok {
+		return false, &Violation{Reason: "unknown SQL flavor", Flavor: f}
+	}
+	l := lexer{f: f, r: r, src: s, semi: -1}
 	l.out.bodyStart = -1
 	for l.pos < len(s) {
 		if v := l.next(); v != nil {

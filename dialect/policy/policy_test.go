@@ -23,7 +23,7 @@ func has(set int, f policy.Flavor) bool { return set&(1<<(int(f)-1)) != 0 }
 var acceptCases = []struct {
 	on   int
 	sql  string
-	kind policy.Kind
+	kind policy.StatementKind
 }{
 	// Plain reads, in any case and layout.
 	{all, "SELECT 1", policy.Select},
