@@ -27,15 +27,23 @@ type functionLists struct {
 	relations map[string]relationRule
 	// relationArgs are functions that read, when they run, the relation
 	// their first argument names: that argument is checked as a name
-	// against relations.
-	relationArgs map[string]relationArg
+	// against relations. (Short lists, scanned: cheaper than hashing the
+	// name of every call.)
+	relationArgs []relationArg
 	// withArgument refuses a call of each function named when it has an
-	// argument, saying why; without one it is a read.
-	withArgument map[string]string
+	// argument; without one it is a read.
+	withArgument []argumentRule
 }
 
-// relationArg describes a function of functionLists.relationArgs.
+// argumentRule refuses a call of the function name with an argument.
+type argumentRule struct {
+	name string
+	why  string
+}
+
+// relationArg is a function of functionLists.relationArgs.
 type relationArg struct {
+	name string
 	// schema: the argument names a schema, and every relation in it is
 	// read; a system schema (isSystemSchema) is refused.
 	schema bool
@@ -178,13 +186,13 @@ var postgresFunctions = functionLists{
 		"_pg_user_mappings":    {why: "holds passwords for foreign servers"},
 		"pg_subscription":      {why: "holds the publisher connection string and its password; read pg_stat_subscription instead"},
 	},
-	relationArgs: map[string]relationArg{
-		"table_to_xml":                {},
-		"table_to_xml_and_xmlschema":  {},
-		"schema_to_xml":               {schema: true},
-		"schema_to_xml_and_xmlschema": {schema: true},
+	relationArgs: []relationArg{
+		{name: "table_to_xml"},
+		{name: "table_to_xml_and_xmlschema"},
+		{name: "schema_to_xml", schema: true},
+		{name: "schema_to_xml_and_xmlschema", schema: true},
 	},
-	withArgument: map[string]string{},
+	withArgument: []argumentRule{},
 }
 
 // xpathReason and xmlParseReason are why the XPath-evaluating and the
@@ -229,9 +237,9 @@ var mysqlFunctions = functionLists{
 		"general_log": {schema: "mysql", why: "is the server's log of every session's statements, passwords included"},
 		"slow_log":    {schema: "mysql", why: "is the server's log of other sessions' statements"},
 	},
-	relationArgs: map[string]relationArg{},
-	withArgument: map[string]string{
-		"last_insert_id": "sets a session value; call LAST_INSERT_ID() without one",
+	relationArgs: []relationArg{},
+	withArgument: []argumentRule{
+		{"last_insert_id", "sets a session value; call LAST_INSERT_ID() without one"},
 	},
 }
 
@@ -253,8 +261,8 @@ var sqliteFunctions = functionLists{
 		// dbstat (page statistics, no content) stays allowed.
 		"sqlite_dbpage": {why: "reads raw database pages, deleted data included; query the tables instead"},
 	},
-	relationArgs: map[string]relationArg{},
-	withArgument: map[string]string{},
+	relationArgs: []relationArg{},
+	withArgument: []argumentRule{},
 }
 
 // statementReasons says why a statement keyword is refused, keyed by its

@@ -803,13 +803,17 @@ func (c *checker) call(i int) *Violation {
 			return c.refuse("function %s has side effects (%s)", string(lname), p.why)
 		}
 	}
-	if arg, ok := lists.relationArgs[string(lname)]; ok {
-		if v := c.relationArg(i, string(lname), arg); v != nil {
-			return v
+	for _, arg := range lists.relationArgs {
+		if string(lname) == arg.name {
+			if v := c.relationArg(i, arg); v != nil {
+				return v
+			}
 		}
 	}
-	if why, ok := lists.withArgument[string(lname)]; ok && c.kind(i+2) != tokRParen {
-		return c.refuse("function %s with an argument %s", string(lname), why)
+	for _, w := range lists.withArgument {
+		if string(lname) == w.name && c.kind(i+2) != tokRParen {
+			return c.refuse("function %s with an argument %s", w.name, w.why)
+		}
 	}
 	return nil
 }
@@ -821,8 +825,8 @@ func (c *checker) call(i int) *Violation {
 // name. The argument must be a plain string literal, which is checked as
 // the name it spells; anything else (an oid, an expression) could name any
 // relation and is refused.
-func (c *checker) relationArg(i int, fname string, arg relationArg) *Violation {
-	schema := arg.schema
+func (c *checker) relationArg(i int, arg relationArg) *Violation {
+	fname, schema := arg.name, arg.schema
 	a := i + 2 // the first argument, after "("
 	lit := c.kind(a) == tokString && c.text(a)[0] == '\''
 	next := a + 1
