@@ -14,13 +14,13 @@ const (
 	tokIdent                       // quoted identifier: "x", `x`, [x], U&"x"
 	tokString                      // string literal of any form
 	tokNumber                      // numeric literal (letters after digits start a new word)
-	tokParam                       // $1 (PostgreSQL, MySQL)
-	tokOp                          // operator or punctuation, one byte except MySQL ":="
+	tokParam                       // $1 (rules.dollarParams)
+	tokOp                          // operator or punctuation, one byte except ":=" (rules.colonAssign)
 	tokLParen                      // (
 	tokRParen                      // )
 )
 
-// flagUnicode marks a PostgreSQL U&"..." identifier: its text may spell a
+// flagUnicode marks a U&"..." identifier (rules.unicodeEscapes): its text may spell a
 // name with escapes, so the policy cannot read it as written.
 const flagUnicode = 1
 
@@ -45,9 +45,11 @@ type lexed struct {
 // lexer splits SQL into tokens the way the server's own lexer would, for
 // the single question the policy asks of it: where strings, comments and
 // quoted identifiers begin and end, and therefore which ";" and which
-// words are code. Whatever it is not sure of, it refuses.
+// words are code. Whatever it is not sure of, it refuses. It reads only
+// the flavor's rules; f is there to be named in a refusal.
 type lexer struct {
 	f    Flavor
+	r    *rules
 	src  string
 	pos  int
 	out  lexed
@@ -56,8 +58,8 @@ type lexer struct {
 
 // lex returns the tokens of the only statement in src, appending them to
 // toks (which callers pass with spare capacity to avoid allocating).
-func lex(f Flavor, src string, toks []token) (lexed, *Violation) {
-	l := lexer{f: f, src: src, semi: -1}
+func lex(f Flavor, r *rules, src string, toks []token) (lexed, *Violation) {
+	l := lexer{f: f, r: r, src: src, semi: -1}
 	l.out.toks = toks
 	l.out.bodyStart = -1
 	for l.pos < len(src) {
@@ -107,21 +109,23 @@ func (l *lexer) peek(i int) byte {
 	return 0
 }
 
-func isSpace(f Flavor, c byte) bool {
+func isSpace(r *rules, c byte) bool {
 	switch c {
 	case ' ', '\t', '\n', '\r', '\f':
 		return true
 	case '\v':
-		// PostgreSQL before 16 does not accept a vertical tab and 16 treats
-		// it differently inside string continuations: refuse it there.
-		return f != Postgres
+		return r.verticalTabIsSpace == yes
 	}
 	return false
 }
 
-func isIdentStart(f Flavor, c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_' || c >= 0x80 ||
-		c == '$' && f == MySQL
+func isIdentStart(r *rules, c byte) bool {
+	return isLetter(c) || c == '$' && r.dollarStartsIdent == yes
+}
+
+// isLetter tells whether c may begin a name in every flavor.
+func isLetter(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '_' || c >= 0x80
 }
 
 func isIdentCont(c byte) bool {
@@ -133,19 +137,19 @@ func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 // next consumes one token, comment or run of whitespace.
 func (l *lexer) next() *Violation {
-	src, i, f := l.src, l.pos, l.f
+	src, i, r := l.src, l.pos, l.r
 	c := src[i]
 	switch {
-	case isSpace(f, c):
+	case isSpace(r, c):
 		l.pos++
 		return nil
-	case c == '-' && l.peek(i+1) == '-' && (f != MySQL || mysqlCommentDashes(l.peek(i+2), i+2 >= len(src))):
+	case c == '-' && l.peek(i+1) == '-' && (r.dashDashNeedsSpace == no || commentDashes(l.peek(i+2), i+2 >= len(src))):
 		return l.lineComment(i)
-	case c == '-' && l.peek(i+1) == '-' && f == MySQL:
-		// Two minus signs to MySQL, a comment to every other SQL reader,
-		// and a comment once anything appends a space: do not guess.
-		return l.refuse("\"--\" at offset %d is not a comment in MySQL unless a space follows; write \"-- \" for a comment or \"- -\" for two minus signs", i)
-	case c == '#' && f == MySQL:
+	case c == '-' && l.peek(i+1) == '-':
+		// Two minus signs to this server, a comment to every other SQL
+		// reader, and a comment once anything appends a space: do not guess.
+		return l.refuse("\"--\" at offset %d is not a comment in %v unless a space follows; write \"-- \" for a comment or \"- -\" for two minus signs", i, l.f)
+	case c == '#' && r.hashComments == yes:
 		return l.lineComment(i)
 	case c == '/' && l.peek(i+1) == '*':
 		return l.blockComment(i)
@@ -159,14 +163,13 @@ func (l *lexer) next() *Violation {
 	case c == '\'':
 		return l.quoted(i, i, '\'', tokString, 0)
 	case c == '"':
-		if f == MySQL {
-			// A string by default, an identifier under ANSI_QUOTES.
+		if r.doubleQuotedStrings == yes {
 			return l.quoted(i, i, '"', tokString, 0)
 		}
 		return l.quoted(i, i, '"', tokIdent, 0)
-	case c == '`' && f != Postgres:
+	case c == '`' && r.backtickIdents == yes:
 		return l.quoted(i, i, '`', tokIdent, 0)
-	case c == '[' && f == SQLite:
+	case c == '[' && r.bracketIdents == yes:
 		end := strings.IndexByte(src[i+1:], ']')
 		if end < 0 {
 			return l.refuse("unterminated [identifier] starting at offset %d", i)
@@ -174,7 +177,7 @@ func (l *lexer) next() *Violation {
 		return l.emit(tokIdent, 0, i, i+1+end+1)
 	case isDigit(c) || c == '.' && isDigit(l.peek(i+1)):
 		return l.number(i)
-	case isIdentStart(f, c):
+	case isIdentStart(r, c):
 		return l.word(i)
 	case c == '$':
 		return l.dollar(i)
@@ -182,16 +185,16 @@ func (l *lexer) next() *Violation {
 		return l.emit(tokLParen, 0, i, i+1)
 	case c == ')':
 		return l.emit(tokRParen, 0, i, i+1)
-	case c == '?' && f != Postgres:
+	case c == '?' && r.questionParams == yes:
 		// sqlmcp binds no parameters: a placeholder could only fail, and
 		// on SQLite it fails outside the database with no useful message.
 		return l.refuse("parameter placeholder '?' at offset %d; write the value into the query instead", i)
-	case c == ':' && f == MySQL && l.peek(i+1) == '=':
+	case c == ':' && r.colonAssign == yes && l.peek(i+1) == '=':
 		return l.emit(tokOp, 0, i, i+2)
-	case isOperator(f, c):
+	case r.operators.has(c):
 		return l.emit(tokOp, 0, i, i+1)
 	case c == '@' || c == ':' || c == '#':
-		// SQLite: named parameters, which sqlmcp never binds; their TCL
+		// Named parameters (SQLite), which sqlmcp never binds; their TCL
 		// form can even swallow quotes, so do not guess.
 		return l.refuse("named parameter (%q at offset %d); write the value into the query instead", c, i)
 	case c < 0x20 || c == 0x7f:
@@ -200,29 +203,17 @@ func (l *lexer) next() *Violation {
 	return l.refuse("unexpected character %q at offset %d", c, i)
 }
 
-// isOperator tells which punctuation each server accepts outside strings.
-func isOperator(f Flavor, c byte) bool {
-	switch c {
-	case ',', '.', '+', '-', '*', '/', '%', '<', '>', '=', '!', '~', '&', '|':
-		return true
-	case '[', ']', '^', '@', ':', '#', '`', '?':
-		return f == Postgres || f == MySQL && (c == '^' || c == '@' || c == ':')
-	case '{', '}':
-		return f == MySQL // ODBC escapes: {d '2024-01-01'}
-	}
-	return false
-}
-
-// mysqlCommentDashes tells whether "--" followed by c starts a comment in
-// MySQL: only when followed by whitespace, a control character or the end.
-func mysqlCommentDashes(c byte, atEnd bool) bool {
+// commentDashes tells whether "--" followed by c starts a comment under
+// rules.dashDashNeedsSpace: only when followed by whitespace, a control
+// character or the end.
+func commentDashes(c byte, atEnd bool) bool {
 	return atEnd || c <= ' ' || c == 0x7f
 }
 
 func (l *lexer) lineComment(i int) *Violation {
 	src := l.src
 	j := i
-	for j < len(src) && src[j] != '\n' && !(src[j] == '\r' && l.f == Postgres) {
+	for j < len(src) && src[j] != '\n' && !(src[j] == '\r' && l.r.crEndsLineComment == yes) {
 		j++
 	}
 	l.content(i, j, true)
@@ -232,7 +223,7 @@ func (l *lexer) lineComment(i int) *Violation {
 
 func (l *lexer) blockComment(i int) *Violation {
 	src := l.src
-	if l.f == MySQL {
+	if l.r.executableComments == yes {
 		switch {
 		case l.peek(i+2) == '!' || (l.peek(i+2) == 'M' || l.peek(i+2) == 'm') && l.peek(i+3) == '!':
 			// Executable comments are code the server runs; reading
@@ -256,8 +247,7 @@ func (l *lexer) blockComment(i int) *Violation {
 				l.pos = j
 				return nil
 			}
-		case src[j] == '/' && l.peek(j+1) == '*' && l.f == Postgres:
-			// Only PostgreSQL nests block comments.
+		case src[j] == '/' && l.peek(j+1) == '*' && l.r.nestedBlockComments == yes:
 			depth++
 			j += 2
 		default:
@@ -270,11 +260,12 @@ func (l *lexer) blockComment(i int) *Violation {
 // quoted scans a quoted string or identifier whose opening quote q is at
 // open; start is where the token begins (before any prefix such as E).
 func (l *lexer) quoted(start, open int, q byte, kind tokenKind, flags uint8) *Violation {
-	end, ok := l.quoteEnd(open, q, l.f == MySQL && q != '`')
+	escapes := l.r.backslashEscapes == yes && kind == tokString
+	end, ok := l.quoteEnd(open, q, escapes)
 	if !ok {
 		return l.refuse("unterminated %s starting at offset %d", quotedName(kind, q), start)
 	}
-	if l.f == MySQL && q != '`' && strings.IndexByte(l.src[open+1:end], '\\') >= 0 {
+	if escapes && strings.IndexByte(l.src[open+1:end], '\\') >= 0 {
 		// A backslash escapes the quote unless sql_mode has
 		// NO_BACKSLASH_ESCAPES (or, for "…", ANSI_QUOTES). Accept only
 		// text that ends in the same place either way.
@@ -282,18 +273,18 @@ func (l *lexer) quoted(start, open int, q byte, kind tokenKind, flags uint8) *Vi
 			return l.refuse("backslash before a quote in the %s at offset %d is read differently depending on sql_mode; double the quote (%c%c) instead", quotedName(kind, q), start, q, q)
 		}
 	}
-	if l.f == Postgres && q == '\'' {
-		return l.pgContinue(start, end, false)
+	if l.r.stringContinuation == yes && q == '\'' {
+		return l.continued(start, end, false)
 	}
 	return l.emit(kind, flags, start, end)
 }
 
-// pgContinue handles PostgreSQL's string continuation: 'a'<newline>'b' is
+// continued handles string continuation (rules.stringContinuation): 'a'<newline>'b' is
 // one literal, and the second part keeps the first part's escaping rules.
 // end is just past the closing quote of the part before.
-func (l *lexer) pgContinue(start, end int, escapes bool) *Violation {
+func (l *lexer) continued(start, end int, escapes bool) *Violation {
 	for {
-		next, ok := pgQuoteContinue(l.src, end)
+		next, ok := quoteContinues(l.src, end)
 		if !ok {
 			return l.emit(tokString, 0, start, end)
 		}
@@ -305,10 +296,10 @@ func (l *lexer) pgContinue(start, end int, escapes bool) *Violation {
 	}
 }
 
-// pgQuoteContinue reports whether a string literal ending at i continues:
+// quoteContinues reports whether a string literal ending at i continues:
 // horizontal space or -- comments, a newline, any space or comment-lines,
 // then a quote. It returns the offset after that quote.
-func pgQuoteContinue(src string, i int) (int, bool) {
+func quoteContinues(src string, i int) (int, bool) {
 	skipComment := func(j int) int {
 		for j < len(src) && src[j] != '\n' && src[j] != '\r' {
 			j++
@@ -418,22 +409,21 @@ func (l *lexer) number(i int) *Violation {
 	return l.emit(tokNumber, 0, i, j)
 }
 
-// word scans a bare identifier or keyword, or a PostgreSQL literal with a
-// letter prefix (E'…', B'…', X'…', N'…', U&'…', U&"…").
+// word scans a bare identifier or keyword, or a literal with a letter
+// prefix: E'…', B'…', X'…', N'…' (rules.prefixedStrings), U&'…', U&"…"
+// (rules.unicodeEscapes).
 func (l *lexer) word(i int) *Violation {
 	src := l.src
-	if l.f == Postgres {
-		c, n := src[i]|0x20, l.peek(i+1)
-		switch {
-		case n == '\'' && c == 'e':
-			return l.quotedPrefixed(i, i+1, true)
-		case n == '\'' && (c == 'b' || c == 'x' || c == 'n'):
-			return l.quotedPrefixed(i, i+1, false)
-		case n == '&' && c == 'u' && l.peek(i+2) == '\'':
-			return l.quotedPrefixed(i, i+2, false)
-		case n == '&' && c == 'u' && l.peek(i+2) == '"':
-			return l.quoted(i, i+2, '"', tokIdent, flagUnicode)
-		}
+	c, n := src[i]|0x20, l.peek(i+1)
+	switch {
+	case n == '\'' && c == 'e' && l.r.prefixedStrings == yes:
+		return l.quotedPrefixed(i, i+1, true)
+	case n == '\'' && (c == 'b' || c == 'x' || c == 'n') && l.r.prefixedStrings == yes:
+		return l.quotedPrefixed(i, i+1, false)
+	case n == '&' && c == 'u' && l.peek(i+2) == '\'' && l.r.unicodeEscapes == yes:
+		return l.quotedPrefixed(i, i+2, false)
+	case n == '&' && c == 'u' && l.peek(i+2) == '"' && l.r.unicodeEscapes == yes:
+		return l.quoted(i, i+2, '"', tokIdent, flagUnicode)
 	}
 	j := i + 1
 	for j < len(src) && isIdentCont(src[j]) {
@@ -447,11 +437,12 @@ func (l *lexer) quotedPrefixed(start, open int, escapes bool) *Violation {
 	if !ok {
 		return l.refuse("unterminated string starting at offset %d", start)
 	}
-	return l.pgContinue(start, end, escapes)
+	return l.continued(start, end, escapes)
 }
 
-// dollar scans what a "$" starts: a parameter ($1) or, on PostgreSQL, a
-// dollar-quoted string ($$…$$, $tag$…$tag$).
+// dollar scans what a "$" starts where it does not start an identifier:
+// a parameter ($1, rules.dollarParams) or a dollar-quoted string ($$…$$,
+// $tag$…$tag$, rules.dollarQuotes).
 func (l *lexer) dollar(i int) *Violation {
 	src := l.src
 	if isDigit(l.peek(i + 1)) {
@@ -459,16 +450,16 @@ func (l *lexer) dollar(i int) *Violation {
 		for j < len(src) && isDigit(src[j]) {
 			j++
 		}
-		if l.f == SQLite {
+		if l.r.dollarParams != yes {
 			return l.refuse("named parameter (%q at offset %d); write the value into the query instead", '$', i)
 		}
 		return l.emit(tokParam, 0, i, j)
 	}
-	if l.f != Postgres {
+	if l.r.dollarQuotes != yes {
 		return l.refuse("named parameter (%q at offset %d); write the value into the query instead", '$', i)
 	}
 	j := i + 1
-	if c := l.peek(j); c != '$' && !(isIdentStart(Postgres, c)) {
+	if c := l.peek(j); c != '$' && !isLetter(c) {
 		return l.refuse("unexpected character '$' at offset %d", i)
 	}
 	for j < len(src) && src[j] != '$' && isIdentCont(src[j]) {

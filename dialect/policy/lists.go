@@ -1,5 +1,7 @@
 package policy
 
+import "strings"
+
 // This file is the one place that lists what the policy knows by name:
 // functions with side effects, per flavor, and why each statement keyword
 // is refused. Names are lowercase; matching is case-insensitive on the
@@ -12,14 +14,46 @@ type prefixRule struct {
 }
 
 // functionLists are the side-effecting functions of one flavor, and the
-// relations it may not read.
+// relations it may not read. Every field is set, if only to an empty list,
+// so that an empty list is a choice (see rules).
 type functionLists struct {
-	exact    map[string]string
+	// exact refuses a call of each function named, saying why.
+	exact map[string]string
+	// prefixes refuse a call of every function whose name starts with one.
 	prefixes []prefixRule
 	// relations are catalog tables, views and table functions that expose
 	// server files, secrets or what they hold, refused wherever their name
 	// appears as a name (bare, qualified or quoted, called or not).
 	relations map[string]relationRule
+	// relationArgs are functions that read, when they run, the relation
+	// their first argument names: that argument is checked as a name
+	// against relations. (Short lists, scanned: cheaper than hashing the
+	// name of every call.)
+	relationArgs []relationArg
+	// withArgument refuses a call of each function named when it has an
+	// argument; without one it is a read.
+	withArgument []argumentRule
+}
+
+// argumentRule refuses a call of the function name with an argument.
+type argumentRule struct {
+	name string
+	why  string
+}
+
+// relationArg is a function of functionLists.relationArgs.
+type relationArg struct {
+	name string
+	// schema: the argument names a schema, and every relation in it is
+	// read; a system schema (isSystemSchema) is refused.
+	schema bool
+}
+
+// isSystemSchema tells whether a schema named as a relationArgs argument
+// holds catalog relations (PostgreSQL's pg_* and information_schema, the
+// only flavor with relationArgs) that expose server files or secrets.
+func isSystemSchema(name string) bool {
+	return strings.HasPrefix(name, "pg_") || name == "information_schema"
 }
 
 // relationRule refuses reading one relation.
@@ -152,6 +186,13 @@ var postgresFunctions = functionLists{
 		"_pg_user_mappings":    {why: "holds passwords for foreign servers"},
 		"pg_subscription":      {why: "holds the publisher connection string and its password; read pg_stat_subscription instead"},
 	},
+	relationArgs: []relationArg{
+		{name: "table_to_xml"},
+		{name: "table_to_xml_and_xmlschema"},
+		{name: "schema_to_xml", schema: true},
+		{name: "schema_to_xml_and_xmlschema", schema: true},
+	},
+	withArgument: []argumentRule{},
 }
 
 // xpathReason and xmlParseReason are why the XPath-evaluating and the
@@ -183,6 +224,7 @@ var mysqlFunctions = functionLists{
 		"nextval": "advances a sequence",
 		"setval":  "sets a sequence",
 	},
+	prefixes: []prefixRule{},
 	relations: map[string]relationRule{
 		// Password hashes (mysql.user is a view of global_priv since
 		// MariaDB 10.4) and passwords of FEDERATED/Spider servers.
@@ -194,6 +236,10 @@ var mysqlFunctions = functionLists{
 		// including CREATE USER … IDENTIFIED BY.
 		"general_log": {schema: "mysql", why: "is the server's log of every session's statements, passwords included"},
 		"slow_log":    {schema: "mysql", why: "is the server's log of other sessions' statements"},
+	},
+	relationArgs: []relationArg{},
+	withArgument: []argumentRule{
+		{"last_insert_id", "sets a session value; call LAST_INSERT_ID() without one"},
 	},
 }
 
@@ -209,21 +255,14 @@ var sqliteFunctions = functionLists{
 		// Its two-argument form installs a native pointer.
 		"fts3_tokenizer": "can install native code",
 	},
+	prefixes: []prefixRule{},
 	relations: map[string]relationRule{
 		// Raw pages of the file, free pages with deleted rows included.
 		// dbstat (page statistics, no content) stays allowed.
 		"sqlite_dbpage": {why: "reads raw database pages, deleted data included; query the tables instead"},
 	},
-}
-
-func functionsOf(f Flavor) *functionLists {
-	switch f {
-	case Postgres:
-		return &postgresFunctions
-	case MySQL:
-		return &mysqlFunctions
-	}
-	return &sqliteFunctions
+	relationArgs: []relationArg{},
+	withArgument: []argumentRule{},
 }
 
 // statementReasons says why a statement keyword is refused, keyed by its

@@ -22,13 +22,19 @@ import (
 	"unicode/utf8"
 )
 
-// Flavor is the SQL dialect whose lexing and rules apply.
+// Flavor is the SQL dialect whose lexing and rules apply. Each has its
+// rules in rules.go; Check refuses a Flavor without them.
 type Flavor int
 
 const (
 	Postgres Flavor = iota + 1 // PostgreSQL
 	MySQL                      // MySQL and MariaDB
 	SQLite                     // SQLite
+
+	// endFlavors follows the last flavor, for Flavors: add a new flavor
+	// above it, then its rules (rulesFor) and its name (String); the tests
+	// fail until each rule is chosen.
+	endFlavors
 )
 
 func (f Flavor) String() string {
@@ -43,16 +49,16 @@ func (f Flavor) String() string {
 	return fmt.Sprintf("Flavor(%d)", int(f))
 }
 
-// Kind is the kind of an accepted statement.
-type Kind int
+// StatementKind is the kind of an accepted statement.
+type StatementKind int
 
 const (
-	Select  Kind = iota + 1 // SELECT, WITH … SELECT, VALUES, TABLE, parenthesised selects
-	Explain                 // EXPLAIN without ANALYZE
-	Show                    // MySQL SHOW / DESCRIBE / DESC / EXPLAIN <table>
+	Select  StatementKind = iota + 1 // SELECT, WITH … SELECT, VALUES, TABLE, parenthesised selects
+	Explain                          // EXPLAIN without ANALYZE
+	Show                             // MySQL SHOW / DESCRIBE / DESC / EXPLAIN <table>
 )
 
-func (k Kind) String() string {
+func (k StatementKind) String() string {
 	switch k {
 	case Select:
 		return "Select"
@@ -61,12 +67,12 @@ func (k Kind) String() string {
 	case Show:
 		return "Show"
 	}
-	return fmt.Sprintf("Kind(%d)", int(k))
+	return fmt.Sprintf("StatementKind(%d)", int(k))
 }
 
 // Statement is an accepted statement.
 type Statement struct {
-	Kind Kind
+	Kind StatementKind
 	// Body is the statement text with leading/trailing whitespace and any
 	// trailing semicolon(s) removed, comments kept; if the text ends in a
 	// line comment ("-- x" with no newline), Body ends with "\n" so
@@ -81,20 +87,14 @@ type Violation struct {
 	Flavor Flavor
 }
 
+// Error names what the flavor accepts, so that the model's next try is
+// one that can succeed.
 func (v *Violation) Error() string {
-	return "not allowed: " + v.Reason + ". Only one read-only statement is allowed: " + allowedKinds(v.Flavor)
-}
-
-// allowedKinds names what the flavor accepts, so that the model's next try
-// is one that can succeed.
-func allowedKinds(f Flavor) string {
-	switch f {
-	case MySQL:
-		return "SELECT, WITH … SELECT, VALUES, TABLE, EXPLAIN (without ANALYZE), SHOW or DESCRIBE"
-	case SQLite:
-		return "SELECT, WITH … SELECT, VALUES or EXPLAIN [QUERY PLAN]"
+	allowed := v.Flavor.Statements()
+	if allowed == "" {
+		return "not allowed: " + v.Reason
 	}
-	return "SELECT, WITH … SELECT, VALUES, TABLE or EXPLAIN (without ANALYZE)"
+	return "not allowed: " + v.Reason + ". Only one read-only statement is allowed: " + allowed
 }
 
 // Check applies the policy to sql. The error is always a *Violation.
@@ -118,7 +118,8 @@ const maxPooledTokens = 1 << 14
 
 // check keeps the typed nil out of the error interface.
 func check(f Flavor, sql string) (Statement, *Violation) {
-	if f < Postgres || f > SQLite {
+	r, ok := rulesFor(f)
+	if !ok {
 		return Statement{}, &Violation{Reason: fmt.Sprintf("unknown SQL flavor %d", int(f)), Flavor: f}
 	}
 	if i := strings.IndexByte(sql, 0); i >= 0 {
@@ -130,7 +131,7 @@ func check(f Flavor, sql string) (Statement, *Violation) {
 		return Statement{}, &Violation{Reason: "the text is not valid UTF-8", Flavor: f}
 	}
 	bufp := tokenPool.Get().(*[]token)
-	lx, v := lex(f, sql, (*bufp)[:0])
+	lx, v := lex(f, r, sql, (*bufp)[:0])
 	defer func() {
 		if cap(lx.toks) <= maxPooledTokens {
 			*bufp = lx.toks[:0]
@@ -140,7 +141,7 @@ func check(f Flavor, sql string) (Statement, *Violation) {
 	if v != nil {
 		return Statement{}, v
 	}
-	c := checker{f: f, src: sql, toks: lx.toks}
+	c := checker{f: f, r: r, src: sql, toks: lx.toks}
 	kind, v := c.statement()
 	if v != nil {
 		return Statement{}, v
@@ -155,9 +156,11 @@ func check(f Flavor, sql string) (Statement, *Violation) {
 	return Statement{Kind: kind, Body: body}, nil
 }
 
-// checker judges the tokens of one statement.
+// checker judges the tokens of one statement. It reads only the flavor's
+// rules; f is there to be named in a refusal.
 type checker struct {
 	f    Flavor
+	r    *rules
 	src  string
 	toks []token
 }
@@ -195,18 +198,17 @@ func (c *checker) offset(i int) int {
 }
 
 // statement classifies the whole statement by its leading keywords.
-func (c *checker) statement() (Kind, *Violation) {
+func (c *checker) statement() (StatementKind, *Violation) {
+	describe := c.isWord(0, "DESCRIBE") || c.isWord(0, "DESC")
 	switch {
-	case c.isWord(0, "EXPLAIN"):
+	case c.isWord(0, "EXPLAIN") && c.r.admits(formExplain):
 		return c.explain(1)
-	case c.f == MySQL && (c.isWord(0, "DESCRIBE") || c.isWord(0, "DESC")):
+	case describe && c.r.admits(formDescribe):
 		return c.explain(1)
-	case c.f == MySQL && c.isWord(0, "SHOW"):
+	case c.isWord(0, "SHOW") && c.r.admits(formShow):
 		return c.show(1)
-	case c.isWord(0, "SHOW") && c.f == Postgres:
-		return 0, c.refuse("SHOW is not supported here; read a setting with SELECT current_setting('name')")
-	case c.f != MySQL && (c.isWord(0, "SHOW") || c.isWord(0, "DESCRIBE") || c.isWord(0, "DESC")):
-		return 0, c.refuse("%s is a MySQL statement; query the catalog with SELECT instead", strings.ToUpper(c.text(0)))
+	case describe, c.isWord(0, "SHOW"):
+		return 0, c.refuseUnadmitted(0)
 	}
 	if v := c.read(0); v != nil {
 		return 0, v
@@ -216,7 +218,7 @@ func (c *checker) statement() (Kind, *Violation) {
 
 // show refuses the SHOW forms that expose secrets, server logs or other
 // sessions; every other SHOW reads metadata.
-func (c *checker) show(i int) (Kind, *Violation) {
+func (c *checker) show(i int) (StatementKind, *Violation) {
 	switch {
 	case c.isWord(i, "GRANTS"):
 		// MariaDB prints the account's password hash in its GRANT lines.
@@ -243,16 +245,33 @@ func (c *checker) read(i int) *Violation {
 		}
 		return c.refuse("the statement must start with a keyword such as SELECT (found %q at offset %d)", c.text(i), c.offset(i))
 	}
+	var form statementForm
 	switch {
-	case c.isWord(i, "SELECT"), c.isWord(i, "VALUES"):
-		return nil
+	case c.isWord(i, "SELECT"):
+		form = formSelect
+	case c.isWord(i, "VALUES"):
+		form = formValues
 	case c.isWord(i, "TABLE"):
-		if c.f == SQLite {
-			return c.refuse("SQLite has no TABLE statement; write SELECT * FROM name")
-		}
-		return nil
+		form = formTable
 	case c.isWord(i, "WITH"):
+		form = formWith
+	default:
+		return c.refuseStatement(i)
+	}
+	if !c.r.admits(form) {
+		return c.refuseUnadmitted(i)
+	}
+	if form == formWith {
 		return c.with(i + 1)
+	}
+	return nil
+}
+
+// refuseUnadmitted refuses the statement keyword at token i, which the
+// flavor does not admit, with the flavor's reason if it has one.
+func (c *checker) refuseUnadmitted(i int) *Violation {
+	if why, ok := c.r.unadmitted[strings.ToUpper(c.text(i))]; ok {
+		return c.refuse("%s", why)
 	}
 	return c.refuseStatement(i)
 }
@@ -391,10 +410,10 @@ func (c *checker) skipParens(i int) int {
 }
 
 // explain checks the statement after EXPLAIN (or MySQL DESCRIBE/DESC).
-func (c *checker) explain(i int) (Kind, *Violation) {
+func (c *checker) explain(i int) (StatementKind, *Violation) {
 	analyze := func(i int) bool { return c.isWord(i, "ANALYZE") || c.isWord(i, "ANALYSE") }
-	switch c.f {
-	case Postgres:
+	switch c.r.explain {
+	case explainOptionList:
 		if c.kind(i) == tokLParen && c.kind(i+1) == tokWord && !c.startsStatement(i+1) && !c.isWord(i+1, "WITH") {
 			end := c.skipParens(i)
 			if end < 0 {
@@ -413,14 +432,14 @@ func (c *checker) explain(i int) (Kind, *Violation) {
 				return 0, c.refuse("EXPLAIN ANALYZE executes the statement; use EXPLAIN without ANALYZE")
 			}
 		}
-	case SQLite:
+	case explainQueryPlan:
 		if c.isWord(i, "QUERY") {
 			if !c.isWord(i+1, "PLAN") {
 				return 0, c.refuse("expected EXPLAIN QUERY PLAN at offset %d", c.offset(i))
 			}
 			i += 2
 		}
-	case MySQL:
+	case explainKeywordOptions:
 	options:
 		for {
 			switch {
@@ -451,6 +470,8 @@ func (c *checker) explain(i int) (Kind, *Violation) {
 			// DESCRIBE t [column]: a table's structure.
 			return Show, nil
 		}
+	default:
+		return 0, c.refuse("EXPLAIN is not supported for %v", c.f)
 	}
 	if i >= len(c.toks) {
 		return 0, c.refuse("EXPLAIN needs a statement to explain, such as EXPLAIN SELECT …")
@@ -493,7 +514,7 @@ func (c *checker) scan() *Violation {
 				return c.refuse("unbalanced parentheses: \")\" at offset %d has no \"(\"", t.start)
 			}
 		case tokOp:
-			if c.f == MySQL && c.text(i) == ":=" {
+			if c.r.colonAssign == yes && c.text(i) == ":=" {
 				return c.refuse("assigning a user variable (:=) at offset %d changes session state", t.start)
 			}
 		case tokWord:
@@ -501,7 +522,7 @@ func (c *checker) scan() *Violation {
 				return v
 			}
 		}
-		if c.f == Postgres {
+		if c.r.refuseXMLCasts == yes {
 			if v := c.xmlCast(i); v != nil {
 				return v
 			}
@@ -556,11 +577,11 @@ func (c *checker) keyword(i int) *Violation {
 			return c.refuse("locking clause LOCK IN SHARE MODE locks rows; remove it")
 		}
 	case equalFold(w, "NEXT"):
-		if c.f == MySQL && c.isWord(i+1, "VALUE") && c.isWord(i+2, "FOR") {
+		if c.r.refuseNextValueFor == yes && c.isWord(i+1, "VALUE") && c.isWord(i+2, "FOR") {
 			return c.refuse("NEXT VALUE FOR advances a sequence")
 		}
 	case equalFold(w, "INSERT"):
-		if c.f == MySQL && c.kind(i+1) == tokLParen {
+		if c.r.insertFunction == yes && c.kind(i+1) == tokLParen {
 			return nil // the INSERT(str, pos, len, newstr) string function
 		}
 		fallthrough
@@ -572,7 +593,7 @@ func (c *checker) keyword(i int) *Violation {
 
 // isName tells whether the word at i is used as a name where the server
 // would never read it as a keyword: after a qualifier dot (t.update) or,
-// on PostgreSQL, as an AS column alias (SELECT 1 AS delete).
+// under rules.aliasAfterAS, as an AS column alias (SELECT 1 AS delete).
 func (c *checker) isName(i int) bool {
 	if c.isOp(i-1, ".") {
 		// Only right after "name.": PostgreSQL reads "1.into" as "1." INTO,
@@ -580,11 +601,11 @@ func (c *checker) isName(i int) bool {
 		k := c.kind(i - 2)
 		return (k == tokWord || k == tokIdent) && c.toks[i-1].end == c.toks[i].start
 	}
-	return c.f == Postgres && c.isWord(i-1, "AS")
+	return c.r.aliasAfterAS == yes && c.isWord(i-1, "AS")
 }
 
-// xmlCast refuses, on PostgreSQL, a cast to xml starting at i: x::xml,
-// CAST(x AS xml) and the typed literal xml '…'. A cast parses the text in
+// xmlCast refuses a cast to xml starting at i (rules.refuseXMLCasts):
+// x::xml, CAST(x AS xml) and the typed literal xml '…'. A cast parses the text in
 // libxml2, which never looks at the statement timeout or a cancel request:
 // an 8 MB document parsed for 4.5–6 s against a 500 ms timeout. Reading an
 // xml column does not parse it and stays allowed.
@@ -634,7 +655,7 @@ func (c *checker) xmlType(i int) (end int, ok bool) {
 // relation refuses the name at i if it is a relation the flavor may not
 // read (functionLists.relations).
 func (c *checker) relation(i int) *Violation {
-	rels := functionsOf(c.f).relations
+	rels := c.r.functions.relations
 	if len(rels) == 0 {
 		return nil
 	}
@@ -663,10 +684,10 @@ func (c *checker) relation(i int) *Violation {
 	return c.refuse("%s %s", string(name), rule.why)
 }
 
-// name returns the name the word, quoted identifier or (MySQL) double-quoted
-// string at i spells, lowercased and unquoted into buf, cut at len(buf).
-// ok is false for tokens that cannot name anything, and for a PostgreSQL
-// U&"…" name whose escapes do not decode.
+// name returns the name the word, quoted identifier or double-quoted
+// string (rules.doubleQuotedStrings) at i spells, lowercased and unquoted
+// into buf, cut at len(buf). ok is false for tokens that cannot name
+// anything, and for a U&"…" name whose escapes do not decode.
 func (c *checker) name(i int, buf *[96]byte) ([]byte, bool) {
 	t := c.toks[i]
 	s := c.src[t.start:t.end]
@@ -674,7 +695,7 @@ func (c *checker) name(i int, buf *[96]byte) ([]byte, bool) {
 	case t.flags&flagUnicode != 0:
 		return c.unicodeName(i, buf)
 	case t.kind == tokWord:
-	case t.kind == tokIdent, t.kind == tokString && c.f == MySQL && s[0] == '"':
+	case t.kind == tokIdent, t.kind == tokString && c.r.doubleQuotedStrings == yes && s[0] == '"':
 		q := s[0]
 		if q != '"' && q != '`' && q != '[' {
 			return nil, false
@@ -695,7 +716,7 @@ func (c *checker) name(i int, buf *[96]byte) ([]byte, bool) {
 	return buf[:n], true
 }
 
-// unicodeName decodes the PostgreSQL U&"…" identifier at i, with the
+// unicodeName decodes the U&"…" identifier at i, with the
 // escape character of a following UESCAPE '…' or a backslash, lowercased
 // into buf as name does.
 func (c *checker) unicodeName(i int, buf *[96]byte) ([]byte, bool) {
@@ -747,7 +768,7 @@ func (c *checker) unicodeName(i int, buf *[96]byte) ([]byte, bool) {
 func (c *checker) call(i int) *Violation {
 	t := c.toks[i]
 	name := c.src[t.start:t.end]
-	if t.flags&flagUnicode != 0 || t.kind == tokString && c.f == Postgres && c.isWord(i-1, "UESCAPE") {
+	if t.flags&flagUnicode != 0 || t.kind == tokString && c.r.unicodeEscapes == yes && c.isWord(i-1, "UESCAPE") {
 		// U&"pg_read_fil!0065" UESCAPE '!' (…) is a call of pg_read_file:
 		// the "(" follows the escape character's literal, not the name.
 		return c.refuse("a function name written with Unicode escapes (U&\"…\") at offset %d; write the name plainly", t.start)
@@ -772,7 +793,7 @@ func (c *checker) call(i int) *Violation {
 		buf[n] = lower(b)
 		n++
 	}
-	lists := functionsOf(c.f)
+	lists := c.r.functions
 	lname := buf[:n]
 	if why, ok := lists.exact[string(lname)]; ok {
 		return c.refuse("function %s has side effects (%s)", string(lname), why)
@@ -782,32 +803,30 @@ func (c *checker) call(i int) *Violation {
 			return c.refuse("function %s has side effects (%s)", string(lname), p.why)
 		}
 	}
-	if c.f == Postgres {
-		if v := c.relationArg(i, string(lname)); v != nil {
-			return v
+	for _, arg := range lists.relationArgs {
+		if string(lname) == arg.name {
+			if v := c.relationArg(i, arg); v != nil {
+				return v
+			}
 		}
 	}
-	if c.f == MySQL && string(lname) == "last_insert_id" && c.kind(i+2) != tokRParen {
-		return c.refuse("function last_insert_id with an argument sets a session value; call LAST_INSERT_ID() without one")
+	for _, w := range lists.withArgument {
+		if string(lname) == w.name && c.kind(i+2) != tokRParen {
+			return c.refuse("function %s with an argument %s", w.name, w.why)
+		}
 	}
 	return nil
 }
 
-// relationArg checks the PostgreSQL functions that read the relation (or
-// every relation of the schema) their first argument names, at run time:
-// table_to_xml('pg_authid', …) or schema_to_xml('pg_catalog', …) would
-// read what relation() refuses by name. The argument must be a plain
-// string literal, which is checked as the name it spells; anything else
-// (an oid, an expression) could name any relation and is refused.
-func (c *checker) relationArg(i int, fname string) *Violation {
-	var schema bool
-	switch fname {
-	case "table_to_xml", "table_to_xml_and_xmlschema":
-	case "schema_to_xml", "schema_to_xml_and_xmlschema":
-		schema = true
-	default:
-		return nil
-	}
+// relationArg checks a call of a function that reads the relation (or
+// every relation of the schema) its first argument names, at run time
+// (functionLists.relationArgs): table_to_xml('pg_authid', …) or
+// schema_to_xml('pg_catalog', …) would read what relation() refuses by
+// name. The argument must be a plain string literal, which is checked as
+// the name it spells; anything else (an oid, an expression) could name any
+// relation and is refused.
+func (c *checker) relationArg(i int, arg relationArg) *Violation {
+	fname, schema := arg.name, arg.schema
 	a := i + 2 // the first argument, after "("
 	lit := c.kind(a) == tokString && c.text(a)[0] == '\''
 	next := a + 1
@@ -823,13 +842,13 @@ func (c *checker) relationArg(i int, fname string) *Violation {
 	text := c.text(a)
 	name := strings.ToLower(strings.NewReplacer("\"", "", " ", "", "\t", "", "\n", "", "\r", "").Replace(strings.ReplaceAll(text[1:len(text)-1], "''", "'")))
 	if schema {
-		if strings.HasPrefix(name, "pg_") || name == "information_schema" {
+		if isSystemSchema(name) {
 			return c.refuse("%s over the system schema %s reads catalog relations that expose server files or secrets", fname, name)
 		}
 		return nil
 	}
 	rel := name[strings.LastIndexByte(name, '.')+1:]
-	if rule, ok := functionsOf(c.f).relations[rel]; ok {
+	if rule, ok := c.r.functions.relations[rel]; ok {
 		return c.refuse("%s('%s') reads %s, which %s", fname, rel, rel, rule.why)
 	}
 	return nil
