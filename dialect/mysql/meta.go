@@ -58,19 +58,13 @@ func (d *mysql) ListTables(ctx context.Context, q dialect.Queryer, schema string
 	if schema != "" {
 		query, args = mysqlListOne, []any{schema}
 	}
-	rows, err := q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list tables: %w", err)
-	}
-	defer rows.Close()
-	var list []sqlkit.ListedTable
-	for rows.Next() {
+	list, err := sqlkit.Collect(ctx, q, func(rows *sql.Rows) (sqlkit.ListedTable, error) {
 		var t sqlkit.ListedTable
 		var typ string
 		var engine, comment sql.NullString
 		var estimate, bytes sql.NullInt64
 		if err := rows.Scan(&t.Schema, &t.Name, &typ, &engine, &estimate, &bytes, &comment); err != nil {
-			return nil, fmt.Errorf("list tables: %w", err)
+			return t, err
 		}
 		t.Kind = mysqlKind(typ)
 		t.Comment = mysqlComment(t.Kind, comment.String)
@@ -81,9 +75,9 @@ func (d *mysql) ListTables(ctx context.Context, q dialect.Queryer, schema string
 			t.Countable = engine.Valid && !mysqlRemoteEngines[strings.ToUpper(engine.String)] &&
 				sqlkit.IsSmall(t.Estimate, sqlkit.Int64Ptr(bytes))
 		}
-		list = append(list, t)
-	}
-	if err := rows.Err(); err != nil {
+		return t, nil
+	}, query, args...)
+	if err != nil {
 		return nil, fmt.Errorf("list tables: %w", err)
 	}
 	out, err := sqlkit.SettleRowCounts(ctx, q, d.QuoteIdent, list, sqlkit.MaxExactCounts, mysqlNoLimit)
@@ -214,20 +208,11 @@ func mysqlFind(ctx context.Context, q dialect.Queryer, ref dialect.TableRef) (*d
 	if err != nil || info != nil {
 		return info, err
 	}
-	rows, err := q.QueryContext(ctx, mysqlFindFolded, ref.Name, schema, schema)
+	matches, err := sqlkit.Collect(ctx, q, func(rows *sql.Rows) (m [2]string, err error) {
+		err = rows.Scan(&m[0], &m[1])
+		return m, err
+	}, mysqlFindFolded, ref.Name, schema, schema)
 	if err != nil {
-		return nil, fmt.Errorf("find table: %w", err)
-	}
-	defer rows.Close()
-	var matches [][2]string
-	for rows.Next() {
-		var s, n string
-		if err := rows.Scan(&s, &n); err != nil {
-			return nil, fmt.Errorf("find table: %w", err)
-		}
-		matches = append(matches, [2]string{s, n})
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("find table: %w", err)
 	}
 	if len(matches) != 1 {
@@ -247,24 +232,18 @@ func mysqlFindExact(ctx context.Context, q dialect.Queryer, schema, name string)
 	if schema == "" {
 		query, args = mysqlFindAnySchema, []any{name}
 	}
-	rows, err := q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("find table: %w", err)
-	}
-	defer rows.Close()
-	var found []dialect.TableInfo
-	for rows.Next() {
+	found, err := sqlkit.Collect(ctx, q, func(rows *sql.Rows) (dialect.TableInfo, error) {
 		var t dialect.TableInfo
 		var typ string
 		var comment sql.NullString
 		if err := rows.Scan(&t.Schema, &t.Name, &typ, &comment); err != nil {
-			return nil, fmt.Errorf("find table: %w", err)
+			return t, err
 		}
 		t.Kind = mysqlKind(typ)
 		t.Comment = mysqlComment(t.Kind, comment.String)
-		found = append(found, t)
-	}
-	if err := rows.Err(); err != nil {
+		return t, nil
+	}, query, args...)
+	if err != nil {
 		return nil, fmt.Errorf("find table: %w", err)
 	}
 	if len(found) != 1 {
@@ -328,16 +307,16 @@ func mysqlReadChecks(ctx context.Context, q dialect.Queryer, schema, table strin
 	if err != nil {
 		return nil, fmt.Errorf("read check constraints: %w", err)
 	}
-	defer rows.Close()
 	var out []dialect.Check
-	for rows.Next() {
+	err = sqlkit.EachRow(rows, func(rows *sql.Rows) error {
 		var c dialect.Check
 		if err := rows.Scan(&c.Name, &c.Expression); err != nil {
-			return nil, fmt.Errorf("read check constraints: %w", err)
+			return err
 		}
 		out = append(out, c)
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return nil, fmt.Errorf("read check constraints: %w", err)
 	}
 	return out, nil
@@ -347,19 +326,14 @@ func mysqlReadChecks(ctx context.Context, q dialect.Queryer, schema, table strin
 // is declared, col(10); the method is lower-cased (btree, hash, fulltext,
 // spatial) to read like PostgreSQL's.
 func mysqlReadIndexes(ctx context.Context, q dialect.Queryer, schema, table string) ([]dialect.Index, error) {
-	rows, err := q.QueryContext(ctx, mysqlIndexes, schema, table)
-	if err != nil {
-		return nil, fmt.Errorf("read indexes: %w", err)
-	}
-	defer rows.Close()
 	var out []dialect.Index
-	for rows.Next() {
+	err := sqlkit.Each(ctx, q, func(rows *sql.Rows) error {
 		var name string
 		var nonUnique int64
 		var column, method sql.NullString
 		var subPart sql.NullInt64
 		if err := rows.Scan(&name, &nonUnique, &column, &subPart, &method); err != nil {
-			return nil, fmt.Errorf("read indexes: %w", err)
+			return err
 		}
 		if len(out) == 0 || out[len(out)-1].Name != name {
 			out = append(out, dialect.Index{
@@ -375,8 +349,9 @@ func mysqlReadIndexes(ctx context.Context, q dialect.Queryer, schema, table stri
 		}
 		ix := &out[len(out)-1]
 		ix.Columns = append(ix.Columns, col)
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	}, mysqlIndexes, schema, table)
+	if err != nil {
 		return nil, fmt.Errorf("read indexes: %w", err)
 	}
 	return out, nil

@@ -2,6 +2,7 @@ package mysql
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"slices"
 	"sort"
@@ -71,12 +72,11 @@ func mysqlGrants(ctx context.Context, q dialect.Queryer, query, grantee string) 
 	if err != nil {
 		return nil, fmt.Errorf("read grants: %w", err)
 	}
-	defer rows.Close()
 	out := map[string][]string{}
-	for rows.Next() {
+	err = sqlkit.EachRow(rows, func(rows *sql.Rows) error {
 		var obj, priv, grantable string
 		if err := rows.Scan(&obj, &priv, &grantable); err != nil {
-			return nil, err
+			return err
 		}
 		if mysqlDangerous[priv] {
 			out[obj] = append(out[obj], priv)
@@ -84,8 +84,9 @@ func mysqlGrants(ctx context.Context, q dialect.Queryer, query, grantee string) 
 		if grantable == "YES" && !slices.Contains(out[obj], "GRANT OPTION") {
 			out[obj] = append(out[obj], "GRANT OPTION")
 		}
-	}
-	return out, rows.Err()
+		return nil
+	})
+	return out, err
 }
 
 var _ dialect.ConnectionLimiter = (*mysql)(nil)

@@ -68,20 +68,14 @@ WHERE ` + pgVisible + `
 // foreign tables are never counted: a count would run the view or query
 // the remote server.
 func (d postgres) ListTables(ctx context.Context, q dialect.Queryer, schema string) ([]dialect.Table, error) {
-	rows, err := q.QueryContext(ctx, pgListTables, schema)
-	if err != nil {
-		return nil, fmt.Errorf("list tables: %w", err)
-	}
-	defer rows.Close()
-	var list []sqlkit.ListedTable
-	for rows.Next() {
+	list, err := sqlkit.Collect(ctx, q, func(rows *sql.Rows) (sqlkit.ListedTable, error) {
 		var t sqlkit.ListedTable
 		var oid int64
 		var kind string
 		var estimate sql.NullFloat64
 		var remote, canCount bool
 		if err := rows.Scan(&oid, &t.Schema, &t.Name, &kind, &estimate, &remote, &canCount, &t.Comment); err != nil {
-			return nil, fmt.Errorf("list tables: %w", err)
+			return t, err
 		}
 		t.Kind = pgKind(kind)
 		if estimate.Valid && t.Kind != "view" {
@@ -100,9 +94,9 @@ func (d postgres) ListTables(ctx context.Context, q dialect.Queryer, schema stri
 			t.Countable = true
 			t.CountIf = fmt.Sprintf(`pg_catalog.pg_relation_size(%d::pg_catalog.oid) <= %d`, oid, sqlkit.SmallTableBytes)
 		}
-		list = append(list, t)
-	}
-	if err := rows.Err(); err != nil {
+		return t, nil
+	}, pgListTables, schema)
+	if err != nil {
 		return nil, fmt.Errorf("list tables: %w", err)
 	}
 	out, err := sqlkit.SettleRowCounts(ctx, q, d.QuoteIdent, list, sqlkit.MaxExactCounts, "")
@@ -228,24 +222,18 @@ func (postgres) DescribeTable(ctx context.Context, q dialect.Queryer, ref dialec
 
 func pgFind(ctx context.Context, q dialect.Queryer, ref dialect.TableRef) (*dialect.TableInfo, int64, error) {
 	for _, query := range []string{pgFindExact, pgFindFolded} {
-		rows, err := q.QueryContext(ctx, query, ref.Schema, ref.Name)
-		if err != nil {
-			return nil, 0, fmt.Errorf("find table: %w", err)
-		}
 		var found []dialect.TableInfo
 		var oid int64
-		for rows.Next() {
+		err := sqlkit.Each(ctx, q, func(rows *sql.Rows) error {
 			var t dialect.TableInfo
 			var kind string
 			if err := rows.Scan(&oid, &t.Schema, &t.Name, &kind, &t.Comment); err != nil {
-				rows.Close()
-				return nil, 0, fmt.Errorf("find table: %w", err)
+				return err
 			}
 			t.Kind = pgKind(kind)
 			found = append(found, t)
-		}
-		err = rows.Err()
-		rows.Close()
+			return nil
+		}, query, ref.Schema, ref.Name)
 		if err != nil {
 			return nil, 0, fmt.Errorf("find table: %w", err)
 		}
@@ -257,42 +245,37 @@ func pgFind(ctx context.Context, q dialect.Queryer, ref dialect.TableRef) (*dial
 }
 
 func pgReadColumns(ctx context.Context, q dialect.Queryer, oid int64, info *dialect.TableInfo) error {
-	rows, err := q.QueryContext(ctx, pgColumns, oid)
-	if err != nil {
-		return fmt.Errorf("read columns: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
+	err := sqlkit.Each(ctx, q, func(rows *sql.Rows) error {
 		var c dialect.Column
 		var def sql.NullString
 		if err := rows.Scan(&c.Name, &c.Type, &c.Nullable, &def, &c.Comment); err != nil {
-			return fmt.Errorf("read columns: %w", err)
+			return err
 		}
 		if def.Valid {
 			c.Default = &def.String
 		}
 		info.Columns = append(info.Columns, c)
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	}, pgColumns, oid)
+	if err != nil {
 		return fmt.Errorf("read columns: %w", err)
 	}
 	return nil
 }
 
 func pgReadConstraints(ctx context.Context, q dialect.Queryer, oid int64, info *dialect.TableInfo) error {
-	rows, err := q.QueryContext(ctx, pgConstraints, oid)
-	if err != nil {
-		return fmt.Errorf("read constraints: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
+	// A column list that does not decode has its own message, which
+	// "read constraints" must not wrap.
+	var badColumns error
+	err := sqlkit.Each(ctx, q, func(rows *sql.Rows) error {
 		var name, typ, cols, refSchema, refTable, refCols, onUpdate, onDelete, def string
 		if err := rows.Scan(&name, &typ, &cols, &refSchema, &refTable, &refCols, &onUpdate, &onDelete, &def); err != nil {
-			return fmt.Errorf("read constraints: %w", err)
+			return err
 		}
 		var columns, refColumns []string
 		if err := errors.Join(json.Unmarshal([]byte(cols), &columns), json.Unmarshal([]byte(refCols), &refColumns)); err != nil {
-			return fmt.Errorf("read constraint %s columns: %w", name, err)
+			badColumns = fmt.Errorf("read constraint %s columns: %w", name, err)
+			return badColumns
 		}
 		switch typ {
 		case "p":
@@ -312,8 +295,12 @@ func pgReadConstraints(ctx context.Context, q dialect.Queryer, oid int64, info *
 		case "c":
 			info.Checks = append(info.Checks, dialect.Check{Name: name, Expression: strings.TrimPrefix(def, "CHECK ")})
 		}
+		return nil
+	}, pgConstraints, oid)
+	if badColumns != nil {
+		return badColumns
 	}
-	if err := rows.Err(); err != nil {
+	if err != nil {
 		return fmt.Errorf("read constraints: %w", err)
 	}
 	sqlkit.MarkPrimaryKey(info)
@@ -339,23 +326,24 @@ func pgFKAction(code string) string {
 }
 
 func pgReadIndexes(ctx context.Context, q dialect.Queryer, oid int64, info *dialect.TableInfo) error {
-	rows, err := q.QueryContext(ctx, pgIndexes, oid)
-	if err != nil {
-		return fmt.Errorf("read indexes: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
+	var badColumns error // not wrapped in "read indexes", as in pgReadConstraints
+	err := sqlkit.Each(ctx, q, func(rows *sql.Rows) error {
 		var ix dialect.Index
 		var cols string
 		if err := rows.Scan(&ix.Name, &ix.Unique, &ix.Primary, &ix.Method, &cols); err != nil {
-			return fmt.Errorf("read indexes: %w", err)
+			return err
 		}
 		if err := json.Unmarshal([]byte(cols), &ix.Columns); err != nil {
-			return fmt.Errorf("read index %s columns: %w", ix.Name, err)
+			badColumns = fmt.Errorf("read index %s columns: %w", ix.Name, err)
+			return badColumns
 		}
 		info.Indexes = append(info.Indexes, ix)
+		return nil
+	}, pgIndexes, oid)
+	if badColumns != nil {
+		return badColumns
 	}
-	if err := rows.Err(); err != nil {
+	if err != nil {
 		return fmt.Errorf("read indexes: %w", err)
 	}
 	return nil

@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 
@@ -35,7 +36,7 @@ func (postgres) Privileges(ctx context.Context, q dialect.Queryer) ([]string, er
 			out = append(out, fmt.Sprintf("role %s has %s", user, a.what))
 		}
 	}
-	roles, err := strs(ctx, q, `SELECT rolname FROM pg_roles
+	roles, err := sqlkit.Strings(ctx, q, `SELECT rolname FROM pg_roles
 		WHERE rolname IN ('pg_read_server_files', 'pg_write_server_files', 'pg_execute_server_program', 'pg_write_all_data', 'pg_signal_backend', 'pg_checkpoint')
 		AND pg_has_role(current_user, oid, 'MEMBER') ORDER BY 1`)
 	if err != nil {
@@ -58,14 +59,13 @@ func (postgres) Privileges(ctx context.Context, q dialect.Queryer) ([]string, er
 	if err != nil {
 		return nil, fmt.Errorf("read table privileges: %w", err)
 	}
-	defer rows.Close()
 	var tables []string
 	privs := map[string][]string{}
-	for rows.Next() {
+	err = sqlkit.EachRow(rows, func(rows *sql.Rows) error {
 		var name string
 		var ins, upd, del, trunc bool
 		if err := rows.Scan(&name, &ins, &upd, &del, &trunc); err != nil {
-			return nil, err
+			return err
 		}
 		tables = append(tables, name)
 		for _, p := range []struct {
@@ -76,14 +76,15 @@ func (postgres) Privileges(ctx context.Context, q dialect.Queryer) ([]string, er
 				privs[name] = append(privs[name], p.name)
 			}
 		}
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
 	if len(tables) > 0 {
 		out = append(out, sqlkit.Summarize("can write", tables, privs))
 	}
-	schemas, err := strs(ctx, q, `SELECT nspname FROM pg_namespace
+	schemas, err := sqlkit.Strings(ctx, q, `SELECT nspname FROM pg_namespace
 		WHERE nspname NOT IN ('pg_catalog', 'information_schema') AND nspname NOT LIKE 'pg\_%'
 		AND has_schema_privilege(oid, 'CREATE') ORDER BY 1`)
 	if err != nil {
@@ -92,7 +93,7 @@ func (postgres) Privileges(ctx context.Context, q dialect.Queryer) ([]string, er
 	if len(schemas) > 0 {
 		out = append(out, fmt.Sprintf("can create objects in schema %s", strings.Join(schemas, ", ")))
 	}
-	exts, err := strs(ctx, q, `SELECT extname FROM pg_extension
+	exts, err := sqlkit.Strings(ctx, q, `SELECT extname FROM pg_extension
 		WHERE extname IN ('dblink', 'postgres_fdw', 'file_fdw', 'adminpack', 'plpython3u', 'plperlu', 'pltclu', 'http', 'pg_net', 'aws_s3', 'pg_background')
 		ORDER BY 1`)
 	if err != nil {
@@ -102,23 +103,6 @@ func (postgres) Privileges(ctx context.Context, q dialect.Queryer) ([]string, er
 		out = append(out, fmt.Sprintf("extension %s is installed: its functions reach outside the database", e))
 	}
 	return out, nil
-}
-
-func strs(ctx context.Context, q dialect.Queryer, query string) ([]string, error) {
-	rows, err := q.QueryContext(ctx, query)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
 }
 
 var _ dialect.ConnectionLimiter = postgres{}

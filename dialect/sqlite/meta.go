@@ -43,25 +43,18 @@ WHERE t.type IN ('table', 'view', 'virtual')
 // Views and virtual tables are never counted: a virtual table's count
 // may run arbitrary module code.
 func (d sqlite) ListTables(ctx context.Context, q dialect.Queryer, schema string) ([]dialect.Table, error) {
-	rows, err := q.QueryContext(ctx, sqliteListTables, schema)
-	if err != nil {
-		return nil, fmt.Errorf("list tables: %w", err)
-	}
-	defer rows.Close()
-	var list []sqlkit.ListedTable
-	for rows.Next() {
+	list, err := sqlkit.Collect(ctx, q, func(rows *sql.Rows) (sqlkit.ListedTable, error) {
 		var t sqlkit.ListedTable
 		var typ string
 		if err := rows.Scan(&t.Schema, &t.Name, &typ); err != nil {
-			return nil, fmt.Errorf("list tables: %w", err)
+			return t, err
 		}
 		t.Kind = sqliteKind(typ)
-		list = append(list, t)
-	}
-	if err := rows.Err(); err != nil {
+		return t, nil
+	}, sqliteListTables, schema)
+	if err != nil {
 		return nil, fmt.Errorf("list tables: %w", err)
 	}
-	rows.Close()
 
 	type schemaStats struct {
 		small     bool
@@ -135,24 +128,19 @@ func sqliteStat1(ctx context.Context, q dialect.Queryer, quote func(string) stri
 	if !has {
 		return nil, nil
 	}
-	rows, err := q.QueryContext(ctx,
-		`SELECT tbl, max(CAST(stat AS INTEGER)) FROM `+quote(schema)+`.sqlite_stat1 GROUP BY tbl`)
-	if err != nil {
-		return nil, fmt.Errorf("read sqlite_stat1 of %s: %w", schema, err)
-	}
-	defer rows.Close()
 	out := map[string]int64{}
-	for rows.Next() {
+	err = sqlkit.Each(ctx, q, func(rows *sql.Rows) error {
 		var name string
 		var n sql.NullInt64
 		if err := rows.Scan(&name, &n); err != nil {
-			return nil, fmt.Errorf("read sqlite_stat1 of %s: %w", schema, err)
+			return err
 		}
 		if n.Valid {
 			out[name] = n.Int64
 		}
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	}, `SELECT tbl, max(CAST(stat AS INTEGER)) FROM `+quote(schema)+`.sqlite_stat1 GROUP BY tbl`)
+	if err != nil {
 		return nil, fmt.Errorf("read sqlite_stat1 of %s: %w", schema, err)
 	}
 	return out, nil
@@ -228,18 +216,13 @@ func (d sqlite) DescribeTable(ctx context.Context, q dialect.Queryer, ref dialec
 // WITHOUT ROWID tables enforce NOT NULL on the key. Nullable says what
 // the table really accepts.
 func sqliteReadColumns(ctx context.Context, q dialect.Queryer, info *dialect.TableInfo, withoutRowid bool) error {
-	rows, err := q.QueryContext(ctx, sqliteColumns, info.Name, info.Schema)
-	if err != nil {
-		return fmt.Errorf("read columns: %w", err)
-	}
-	defer rows.Close()
 	var pk []string
-	for rows.Next() {
+	err := sqlkit.Each(ctx, q, func(rows *sql.Rows) error {
 		var c dialect.Column
 		var notNull bool
 		var def sql.NullString
 		if err := rows.Scan(&c.Name, &c.Type, &notNull, &def, &c.PrimaryKeyPosition); err != nil {
-			return fmt.Errorf("read columns: %w", err)
+			return err
 		}
 		c.Nullable = !notNull
 		if def.Valid {
@@ -250,8 +233,9 @@ func sqliteReadColumns(ctx context.Context, q dialect.Queryer, info *dialect.Tab
 			pk[p-1] = c.Name
 		}
 		info.Columns = append(info.Columns, c)
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	}, sqliteColumns, info.Name, info.Schema)
+	if err != nil {
 		return fmt.Errorf("read columns: %w", err)
 	}
 	info.PrimaryKey = pk
@@ -269,26 +253,20 @@ func sqliteReadColumns(ctx context.Context, q dialect.Queryer, info *dialect.Tab
 }
 
 func sqliteReadIndexes(ctx context.Context, q dialect.Queryer, quote func(string) string, info *dialect.TableInfo) error {
-	rows, err := q.QueryContext(ctx, sqliteIndexList, info.Name, info.Schema)
-	if err != nil {
-		return fmt.Errorf("read indexes: %w", err)
-	}
 	var indexes []dialect.Index
 	var origins []string
-	for rows.Next() {
+	err := sqlkit.Each(ctx, q, func(rows *sql.Rows) error {
 		var ix dialect.Index
 		var origin string
 		if err := rows.Scan(&ix.Name, &ix.Unique, &origin); err != nil {
-			rows.Close()
-			return fmt.Errorf("read indexes: %w", err)
+			return err
 		}
 		ix.Primary = origin == "pk"
 		ix.Method = "btree"
 		indexes = append(indexes, ix)
 		origins = append(origins, origin)
-	}
-	err = rows.Err()
-	rows.Close()
+		return nil
+	}, sqliteIndexList, info.Name, info.Schema)
 	if err != nil {
 		return fmt.Errorf("read indexes: %w", err)
 	}
@@ -309,26 +287,20 @@ func sqliteReadIndexes(ctx context.Context, q dialect.Queryer, quote func(string
 // an expression key (cid -2), so those are taken from the CREATE INDEX
 // statement; only indexes with expressions need it.
 func sqliteIndexKeys(ctx context.Context, q dialect.Queryer, quote func(string) string, schema, index string) ([]string, error) {
-	rows, err := q.QueryContext(ctx, sqliteIndexColumns, index, schema)
-	if err != nil {
-		return nil, fmt.Errorf("read index %s: %w", index, err)
-	}
 	var cols []string
 	var exprAt []int
-	for rows.Next() {
+	err := sqlkit.Each(ctx, q, func(rows *sql.Rows) error {
 		var cid int
 		var name sql.NullString
 		if err := rows.Scan(&cid, &name); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("read index %s: %w", index, err)
+			return err
 		}
 		if cid == -2 {
 			exprAt = append(exprAt, len(cols))
 		}
 		cols = append(cols, name.String)
-	}
-	err = rows.Err()
-	rows.Close()
+		return nil
+	}, sqliteIndexColumns, index, schema)
 	if err != nil {
 		return nil, fmt.Errorf("read index %s: %w", index, err)
 	}
@@ -387,19 +359,14 @@ func sqliteIndexTerms(stmt string) []string {
 }
 
 func sqliteReadForeignKeys(ctx context.Context, q dialect.Queryer, info *dialect.TableInfo) error {
-	rows, err := q.QueryContext(ctx, sqliteForeignKeys, info.Name, info.Schema)
-	if err != nil {
-		return fmt.Errorf("read foreign keys: %w", err)
-	}
-	defer rows.Close()
 	lastID := -1
 	var implicit []int // foreign keys that name no parent columns
-	for rows.Next() {
+	err := sqlkit.Each(ctx, q, func(rows *sql.Rows) error {
 		var id int
 		var table, from, onUpdate, onDelete string
 		var to sql.NullString
 		if err := rows.Scan(&id, &table, &from, &to, &onUpdate, &onDelete); err != nil {
-			return fmt.Errorf("read foreign keys: %w", err)
+			return err
 		}
 		if id != lastID {
 			lastID = id
@@ -419,11 +386,11 @@ func sqliteReadForeignKeys(ctx context.Context, q dialect.Queryer, info *dialect
 		if to.Valid {
 			fk.ReferencedColumns = append(fk.ReferencedColumns, to.String)
 		}
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	}, sqliteForeignKeys, info.Name, info.Schema)
+	if err != nil {
 		return fmt.Errorf("read foreign keys: %w", err)
 	}
-	rows.Close()
 	// REFERENCES parent with no column list means the parent's primary key.
 	for _, i := range implicit {
 		fk := &info.ForeignKeys[i]
@@ -437,20 +404,8 @@ func sqliteReadForeignKeys(ctx context.Context, q dialect.Queryer, info *dialect
 }
 
 func sqlitePrimaryKey(ctx context.Context, q dialect.Queryer, schema, table string) ([]string, error) {
-	rows, err := q.QueryContext(ctx, `SELECT name FROM pragma_table_info(?1, ?2) WHERE pk > 0 ORDER BY pk`, table, schema)
+	cols, err := sqlkit.Strings(ctx, q, `SELECT name FROM pragma_table_info(?1, ?2) WHERE pk > 0 ORDER BY pk`, table, schema)
 	if err != nil {
-		return nil, fmt.Errorf("read primary key of %s: %w", table, err)
-	}
-	defer rows.Close()
-	var cols []string
-	for rows.Next() {
-		var name string
-		if err := rows.Scan(&name); err != nil {
-			return nil, fmt.Errorf("read primary key of %s: %w", table, err)
-		}
-		cols = append(cols, name)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read primary key of %s: %w", table, err)
 	}
 	return cols, nil

@@ -112,20 +112,23 @@ func CountRows(ctx context.Context, q dialect.Queryer, query string, branches in
 	if err != nil {
 		return nil, fmt.Errorf("count rows of %d small tables: %w", branches, err)
 	}
-	defer rows.Close()
 	exact := make(map[int]int64, branches)
-	for rows.Next() {
+	err = EachRow(rows, func(rows *sql.Rows) error {
 		var k int
 		var n int64
 		if err := rows.Scan(&k, &n); err != nil {
-			return nil, fmt.Errorf("count rows: %w", err)
+			return fmt.Errorf("count rows: %w", err)
 		}
 		if k < 0 || k >= branches {
-			return nil, fmt.Errorf("count rows: unexpected branch %d", k)
+			return fmt.Errorf("count rows: unexpected branch %d", k)
 		}
 		exact[k] = n
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	return exact, rows.Err()
+	return exact, nil
 }
 
 // IsSmall applies the thresholds above to a row estimate and a size,
@@ -150,25 +153,19 @@ func Int64Ptr(v sql.NullInt64) *int64 {
 // Defaults are passed through normalizeDefault, which knows how the
 // backend spells "no default".
 func ISColumns(ctx context.Context, q dialect.Queryer, query, schema, table string, normalizeDefault func(def sql.NullString, extra string) *string) ([]dialect.Column, error) {
-	rows, err := q.QueryContext(ctx, query, schema, table)
-	if err != nil {
-		return nil, fmt.Errorf("read columns: %w", err)
-	}
-	defer rows.Close()
-	var cols []dialect.Column
-	for rows.Next() {
+	cols, err := Collect(ctx, q, func(rows *sql.Rows) (dialect.Column, error) {
 		var c dialect.Column
 		var nullable, extra, comment sql.NullString
 		var def sql.NullString
 		if err := rows.Scan(&c.Name, &c.Type, &nullable, &def, &extra, &comment); err != nil {
-			return nil, fmt.Errorf("read columns: %w", err)
+			return c, err
 		}
 		c.Nullable = nullable.String == "YES"
 		c.Default = normalizeDefault(def, extra.String)
 		c.Comment = comment.String
-		cols = append(cols, c)
-	}
-	if err := rows.Err(); err != nil {
+		return c, nil
+	}, query, schema, table)
+	if err != nil {
 		return nil, fmt.Errorf("read columns: %w", err)
 	}
 	return cols, nil
@@ -184,20 +181,11 @@ type KeyColumn struct {
 // ISKeyColumns reads KEY_COLUMN_USAGE for one table, each constraint's
 // columns in key order.
 func ISKeyColumns(ctx context.Context, q dialect.Queryer, query, schema, table string) ([]KeyColumn, error) {
-	rows, err := q.QueryContext(ctx, query, schema, table)
+	out, err := Collect(ctx, q, func(rows *sql.Rows) (k KeyColumn, err error) {
+		err = rows.Scan(&k.constraint, &k.column, &k.refSchema, &k.refTable, &k.refColn)
+		return k, err
+	}, query, schema, table)
 	if err != nil {
-		return nil, fmt.Errorf("read key columns: %w", err)
-	}
-	defer rows.Close()
-	var out []KeyColumn
-	for rows.Next() {
-		var k KeyColumn
-		if err := rows.Scan(&k.constraint, &k.column, &k.refSchema, &k.refTable, &k.refColn); err != nil {
-			return nil, fmt.Errorf("read key columns: %w", err)
-		}
-		out = append(out, k)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read key columns: %w", err)
 	}
 	return out, nil
@@ -206,21 +194,17 @@ func ISKeyColumns(ctx context.Context, q dialect.Queryer, query, schema, table s
 // ISReferentialRules reads REFERENTIAL_CONSTRAINTS: constraint name ->
 // ON UPDATE and ON DELETE rules.
 func ISReferentialRules(ctx context.Context, q dialect.Queryer, query, schema, table string) (map[string][2]string, error) {
-	rows, err := q.QueryContext(ctx, query, schema, table)
-	if err != nil {
-		return nil, fmt.Errorf("read foreign key rules: %w", err)
-	}
-	defer rows.Close()
 	out := map[string][2]string{}
-	for rows.Next() {
+	err := Each(ctx, q, func(rows *sql.Rows) error {
 		var name string
 		var upd, del sql.NullString
 		if err := rows.Scan(&name, &upd, &del); err != nil {
-			return nil, fmt.Errorf("read foreign key rules: %w", err)
+			return err
 		}
 		out[name] = [2]string{upd.String, del.String}
-	}
-	if err := rows.Err(); err != nil {
+		return nil
+	}, query, schema, table)
+	if err != nil {
 		return nil, fmt.Errorf("read foreign key rules: %w", err)
 	}
 	return out, nil
