@@ -28,7 +28,7 @@ var trackKinds = []kindOf{
 // BenchmarkEncodeRow is the query tool's per-row work: one typical row into
 // both the JSON and the TSV form.
 func BenchmarkEncodeRow(b *testing.B) {
-	w := rowWriter{json: make([]byte, 0, 1<<16), tsv: make([]byte, 0, 1<<16)}
+	w := resultWriter{json: make([]byte, 0, 1<<16), tsv: make([]byte, 0, 1<<16)}
 	b.ReportAllocs()
 	for b.Loop() {
 		w.json, w.tsv = w.json[:0], w.tsv[:0]
@@ -39,7 +39,7 @@ func BenchmarkEncodeRow(b *testing.B) {
 }
 
 // BenchmarkEncodeValueRow is the same row through encodeValue and
-// encoding/json, the path rowWriter replaced (and still takes for the
+// encoding/json, the path resultWriter replaced (and still takes for the
 // uncommon forms).
 func BenchmarkEncodeValueRow(b *testing.B) {
 	row := make([]any, len(trackRow))
@@ -126,7 +126,7 @@ func benchmarkTool(b *testing.B, tool string, args map[string]any) {
 // with the Splicer's middleware, the small encoding and Expand, as sqlmcp's
 // stdio and HTTP writers do.
 func BenchmarkEncodeResult(b *testing.B) {
-	w := rowWriter{}
+	w := resultWriter{}
 	w.json = append(w.json, `{"columns":[],"rows":[`...)
 	for r := range 100 {
 		if r > 0 {

@@ -230,20 +230,13 @@ func writeEscaped(b *strings.Builder, s string) {
 	b.Write(appendTSVEscaped(make([]byte, 0, len(s)+8), s))
 }
 
-// rowWriter builds a query result in its two forms at once: the JSON of
-// the structured rows and the TSV text, appended to pre-sized buffers with
-// strconv, instead of a [][]any the SDK would marshal by reflection.
-// Values follow exactly the rules of encodeValue; the common forms (NULL,
-// integers, valid UTF-8 text as string or []byte) take a path that does
-// not box them, the rest go through encodeValue.
-type rowWriter struct {
-	json []byte // the elements of "rows", comma-separated
-	tsv  []byte
-}
-
-// appendCell appends one value to the current row of both forms and
-// returns the bytes it adds to the result, as encodeValue counts them.
-func (w *rowWriter) appendCell(v any, kind dialect.Kind, dbType string) int {
+// appendCell appends one value to the current row of both forms of a
+// result (see resultWriter) and returns the bytes it adds to the result,
+// as encodeValue counts them. Values follow exactly the rules of
+// encodeValue; the common forms (NULL, integers, valid UTF-8 text as
+// string or []byte) take a path that does not box them, the rest go
+// through encodeValue.
+func (w *resultWriter) appendCell(v any, kind dialect.Kind, dbType string) int {
 	switch x := v.(type) {
 	case nil:
 		w.json = append(w.json, "null"...)
@@ -281,7 +274,7 @@ func textKind(k dialect.Kind) bool {
 	return false
 }
 
-func (w *rowWriter) appendInt(x int64) int {
+func (w *resultWriter) appendInt(x int64) int {
 	start := len(w.tsv)
 	w.tsv = strconv.AppendInt(w.tsv, x, 10)
 	digits := w.tsv[start:]
@@ -296,7 +289,7 @@ func (w *rowWriter) appendInt(x int64) int {
 }
 
 // appendEncoded appends a value encodeValue returned.
-func (w *rowWriter) appendEncoded(v any) {
+func (w *resultWriter) appendEncoded(v any) {
 	switch x := v.(type) {
 	case nil:
 		w.json = append(w.json, "null"...)

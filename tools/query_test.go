@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"testing"
+	"time"
 
 	_ "modernc.org/sqlite"
 
@@ -132,6 +133,68 @@ func TestQueryResultBytes(t *testing.T) {
 			}
 			if !json.Valid([]byte(got)) {
 				t.Errorf("structured is not JSON: %s", got)
+			}
+		})
+	}
+}
+
+// TestResultWriter: the byte cap is met exactly or the row is left out
+// whole, whether the row's raw size or its encoding passes the cap; a
+// result of no rows or no columns is still well-formed.
+func TestResultWriter(t *testing.T) {
+	textKind := func(string) dialect.Kind { return dialect.KindText }
+	col := []ResultColumn{{Name: "c", Type: "TEXT"}}
+	tab := []rawCell{{v: "a\tb"}} // raw size 6; 8 bytes as JSON (`["a\tb"]`), 7 as text
+	for _, tc := range []struct {
+		name     string
+		maxBytes int
+		cols     []ResultColumn
+		rows     [][]rawCell
+		written  int // rows row accepts
+		json     string
+		text     string
+	}{
+		{"zero rows", 100, col, nil, 0,
+			`{"columns":[{"name":"c","type":"TEXT"}],"rows":[],"row_count":0,"truncated":false,"elapsed_ms":1.5}`,
+			"c\n"},
+		{"zero columns", 5, nil, [][]rawCell{nil, nil, nil}, 2,
+			`{"columns":[],"rows":[[],[]],"row_count":2,"truncated":true,"truncated_reason":"byte_limit","elapsed_ms":1.5}`,
+			"\n\n\n-- truncated: the result passed the 5-byte cap; select fewer or narrower columns\n"},
+		{"one row exactly at the cap", 8, col, [][]rawCell{tab}, 1,
+			`{"columns":[{"name":"c","type":"TEXT"}],"rows":[["a\tb"]],"row_count":1,"truncated":false,"elapsed_ms":1.5}`,
+			"c\na\\tb\n"},
+		{"second row exactly at the cap", 17, col, [][]rawCell{tab, tab}, 2,
+			`{"columns":[{"name":"c","type":"TEXT"}],"rows":[["a\tb"],["a\tb"]],"row_count":2,"truncated":false,"elapsed_ms":1.5}`,
+			"c\na\\tb\na\\tb\n"},
+		{"second row a byte over the cap", 16, col, [][]rawCell{tab, tab}, 1,
+			`{"columns":[{"name":"c","type":"TEXT"}],"rows":[["a\tb"]],"row_count":1,"truncated":true,"truncated_reason":"byte_limit","elapsed_ms":1.5}`,
+			"c\na\\tb\n-- truncated: the result passed the 16-byte cap; select fewer or narrower columns\n"},
+		{"encoding over the cap", 7, col, [][]rawCell{tab}, 0,
+			`{"columns":[{"name":"c","type":"TEXT"}],"rows":[],"row_count":0,"truncated":true,"truncated_reason":"byte_limit","elapsed_ms":1.5}`,
+			"c\n-- truncated: the result passed the 7-byte cap; select fewer or narrower columns\n"},
+		{"raw size over the cap", 5, col, [][]rawCell{tab}, 0,
+			`{"columns":[{"name":"c","type":"TEXT"}],"rows":[],"row_count":0,"truncated":true,"truncated_reason":"byte_limit","elapsed_ms":1.5}`,
+			"c\n-- truncated: the result passed the 5-byte cap; select fewer or narrower columns\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newResultWriter(10, 100, tc.maxBytes)
+			w.header(tc.cols, textKind)
+			reason := ""
+			for _, r := range tc.rows {
+				if !w.row(r) {
+					reason = "byte_limit"
+					break
+				}
+			}
+			if w.rows != tc.written {
+				t.Errorf("%d rows written, want %d", w.rows, tc.written)
+			}
+			res := w.finish(reason, 1500*time.Microsecond)
+			if got := string(res.structured.(json.RawMessage)); got != tc.json {
+				t.Errorf("structured:\n got %s\nwant %s", got, tc.json)
+			}
+			if res.text != tc.text {
+				t.Errorf("text:\n got %q\nwant %q", res.text, tc.text)
 			}
 		})
 	}
