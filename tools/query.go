@@ -15,7 +15,7 @@ import (
 
 // QueryInput is the query tool's arguments.
 type QueryInput struct {
-	SQL   string `json:"sql" jsonschema:"one read-only SQL statement: SELECT, WITH … SELECT, VALUES, TABLE or EXPLAIN (without ANALYZE)"`
+	SQL   string `json:"sql"` // described per backend: see queryTool
 	Limit *int   `json:"limit,omitempty" jsonschema:"the most rows to return"`
 }
 
@@ -41,6 +41,7 @@ type ResultColumn struct {
 
 func (t *Tools) queryTool() *mcp.Tool {
 	in := schemaFor[QueryInput]()
+	in.Properties["sql"].Description = "one read-only SQL statement: " + t.statements()
 	lim := in.Properties["limit"]
 	lim.Type = "integer"
 	lim.Types = nil
@@ -52,20 +53,31 @@ func (t *Tools) queryTool() *mcp.Tool {
 	in.AdditionalProperties = falseSchema()
 	return &mcp.Tool{
 		Name: "query",
-		Description: "Run one read-only SQL statement (SELECT, WITH … SELECT, VALUES, TABLE, EXPLAIN without ANALYZE" +
-			t.showClause() + ") and return its rows. Writes, DDL, SET, transaction control, SELECT … INTO, locking clauses " +
-			"and side-effecting functions are refused. Rows are capped by limit; write ORDER BY for a stable order.",
+		Description: "Run one read-only SQL statement and return its rows: " + t.statements() + ". Writes, DDL, SET, " +
+			"transaction control, SELECT … INTO, locking clauses and side-effecting functions are refused. Rows are " +
+			"capped by limit; write ORDER BY for a stable order.",
 		InputSchema:  in,
 		OutputSchema: schemaFor[QueryOutput](),
 		Annotations:  readOnlyAnnotations("Run a read-only SQL query"),
 	}
 }
 
-func (t *Tools) showClause() string {
-	if t.backend == "mysql" {
-		return ", SHOW, DESCRIBE"
+// statements names the statements the query tool admits, as the policy's
+// refusals name them (policy.allowedKinds): the tool's description, its
+// input schema's sql argument and the server instructions all say it from
+// here, so that no client is told of a statement its backend refuses.
+//
+// MERGE NOTE (lead): this is the one backend-name comparison left in
+// tools/; replace its body with the backend's policy flavor's
+// Statements() (policy.Flavor.Statements()), whose texts these are.
+func (t *Tools) statements() string {
+	switch t.backend {
+	case "mysql":
+		return "SELECT, WITH … SELECT, VALUES, TABLE, EXPLAIN (without ANALYZE), SHOW or DESCRIBE"
+	case "sqlite":
+		return "SELECT, WITH … SELECT, VALUES or EXPLAIN [QUERY PLAN]"
 	}
-	return ""
+	return "SELECT, WITH … SELECT, VALUES, TABLE or EXPLAIN (without ANALYZE)"
 }
 
 const queryArgs = `sql (string, required), limit (integer)`

@@ -133,9 +133,9 @@ func (t *Tools) NewServer(version string) *mcp.Server {
 
 func (t *Tools) instructions() string {
 	return fmt.Sprintf("Read-only access to a %s database. Start with list_tables, then describe_table for the "+
-		"columns and keys of the tables you need, then query with one SELECT (or WITH, VALUES, EXPLAIN) "+
-		"statement. Results are capped at %d rows per call (use the limit argument, ORDER BY and WHERE to page). "+
-		"Writes, DDL, transaction control and side-effecting functions are refused.", t.backend, t.opts.MaxRows)
+		"columns and keys of the tables you need, then query with one read-only statement: %s. Results are "+
+		"capped at %d rows per call (use the limit argument, ORDER BY and WHERE to page). "+
+		"Writes, DDL, transaction control and side-effecting functions are refused.", t.backend, t.statements(), t.opts.MaxRows)
 }
 
 // Drain stops taking new calls and waits for the in-flight ones, at most
