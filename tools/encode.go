@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/sqlmcp/sqlmcp/dialect"
+	"github.com/sqlmcp/sqlmcp/tools/internal/jsonstr"
 )
 
 // Binary is how a binary value appears in results: base64, with the
@@ -248,13 +249,13 @@ func (w *resultWriter) appendCell(v any, kind dialect.Kind, dbType string) int {
 		return w.appendInt(int64(x))
 	case string:
 		if textKind(kind) && utf8.ValidString(x) {
-			w.json = appendJSONString(w.json, x)
+			w.json = jsonstr.Append(w.json, x)
 			w.tsv = appendTSVEscaped(w.tsv, x)
 			return len(x) + 2
 		}
 	case []byte:
 		if (textKind(kind) || (kind == dialect.KindUnknown && dbType != "")) && utf8.Valid(x) {
-			w.json = appendJSONString(w.json, x)
+			w.json = jsonstr.Append(w.json, x)
 			w.tsv = appendTSVEscaped(w.tsv, x)
 			return len(x) + 2
 		}
@@ -301,11 +302,11 @@ func (w *resultWriter) appendEncoded(v any) {
 		w.json = append(w.json, x...)
 		w.tsv = append(w.tsv, x...)
 	case string:
-		w.json = appendJSONString(w.json, x)
+		w.json = jsonstr.Append(w.json, x)
 		w.tsv = appendTSVEscaped(w.tsv, x)
 	case Binary:
 		w.json = append(w.json, `{"type":`...)
-		w.json = appendJSONString(w.json, x.Type)
+		w.json = jsonstr.Append(w.json, x.Type)
 		w.json = append(w.json, `,"base64":"`...)
 		w.json = append(w.json, x.Base64...)
 		w.json = append(w.json, `"}`...)
@@ -321,53 +322,6 @@ func (w *resultWriter) appendEncoded(v any) {
 		w.json = append(w.json, b...)
 		w.tsv = appendTSVEscaped(w.tsv, stringify(x))
 	}
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendJSONString appends s as a JSON string. s is valid UTF-8. Like
-// encoding/json it escapes control characters and U+2028/U+2029 (which
-// break JavaScript parsers); unlike it, it leaves <, > and & alone, as the
-// SDK's own encoder does.
-func appendJSONString[S string | []byte](dst []byte, s S) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < 0x80 {
-			i++
-			continue
-		}
-		if c < 0x80 {
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		// U+2028 and U+2029 are E2 80 A8 and E2 80 A9.
-		if c == 0xE2 && i+2 < len(s) && s[i+1] == 0x80 && s[i+2]&^1 == 0xA8 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[s[i+2]&0xf])
-			i += 3
-			start = i
-			continue
-		}
-		i++
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }
 
 // appendTSVEscaped is writeEscaped for a byte slice.
@@ -392,22 +346,4 @@ func appendTSVEscaped[S string | []byte](dst []byte, s S) []byte {
 		start = i + 1
 	}
 	return append(dst, s[start:]...)
-}
-
-// jsonStringLen is len(appendJSONString(nil, s)) without building it.
-func jsonStringLen[S string | []byte](s S) int {
-	n := len(s) + 2
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t':
-			n++
-		case c < 0x20:
-			n += 5
-		case c == 0xE2 && i+2 < len(s) && s[i+1] == 0x80 && s[i+2]&^1 == 0xA8:
-			n += 3 // 3 bytes become \u202x
-			i += 2
-		}
-	}
-	return n
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/sqlmcp/sqlmcp/dialect"
+	"github.com/sqlmcp/sqlmcp/tools/internal/memory"
 )
 
 // QueryInput is the query tool's arguments.
@@ -167,7 +168,7 @@ func (t *Tools) closeRows(sess dialect.Session, rows *sql.Rows, truncated bool, 
 		if a, ok := sess.(dialect.Abandoner); ok {
 			a.Abandon()
 			abandoned = true
-		} else if _, early := sess.(dialect.EarlyCloser); !early && t.opts.MaxResultBytes >= collectFrom {
+		} else if _, early := sess.(dialect.EarlyCloser); !early && t.opts.MaxResultBytes >= memory.CollectFrom {
 			// Closing reads the rest of the page (lib/pq), in rows
 			// as large as the ones that passed the cap: read it here,
 			// up to the page, so that its garbage is collected as it
@@ -180,7 +181,7 @@ func (t *Tools) closeRows(sess dialect.Session, rows *sql.Rows, truncated bool, 
 				for i := range cells {
 					raw += cells[i].size(dialect.KindUnknown)
 				}
-				noteRead(raw, t.opts.MaxResultBytes)
+				memory.NoteRead(raw, t.opts.MaxResultBytes)
 				if !rows.Next() {
 					break
 				}

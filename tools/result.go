@@ -8,6 +8,8 @@ import (
 	"unsafe"
 
 	"github.com/sqlmcp/sqlmcp/dialect"
+	"github.com/sqlmcp/sqlmcp/tools/internal/jsonstr"
+	"github.com/sqlmcp/sqlmcp/tools/internal/memory"
 )
 
 // resultWriter writes a query result in its two forms at once — the
@@ -48,9 +50,9 @@ func (w *resultWriter) header(cols []ResultColumn, valueKind func(dbType string)
 			w.tsv = append(w.tsv, '\t')
 		}
 		w.json = append(w.json, `{"name":`...)
-		w.json = appendJSONString(w.json, c.Name)
+		w.json = jsonstr.Append(w.json, c.Name)
 		w.json = append(w.json, `,"type":`...)
-		w.json = appendJSONString(w.json, c.Type)
+		w.json = jsonstr.Append(w.json, c.Type)
 		w.json = append(w.json, '}')
 		w.tsv = appendTSVEscaped(w.tsv, c.Name)
 		w.kinds[i] = kindOf{kind: valueKind(c.Type), dbType: c.Type}
@@ -75,7 +77,7 @@ func (w *resultWriter) row(cells []rawCell) bool {
 	if w.bytes+raw > w.maxBytes {
 		return false
 	}
-	noteRead(raw, w.maxBytes)
+	memory.NoteRead(raw, w.maxBytes)
 	jsonMark, tsvMark := len(w.json), len(w.tsv)
 	if w.rows > 0 {
 		w.json = append(w.json, ',')
@@ -90,7 +92,7 @@ func (w *resultWriter) row(cells []rawCell) bool {
 	}
 	w.json = append(w.json, ']')
 	w.tsv = append(w.tsv, '\n')
-	rowBytes := max(len(w.json)-jsonMark, jsonStringLen(w.tsv[tsvMark:])-2)
+	rowBytes := max(len(w.json)-jsonMark, jsonstr.Len(w.tsv[tsvMark:])-2)
 	if w.bytes+rowBytes > w.maxBytes {
 		w.json, w.tsv = w.json[:jsonMark], w.tsv[:tsvMark]
 		return false
@@ -119,13 +121,13 @@ func (w *resultWriter) finish(reason string, elapsed time.Duration) result {
 	w.json = strconv.AppendBool(w.json, truncated)
 	if truncated {
 		w.json = append(w.json, `,"truncated_reason":`...)
-		w.json = appendJSONString(w.json, reason)
+		w.json = jsonstr.Append(w.json, reason)
 		w.tsv = append(w.tsv, truncationNote(reason, w.limit, w.maxRows, w.maxBytes)...)
 	}
 	w.json = append(w.json, `,"elapsed_ms":`...)
 	w.json = strconv.AppendFloat(w.json, float64(elapsed.Microseconds())/1000, 'f', -1, 64)
 	w.json = append(w.json, '}')
-	releaseMemorySoon(len(w.json) + len(w.tsv))
+	memory.ReleaseSoon(len(w.json) + len(w.tsv))
 	// The text shares the buffer (never written again) rather than
 	// copying what may be most of the cap.
 	return result{structured: json.RawMessage(w.json), text: unsafe.String(unsafe.SliceData(w.tsv), len(w.tsv))}

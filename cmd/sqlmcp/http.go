@@ -22,6 +22,7 @@ import (
 	"github.com/sqlmcp/sqlmcp/dialect"
 	"github.com/sqlmcp/sqlmcp/tools"
 	"github.com/sqlmcp/sqlmcp/tools/metrics"
+	"github.com/sqlmcp/sqlmcp/tools/transport"
 )
 
 // HTTP limits. The body limit is far above any sensible statement and far
@@ -226,9 +227,7 @@ func newHTTPService(opts httpOptions) *httpService {
 	// answer was never written (client gone) is dropped once no live
 	// answer can still be written: the server's write timeout bounds
 	// every response.
-	splicer := tools.NewSplicer(writeTimeout(opts.Tools.Options().QueryTimeout) + time.Minute)
-	splicer.SetBudget(tools.SpliceBudget(opts.Tools.Options().MaxResultBytes))
-	server.AddReceivingMiddleware(splicer.Middleware)
+	splicer := transport.Splice(server, writeTimeout(opts.Tools.Options().QueryTimeout)+time.Minute, opts.Tools.Options().MaxResultBytes)
 	sdkOpts := &mcp.StreamableHTTPOptions{
 		Stateless: opts.Stateless,
 		// DNS-rebinding protection (a loopback connection with a
@@ -276,7 +275,7 @@ func newHTTPService(opts httpOptions) *httpService {
 			defer context.AfterFunc(s.stopping, cancel)()
 			r = r.WithContext(ctx)
 		}
-		ew, r := withEarlyErrors(w, r, maxRequestBody, opts.Tools.AuditUnhandled)
+		ew, r := transport.WithEarlyErrors(w, r, maxRequestBody, opts.Tools.AuditUnhandled)
 		sdk.ServeHTTP(splicer.HTTPWriter(ew, opts.Logger), r)
 	})
 	if opts.Tokens != nil {
