@@ -37,11 +37,11 @@ import (
 // which puts the values back in place of their markers.
 //
 // The values are encoded once: a structuredContent that is already JSON
-// is the tools' own (the query tool's resultWriter, which escapes every value; the SDK used
-// to validate it) and is kept as it is, a Go value goes through
-// json.Marshal, the text is kept as the string it is and encoded (by
-// jsonstr.Append, a chunk at a time) as the answer is written: a large
-// answer is held once, never copied whole (see ExpandTo).
+// is the tools' own (the query tool's resultWriter, which escapes every
+// value; the SDK used to validate it) and is kept as it is, a Go value
+// goes through json.Marshal, the text is kept as the string it is and
+// encoded (by jsonstr.Append, a chunk at a time) as the answer is
+// written: a large answer is held once, never copied whole (see ExpandTo).
 //
 // A marker is a JSON string holding a random per-Splicer nonce (96 bits)
 // and a random per-value id (64 bits). Expand scans whole messages, which

@@ -81,6 +81,12 @@ func NewStdio(server *mcp.Server, r io.ReadCloser, w io.WriteCloser, maxResultBy
 	return &Stdio{Reader: r, Writer: w, Splicer: Splice(server, 0, maxResultBytes)}
 }
 
+// The SDK's transport interfaces, as this fork implements them.
+var (
+	_ mcp.Transport  = (*Stdio)(nil)
+	_ mcp.Connection = (*stdioConn)(nil)
+)
+
 // defaultMaxInFlight: enough for any client's honest concurrency (the
 // pool has 10 connections by default), small enough that the answers
 // held for a client that does not read stay in the tens of MB.
