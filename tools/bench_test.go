@@ -119,3 +119,30 @@ func benchmarkTool(b *testing.B, tool string, args map[string]any) {
 		}
 	}
 }
+
+// BenchmarkResultWriter is the query tool's encoding of a 100-row page of
+// Chinook track rows, both forms and the byte cap: header, rows, finish.
+func BenchmarkResultWriter(b *testing.B) {
+	cols := make([]ResultColumn, len(trackKinds))
+	kinds := map[string]dialect.Kind{}
+	for i, k := range trackKinds {
+		cols[i] = ResultColumn{Name: "c", Type: k.dbType}
+		kinds[k.dbType] = k.kind
+	}
+	valueKind := func(dbType string) dialect.Kind { return kinds[dbType] }
+	cells := make([]rawCell, len(trackRow))
+	for i, v := range trackRow {
+		cells[i].v = v
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		w := newResultWriter(100, 100, 1<<20)
+		w.header(cols, valueKind)
+		for range 100 {
+			if !w.row(cells) {
+				b.Fatal("row refused")
+			}
+		}
+		w.finish("", 0)
+	}
+}
