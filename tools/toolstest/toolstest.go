@@ -49,6 +49,26 @@ func Connect(t testing.TB, tl *tools.Tools) *mcp.ClientSession {
 	return cs
 }
 
+// ConnectSDK serves tl over the go-sdk's own in-memory transports, without
+// sqlmcp's transport and Splicer: the SDK's encoding of every answer, the
+// reference the production path (Connect, ConnectHTTP) is compared to.
+func ConnectSDK(t testing.TB, tl *tools.Tools) *mcp.ClientSession {
+	t.Helper()
+	ctx := context.Background()
+	st, ct := mcp.NewInMemoryTransports()
+	ss, err := tl.NewServer("test").Connect(ctx, st, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ss.Close() })
+	cs, err := mcp.NewClient(&mcp.Implementation{Name: "toolstest"}, nil).Connect(ctx, ct, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cs.Close() })
+	return cs
+}
+
 // ConnectHTTP serves tl over MCP streamable HTTP on a loopback test server
 // and returns a connected client session, closed (with the server) when
 // the test ends. Answers are written as sqlmcp writes them (the SDK's
