@@ -38,7 +38,7 @@ demo: build
 # BENCHMARKS.md; narrow it with BENCHFLAGS="-backend postgres -case small").
 BENCHFLAGS ?= -duration 1s
 bench: build
-	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=1s ./tools/ ./dialect/policy/
+	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=1s ./tools/ ./tools/transport/ ./dialect/policy/
 	$(GO) run ./cmd/sqlmcp-bench $(BENCHFLAGS)
 
 generate:

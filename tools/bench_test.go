@@ -27,7 +27,7 @@ var trackKinds = []kindOf{
 // BenchmarkEncodeRow is the query tool's per-row work: one typical row into
 // both the JSON and the TSV form.
 func BenchmarkEncodeRow(b *testing.B) {
-	w := rowWriter{json: make([]byte, 0, 1<<16), tsv: make([]byte, 0, 1<<16)}
+	w := resultWriter{json: make([]byte, 0, 1<<16), tsv: make([]byte, 0, 1<<16)}
 	b.ReportAllocs()
 	for b.Loop() {
 		w.json, w.tsv = w.json[:0], w.tsv[:0]
@@ -38,7 +38,7 @@ func BenchmarkEncodeRow(b *testing.B) {
 }
 
 // BenchmarkEncodeValueRow is the same row through encodeValue and
-// encoding/json, the path rowWriter replaced (and still takes for the
+// encoding/json, the path resultWriter replaced (and still takes for the
 // uncommon forms).
 func BenchmarkEncodeValueRow(b *testing.B) {
 	row := make([]any, len(trackRow))
@@ -119,59 +119,29 @@ func benchmarkTool(b *testing.B, tool string, args map[string]any) {
 	}
 }
 
-// BenchmarkEncodeResult is what happens to a 100-row query result after
-// the handler returns, as the SDK's jsonrpc2 layer encodes it (a json.Encoder
-// without HTML escaping over the CallToolResult): "sdk" as it is, "spliced"
-// with the Splicer's middleware, the small encoding and Expand, as sqlmcp's
-// stdio and HTTP writers do.
-func BenchmarkEncodeResult(b *testing.B) {
-	w := rowWriter{}
-	w.json = append(w.json, `{"columns":[],"rows":[`...)
-	for r := range 100 {
-		if r > 0 {
-			w.json = append(w.json, ',')
-		}
-		w.json = append(w.json, '[')
-		for i, v := range trackRow {
-			if i > 0 {
-				w.json = append(w.json, ',')
-				w.tsv = append(w.tsv, '\t')
+// BenchmarkResultWriter is the query tool's encoding of a 100-row page of
+// Chinook track rows, both forms and the byte cap: header, rows, finish.
+func BenchmarkResultWriter(b *testing.B) {
+	cols := make([]ResultColumn, len(trackKinds))
+	kinds := map[string]dialect.Kind{}
+	for i, k := range trackKinds {
+		cols[i] = ResultColumn{Name: "c", Type: k.dbType}
+		kinds[k.dbType] = k.kind
+	}
+	valueKind := func(dbType string) dialect.Kind { return kinds[dbType] }
+	cells := make([]rawCell, len(trackRow))
+	for i, v := range trackRow {
+		cells[i].v = v
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		w := newResultWriter(100, 100, 1<<20)
+		w.header(cols, valueKind)
+		for range 100 {
+			if !w.row(cells) {
+				b.Fatal("row refused")
 			}
-			w.appendCell(v, trackKinds[i].kind, trackKinds[i].dbType)
 		}
-		w.json = append(w.json, ']')
-		w.tsv = append(w.tsv, '\n')
+		w.finish("", 0)
 	}
-	w.json = append(w.json, `],"row_count":100,"truncated":false}`...)
-	result := func() *mcp.CallToolResult {
-		return &mcp.CallToolResult{
-			Content:           []mcp.Content{&mcp.TextContent{Text: string(w.tsv)}},
-			StructuredContent: json.RawMessage(w.json),
-		}
-	}
-	encode := func(v any) []byte {
-		var buf strings.Builder
-		enc := json.NewEncoder(&buf)
-		enc.SetEscapeHTML(false)
-		if err := enc.Encode(v); err != nil {
-			b.Fatal(err)
-		}
-		return []byte(buf.String())
-	}
-	b.Run("sdk", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			encode(result())
-		}
-	})
-	b.Run("spliced", func(b *testing.B) {
-		sp := NewSplicer(0)
-		h := sp.Middleware(func(context.Context, string, mcp.Request) (mcp.Result, error) { return result(), nil })
-		var out []byte
-		b.ReportAllocs()
-		for b.Loop() {
-			res, _ := h(context.Background(), "tools/call", nil)
-			out, _ = sp.Expand(out[:0], encode(res))
-		}
-	})
 }

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/sqlmcp/sqlmcp/dialect"
+	"github.com/sqlmcp/sqlmcp/tools/internal/jsonstr"
 )
 
 // Binary is how a binary value appears in results: base64, with the
@@ -230,20 +231,13 @@ func writeEscaped(b *strings.Builder, s string) {
 	b.Write(appendTSVEscaped(make([]byte, 0, len(s)+8), s))
 }
 
-// rowWriter builds a query result in its two forms at once: the JSON of
-// the structured rows and the TSV text, appended to pre-sized buffers with
-// strconv, instead of a [][]any the SDK would marshal by reflection.
-// Values follow exactly the rules of encodeValue; the common forms (NULL,
-// integers, valid UTF-8 text as string or []byte) take a path that does
-// not box them, the rest go through encodeValue.
-type rowWriter struct {
-	json []byte // the elements of "rows", comma-separated
-	tsv  []byte
-}
-
-// appendCell appends one value to the current row of both forms and
-// returns the bytes it adds to the result, as encodeValue counts them.
-func (w *rowWriter) appendCell(v any, kind dialect.Kind, dbType string) int {
+// appendCell appends one value to the current row of both forms of a
+// result (see resultWriter) and returns the bytes it adds to the result,
+// as encodeValue counts them. Values follow exactly the rules of
+// encodeValue; the common forms (NULL, integers, valid UTF-8 text as
+// string or []byte) take a path that does not box them, the rest go
+// through encodeValue.
+func (w *resultWriter) appendCell(v any, kind dialect.Kind, dbType string) int {
 	switch x := v.(type) {
 	case nil:
 		w.json = append(w.json, "null"...)
@@ -255,13 +249,13 @@ func (w *rowWriter) appendCell(v any, kind dialect.Kind, dbType string) int {
 		return w.appendInt(int64(x))
 	case string:
 		if textKind(kind) && utf8.ValidString(x) {
-			w.json = appendJSONString(w.json, x)
+			w.json = jsonstr.Append(w.json, x)
 			w.tsv = appendTSVEscaped(w.tsv, x)
 			return len(x) + 2
 		}
 	case []byte:
 		if (textKind(kind) || (kind == dialect.KindUnknown && dbType != "")) && utf8.Valid(x) {
-			w.json = appendJSONString(w.json, x)
+			w.json = jsonstr.Append(w.json, x)
 			w.tsv = appendTSVEscaped(w.tsv, x)
 			return len(x) + 2
 		}
@@ -281,7 +275,7 @@ func textKind(k dialect.Kind) bool {
 	return false
 }
 
-func (w *rowWriter) appendInt(x int64) int {
+func (w *resultWriter) appendInt(x int64) int {
 	start := len(w.tsv)
 	w.tsv = strconv.AppendInt(w.tsv, x, 10)
 	digits := w.tsv[start:]
@@ -296,7 +290,7 @@ func (w *rowWriter) appendInt(x int64) int {
 }
 
 // appendEncoded appends a value encodeValue returned.
-func (w *rowWriter) appendEncoded(v any) {
+func (w *resultWriter) appendEncoded(v any) {
 	switch x := v.(type) {
 	case nil:
 		w.json = append(w.json, "null"...)
@@ -308,11 +302,11 @@ func (w *rowWriter) appendEncoded(v any) {
 		w.json = append(w.json, x...)
 		w.tsv = append(w.tsv, x...)
 	case string:
-		w.json = appendJSONString(w.json, x)
+		w.json = jsonstr.Append(w.json, x)
 		w.tsv = appendTSVEscaped(w.tsv, x)
 	case Binary:
 		w.json = append(w.json, `{"type":`...)
-		w.json = appendJSONString(w.json, x.Type)
+		w.json = jsonstr.Append(w.json, x.Type)
 		w.json = append(w.json, `,"base64":"`...)
 		w.json = append(w.json, x.Base64...)
 		w.json = append(w.json, `"}`...)
@@ -328,53 +322,6 @@ func (w *rowWriter) appendEncoded(v any) {
 		w.json = append(w.json, b...)
 		w.tsv = appendTSVEscaped(w.tsv, stringify(x))
 	}
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendJSONString appends s as a JSON string. s is valid UTF-8. Like
-// encoding/json it escapes control characters and U+2028/U+2029 (which
-// break JavaScript parsers); unlike it, it leaves <, > and & alone, as the
-// SDK's own encoder does.
-func appendJSONString[S string | []byte](dst []byte, s S) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c < 0x80 {
-			i++
-			continue
-		}
-		if c < 0x80 {
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		// U+2028 and U+2029 are E2 80 A8 and E2 80 A9.
-		if c == 0xE2 && i+2 < len(s) && s[i+1] == 0x80 && s[i+2]&^1 == 0xA8 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[s[i+2]&0xf])
-			i += 3
-			start = i
-			continue
-		}
-		i++
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }
 
 // appendTSVEscaped is writeEscaped for a byte slice.
@@ -399,22 +346,4 @@ func appendTSVEscaped[S string | []byte](dst []byte, s S) []byte {
 		start = i + 1
 	}
 	return append(dst, s[start:]...)
-}
-
-// jsonStringLen is len(appendJSONString(nil, s)) without building it.
-func jsonStringLen[S string | []byte](s S) int {
-	n := len(s) + 2
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '"' || c == '\\' || c == '\n' || c == '\r' || c == '\t':
-			n++
-		case c < 0x20:
-			n += 5
-		case c == 0xE2 && i+2 < len(s) && s[i+1] == 0x80 && s[i+2]&^1 == 0xA8:
-			n += 3 // 3 bytes become \u202x
-			i += 2
-		}
-	}
-	return n
 }

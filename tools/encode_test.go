@@ -70,13 +70,3 @@ func TestRenderTSVEscapesAndMarksNull(t *testing.T) {
 		t.Errorf("got %q, want %q", b.String(), want)
 	}
 }
-
-// TestJSONStringLen: the byte cap counts the text by jsonStringLen, which
-// must be the length appendJSONString writes.
-func TestJSONStringLen(t *testing.T) {
-	for _, s := range []string{"", "plain", "tab\tnl\ncr\r", `quote" back\`, "\x00\x01\x1f\x7f", "é€😀", "\u2028\u2029", "\xe2\x80", "x\xe2\x80\xa8y\xe2\x80\xaa"} {
-		if got, want := jsonStringLen(s), len(appendJSONString(nil, s)); got != want {
-			t.Errorf("jsonStringLen(%q) = %d, want %d", s, got, want)
-		}
-	}
-}

@@ -122,7 +122,7 @@ func (t *Tools) NewServer(version string) *mcp.Server {
 		Instructions: t.instructions(),
 		// The SDK logs each session start at info; only its warnings
 		// and errors belong in our log.
-		Logger: slog.New(minLevel{t.opts.Logger.Handler(), slog.LevelWarn}),
+		Logger: slog.New(MinLevel(t.opts.Logger.Handler(), slog.LevelWarn)),
 	})
 	t.Register(s)
 	// Innermost of the receiving middleware: added before any transport
@@ -133,9 +133,9 @@ func (t *Tools) NewServer(version string) *mcp.Server {
 
 func (t *Tools) instructions() string {
 	return fmt.Sprintf("Read-only access to a %s database. Start with list_tables, then describe_table for the "+
-		"columns and keys of the tables you need, then query with one SELECT (or WITH, VALUES, EXPLAIN) "+
-		"statement. Results are capped at %d rows per call (use the limit argument, ORDER BY and WHERE to page). "+
-		"Writes, DDL, transaction control and side-effecting functions are refused.", t.backend, t.opts.MaxRows)
+		"columns and keys of the tables you need, then query with one read-only statement: %s. Results are "+
+		"capped at %d rows per call (use the limit argument, ORDER BY and WHERE to page). "+
+		"Writes, DDL, transaction control and side-effecting functions are refused.", t.backend, t.statements(), t.opts.MaxRows)
 }
 
 // Drain stops taking new calls and waits for the in-flight ones, at most
@@ -669,12 +669,37 @@ func (t *Tools) bounded(f toolFunc) toolFunc {
 	}
 }
 
-// minLevel drops records below a level from a handler.
-type minLevel struct {
-	slog.Handler
-	min slog.Level
+// MinLevel returns a handler that passes to h only the records at level or
+// above. Unlike a struct that embeds h and overrides Enabled, it stays a
+// filter through Logger.With and WithGroup: their handlers are h's,
+// filtered the same way.
+func MinLevel(h slog.Handler, level slog.Leveler) slog.Handler {
+	return minLevel{h: h, min: level}
 }
 
-func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
-	return l >= h.min && h.Handler.Enabled(ctx, l)
+type minLevel struct {
+	h   slog.Handler
+	min slog.Leveler
+}
+
+func (m minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= m.min.Level() && m.h.Enabled(ctx, l)
+}
+
+func (m minLevel) Handle(ctx context.Context, r slog.Record) error {
+	if r.Level < m.min.Level() {
+		return nil // a caller that skipped Enabled
+	}
+	return m.h.Handle(ctx, r)
+}
+
+func (m minLevel) WithAttrs(as []slog.Attr) slog.Handler {
+	return minLevel{h: m.h.WithAttrs(as), min: m.min}
+}
+
+func (m minLevel) WithGroup(name string) slog.Handler {
+	if name == "" {
+		return m
+	}
+	return minLevel{h: m.h.WithGroup(name), min: m.min}
 }

@@ -281,3 +281,33 @@ func TestConcurrentCallsRunInParallel(t *testing.T) {
 		t.Fatalf("only %d of %d calls were in flight at once: calls are serialized", obs.started, n)
 	}
 }
+
+// TestStdioAnswersMatchSDK: over sqlmcp's stdio transport (toolstest.Connect:
+// results written through the Splicer) a client reads what it reads over
+// the SDK's own in-memory transport, for results large enough to be
+// parked and for an error.
+func TestStdioAnswersMatchSDK(t *testing.T) {
+	db, d := newSQLite(t)
+	tl := tools.New(db, d, tools.Options{MaxRows: 1000})
+	stdio, sdk := toolstest.Connect(t, tl), toolstest.ConnectSDK(t, tl)
+	for _, c := range []struct {
+		tool string
+		args map[string]any
+	}{
+		{"query", map[string]any{"sql": "SELECT n, 'a<b>&' || char(9) || char(8232) || n AS s FROM big ORDER BY n", "limit": 500}},
+		{"query", map[string]any{"sql": "SELECT * FROM album ORDER BY album_id"}},
+		{"query", map[string]any{"sql": "DELETE FROM album"}},
+		{"list_tables", map[string]any{}},
+		{"describe_table", map[string]any{"table_name": "album"}},
+	} {
+		got, want := toolstest.Call(t, stdio, c.tool, c.args), toolstest.Call(t, sdk, c.tool, c.args)
+		delete(got.Structured, "elapsed_ms")
+		delete(want.Structured, "elapsed_ms")
+		if strings.Contains(got.Text, "sqlmcp-splice") || got.IsError != want.IsError || got.Text != want.Text {
+			t.Errorf("%s %v: text\n got %.200q\nwant %.200q", c.tool, c.args, got.Text, want.Text)
+		}
+		if diff := cmp.Diff(want.Structured, got.Structured); diff != "" {
+			t.Errorf("%s %v: structured (-want +got):\n%.500s", c.tool, c.args, diff)
+		}
+	}
+}

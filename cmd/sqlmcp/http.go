@@ -22,6 +22,7 @@ import (
 	"github.com/sqlmcp/sqlmcp/dialect"
 	"github.com/sqlmcp/sqlmcp/tools"
 	"github.com/sqlmcp/sqlmcp/tools/metrics"
+	"github.com/sqlmcp/sqlmcp/tools/transport"
 )
 
 // HTTP limits. The body limit is far above any sensible statement and far
@@ -226,9 +227,7 @@ func newHTTPService(opts httpOptions) *httpService {
 	// answer was never written (client gone) is dropped once no live
 	// answer can still be written: the server's write timeout bounds
 	// every response.
-	splicer := tools.NewSplicer(writeTimeout(opts.Tools.Options().QueryTimeout) + time.Minute)
-	splicer.SetBudget(tools.SpliceBudget(opts.Tools.Options().MaxResultBytes))
-	server.AddReceivingMiddleware(splicer.Middleware)
+	splicer := transport.Splice(server, writeTimeout(opts.Tools.Options().QueryTimeout)+time.Minute, opts.Tools.Options().MaxResultBytes)
 	sdkOpts := &mcp.StreamableHTTPOptions{
 		Stateless: opts.Stateless,
 		// DNS-rebinding protection (a loopback connection with a
@@ -238,7 +237,7 @@ func newHTTPService(opts httpOptions) *httpService {
 		DisableLocalhostProtection: false,
 		MaxRequestBodyBytes:        maxRequestBody,
 		SessionTimeout:             opts.SessionIdleTimeout,
-		Logger:                     slog.New(warnOnly{opts.Logger.Handler()}),
+		Logger:                     slog.New(statelessFlagName{tools.MinLevel(opts.Logger.Handler(), slog.LevelWarn)}),
 	}
 	if sdkOpts.EventStore != nil {
 		// A stored event would hold the Splicer's markers, and a
@@ -276,7 +275,7 @@ func newHTTPService(opts httpOptions) *httpService {
 			defer context.AfterFunc(s.stopping, cancel)()
 			r = r.WithContext(ctx)
 		}
-		ew, r := withEarlyErrors(w, r, maxRequestBody, opts.Tools.AuditUnhandled)
+		ew, r := transport.WithEarlyErrors(w, r, maxRequestBody, opts.Tools.AuditUnhandled)
 		sdk.ServeHTTP(splicer.HTTPWriter(ew, opts.Logger), r)
 	})
 	if opts.Tokens != nil {
@@ -468,15 +467,12 @@ func refuseDiscover(next mcp.MethodHandler) mcp.MethodHandler {
 // (SEP-2575), which only --stateless serves over HTTP.
 const modernProtocol = "2026-07-28"
 
-// warnOnly drops the SDK's info-level chatter (one line per session),
-// and names the --stateless flag where the SDK names its Go option.
-type warnOnly struct{ slog.Handler }
+// statelessFlagName names the --stateless flag where the SDK's log names
+// its Go option. (The SDK's info-level chatter, one line per session, is
+// dropped below it by tools.MinLevel.)
+type statelessFlagName struct{ slog.Handler }
 
-func (h warnOnly) Enabled(ctx context.Context, l slog.Level) bool {
-	return l >= slog.LevelWarn && h.Handler.Enabled(ctx, l)
-}
-
-func (h warnOnly) Handle(ctx context.Context, r slog.Record) error {
+func (h statelessFlagName) Handle(ctx context.Context, r slog.Record) error {
 	if strings.Contains(r.Message, "StreamableHTTPOptions.Stateless") {
 		r.Message = strings.NewReplacer(
 			"set StreamableHTTPOptions.Stateless = true", "start sqlmcp with --stateless",
@@ -493,5 +489,9 @@ func (s *tokenSet) count() int {
 	return len(s.digests)
 }
 
-func (h warnOnly) WithAttrs(as []slog.Attr) slog.Handler { return warnOnly{h.Handler.WithAttrs(as)} }
-func (h warnOnly) WithGroup(name string) slog.Handler    { return warnOnly{h.Handler.WithGroup(name)} }
+func (h statelessFlagName) WithAttrs(as []slog.Attr) slog.Handler {
+	return statelessFlagName{h.Handler.WithAttrs(as)}
+}
+func (h statelessFlagName) WithGroup(name string) slog.Handler {
+	return statelessFlagName{h.Handler.WithGroup(name)}
+}

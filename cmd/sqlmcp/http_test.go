@@ -360,7 +360,7 @@ func TestStatelessHTTPListsAndCalls(t *testing.T) {
 }
 
 // TestHTTPAnswersMatchInMemory: over sqlmcp's HTTP layer (where results
-// skip the SDK's re-encoding, see tools.Splicer) a client reads what it
+// skip the SDK's re-encoding, see transport.Splicer) a client reads what it
 // reads from the same tools over the SDK's own in-memory transport.
 func TestHTTPAnswersMatchInMemory(t *testing.T) {
 	calls := []struct {
@@ -379,7 +379,7 @@ func TestHTTPAnswersMatchInMemory(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		inMemory := toolstest.Connect(t, f.tools)
+		inMemory := toolstest.ConnectSDK(t, f.tools)
 		for _, c := range calls {
 			got := toolstest.Call(t, overHTTP, c.tool, c.args)
 			want := toolstest.Call(t, inMemory, c.tool, c.args)

@@ -1,20 +1,14 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
-	"io"
 	"net/http"
 	"sync"
 	"time"
 
-	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
-
-	"github.com/sqlmcp/sqlmcp/tools"
 )
 
 // The go-sdk's streamable handler (v1.8.0) runs a call's handler on the
@@ -90,108 +84,4 @@ func (c *callCarriers) middleware(next mcp.MethodHandler) mcp.MethodHandler {
 		defer stop()
 		return next(ctx, method, req)
 	}
-}
-
-// earlyErrorWriter is the HTTP side of fixEarlyError: the go-sdk answers a
-// call cancelled while queued, before any middleware, with
-// {"code":0,"message":"context canceled"}. Each Write of the streamable
-// handler is one message (an SSE event or a JSON body); one holding such
-// an error is rewritten with a real code, and a tools/call answered so is
-// audited, named from the POST body. In JSON, `"error":{"code":0,` can
-// only be structure (a quote inside a string is escaped), so the check
-// never matches a value.
-type earlyErrorWriter struct {
-	http.ResponseWriter
-	body  []byte
-	audit func(string, json.RawMessage, tools.Outcome, string)
-}
-
-var (
-	sdkCodeZero  = []byte(`"error":{"code":0,`)
-	sdkDuplicate = []byte(`"error":{"code":-32600,"message":"duplicate in-flight request ID`)
-)
-
-func (w *earlyErrorWriter) Write(p []byte) (int, error) {
-	if bytes.Contains(p, sdkDuplicate) {
-		// The streamable handler refuses a call whose id is in flight
-		// on the session before the server sees it.
-		if msg, err := jsonrpc.DecodeMessage(bytes.TrimSpace(p)); err == nil {
-			if resp, ok := msg.(*jsonrpc.Response); ok {
-				if pc := w.callOf(resp.ID); pc.call && w.audit != nil {
-					w.audit(pc.tool, pc.args, tools.OutcomeDenied, "duplicate_id")
-				}
-			}
-		}
-		return w.ResponseWriter.Write(p)
-	}
-	if !bytes.Contains(p, sdkCodeZero) {
-		return w.ResponseWriter.Write(p)
-	}
-	start := bytes.Index(p, []byte(`{"jsonrpc"`))
-	end := bytes.LastIndexByte(p, '}')
-	if start < 0 || end < start {
-		return w.ResponseWriter.Write(p)
-	}
-	msg, err := jsonrpc.DecodeMessage(p[start : end+1])
-	resp, ok := msg.(*jsonrpc.Response)
-	if err != nil || !ok || resp.Error == nil {
-		return w.ResponseWriter.Write(p)
-	}
-	fixed := fixEarlyError(resp, w.callOf(resp.ID), w.audit)
-	enc, err := jsonrpc.EncodeMessage(fixed)
-	if err != nil {
-		return w.ResponseWriter.Write(p)
-	}
-	out := make([]byte, 0, len(p)+32)
-	out = append(append(append(out, p[:start]...), enc...), p[end+1:]...)
-	if _, err := w.ResponseWriter.Write(out); err != nil {
-		return 0, err
-	}
-	return len(p), nil
-}
-
-// callOf finds the call with id in the POST body.
-func (w *earlyErrorWriter) callOf(id jsonrpc.ID) pendingCall {
-	type call struct {
-		ID     any    `json:"id"`
-		Method string `json:"method"`
-		Params struct {
-			Name      string          `json:"name"`
-			Arguments json.RawMessage `json:"arguments"`
-		} `json:"params"`
-	}
-	var calls []call
-	if json.Unmarshal(w.body, &calls) != nil {
-		var one call
-		if json.Unmarshal(w.body, &one) != nil {
-			return pendingCall{}
-		}
-		calls = []call{one}
-	}
-	for _, c := range calls {
-		if cid, err := jsonrpc.MakeID(c.ID); err == nil && cid == id {
-			return pendingCall{call: c.Method == "tools/call", tool: c.Params.Name, args: c.Params.Arguments}
-		}
-	}
-	return pendingCall{}
-}
-
-// Unwrap lets http.NewResponseController reach Flush and the deadlines.
-func (w *earlyErrorWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-// withEarlyErrors reads r's body (at most limit bytes: the SDK refuses
-// more anyway) so that earlyErrorWriter can name a call, and returns the
-// writer and the request to serve.
-func withEarlyErrors(w http.ResponseWriter, r *http.Request, limit int64, audit func(string, json.RawMessage, tools.Outcome, string)) (http.ResponseWriter, *http.Request) {
-	if r.Method != http.MethodPost || r.Body == nil {
-		return w, r
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
-	r.Body.Close()
-	r.Body = io.NopCloser(bytes.NewReader(body))
-	if err != nil {
-		// Let the SDK see the truncated body and answer for it.
-		return w, r
-	}
-	return &earlyErrorWriter{ResponseWriter: w, body: body, audit: audit}, r
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/sqlmcp/sqlmcp/tools"
 	"github.com/sqlmcp/sqlmcp/tools/toolstest"
+	"github.com/sqlmcp/sqlmcp/tools/transport"
 )
 
 // startHTTP runs the command over HTTP in-process and waits until ready;
@@ -264,7 +265,7 @@ func TestHTTPEarlyErrorIsWellFormedAndAudited(t *testing.T) {
 	r := httptest.NewRequest(http.MethodPost, "/mcp", strings.NewReader(body))
 	rec := httptest.NewRecorder()
 	var audited []string
-	w, r := withEarlyErrors(rec, r, 1<<20, func(tool string, args json.RawMessage, o tools.Outcome, code string) {
+	w, r := transport.WithEarlyErrors(rec, r, 1<<20, func(tool string, args json.RawMessage, o tools.Outcome, code string) {
 		audited = append(audited, tool+"/"+string(o)+"/"+code+"/"+string(args))
 	})
 	if b, _ := io.ReadAll(r.Body); string(b) != body {

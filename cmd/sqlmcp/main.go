@@ -31,6 +31,7 @@ import (
 	_ "github.com/sqlmcp/sqlmcp/dialect/all" // every backend sqlmcp serves
 	"github.com/sqlmcp/sqlmcp/tools"
 	"github.com/sqlmcp/sqlmcp/tools/metrics"
+	"github.com/sqlmcp/sqlmcp/tools/transport"
 )
 
 // version is set at build time (-ldflags "-X main.version=..."), or else
@@ -196,20 +197,13 @@ or add it to Claude Desktop / Claude Code / Cursor (see README.md). Ctrl-C quits
 // no new calls, in-flight calls get up to the query timeout to finish.
 func serveStdio(ctx context.Context, t *tools.Tools, stdin io.ReadCloser, stdout io.WriteCloser, logger *slog.Logger, timeout time.Duration) int {
 	server := t.NewServer(version)
-	splicer := tools.NewSplicer(0) // every answer is written, or the connection closes
-	splicer.SetBudget(tools.SpliceBudget(t.Options().MaxResultBytes))
-	server.AddReceivingMiddleware(splicer.Middleware)
+	tr := transport.NewStdio(server, stdin, stdout, t.Options().MaxResultBytes)
+	tr.Audit = t.AuditUnhandled
+	// At EOF, calls in flight run to their end (at most the query timeout
+	// and the tools' grace) and are answered first.
+	tr.DrainTimeout = drainWait(t)
 	// The session's context is not the signal's: cancelling it would also
 	// cancel the writes of the answers still owed to in-flight calls.
-	tr := &stdioTransport{
-		Reader:  stdin,
-		Writer:  stdout,
-		Splicer: splicer,
-		Audit:   t.AuditUnhandled,
-		// At EOF, calls in flight run to their end (at most the query
-		// timeout and the tools' grace) and are answered first.
-		DrainTimeout: drainWait(t),
-	}
 	ss, err := server.Connect(context.Background(), tr, nil)
 	if err != nil {
 		logger.Error("cannot start the stdio session", "err", err.Error())

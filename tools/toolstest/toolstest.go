@@ -1,25 +1,58 @@
 // Package toolstest drives the tools through a real go-sdk client over
-// in-memory or streamable HTTP transports, for the tests of this module.
+// sqlmcp's own stdio transport or streamable HTTP, for the tests of this
+// module: results reach the client through the code that writes them in
+// production (tools/transport).
 // It holds no assertions of its own beyond "the protocol worked".
 package toolstest
 
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/sqlmcp/sqlmcp/tools"
+	"github.com/sqlmcp/sqlmcp/tools/transport"
 )
 
-// Connect serves tl over in-memory transports and returns a connected
-// client session, closed when the test ends.
+// Connect serves tl as sqlmcp serves stdio — the same server, the same
+// transport (transport.NewStdio, which writes answers through the
+// Splicer) — over in-process pipes, and returns a connected client
+// session, closed when the test ends. What a client reads is what
+// sqlmcp's stdio writes.
 func Connect(t testing.TB, tl *tools.Tools) *mcp.ClientSession {
+	t.Helper()
+	ctx := context.Background()
+	server := tl.NewServer("test")
+	inR, inW := io.Pipe()
+	outR, outW := io.Pipe()
+	tr := transport.NewStdio(server, inR, outW, tl.Options().MaxResultBytes)
+	tr.Audit = tl.AuditUnhandled
+	ss, err := server.Connect(ctx, tr, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ss.Close() })
+	cs, err := mcp.NewClient(&mcp.Implementation{Name: "toolstest"}, nil).Connect(ctx,
+		&mcp.IOTransport{Reader: outR, Writer: inW, MaxLineLength: -1}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cs.Close() })
+	return cs
+}
+
+// ConnectSDK serves tl over the go-sdk's own in-memory transports, without
+// sqlmcp's transport and Splicer: the SDK's encoding of every answer, the
+// reference the production path (Connect, ConnectHTTP) is compared to.
+func ConnectSDK(t testing.TB, tl *tools.Tools) *mcp.ClientSession {
 	t.Helper()
 	ctx := context.Background()
 	st, ct := mcp.NewInMemoryTransports()
@@ -38,13 +71,19 @@ func Connect(t testing.TB, tl *tools.Tools) *mcp.ClientSession {
 
 // ConnectHTTP serves tl over MCP streamable HTTP on a loopback test server
 // and returns a connected client session, closed (with the server) when
-// the test ends. It runs the SDK handler as sqlmcp does, without
-// sqlmcp's own HTTP layer (auth, metrics): it tests that the tools behave
-// the same over a real HTTP transport.
+// the test ends. Answers are written as sqlmcp writes them (the SDK's
+// handler, the Splicer's writer, the early-error fix), without sqlmcp's
+// own HTTP layer (auth, Origin check, session limits, drain, metrics,
+// the cancelling of a dropped POST's call), which lives in cmd/sqlmcp.
 func ConnectHTTP(t testing.TB, tl *tools.Tools) *mcp.ClientSession {
 	t.Helper()
 	server := tl.NewServer("test")
-	ts := httptest.NewServer(mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return server }, nil))
+	splicer := transport.Splice(server, tl.CallBound()+time.Minute, tl.Options().MaxResultBytes)
+	sdk := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return server }, nil)
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ew, r := transport.WithEarlyErrors(w, r, 1<<20, tl.AuditUnhandled)
+		sdk.ServeHTTP(splicer.HTTPWriter(ew, nil), r)
+	}))
 	t.Cleanup(ts.Close)
 	cs, err := mcp.NewClient(&mcp.Implementation{Name: "toolstest"}, nil).Connect(context.Background(),
 		&mcp.StreamableClientTransport{Endpoint: ts.URL, MaxRetries: -1}, nil)

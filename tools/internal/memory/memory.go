@@ -1,4 +1,8 @@
-package tools
+// Package memory bounds what large query results cost the process beyond
+// their own bytes: the drivers' garbage while a result is read, and the
+// heap the runtime keeps once it is written. The query tool and the
+// transports that write its answers both report to it.
+package memory
 
 import (
 	"runtime"
@@ -14,10 +18,10 @@ import (
 // twice: the message and a string copied from it) and the heap the
 // runtime keeps afterwards. Both are bounded here.
 
-// collectFrom is the result cap from which reading a result collects
+// CollectFrom is the result cap from which reading a result collects
 // garbage as it goes: below it, a result's garbage is small beside the
 // process's own heap and the runtime's pacing is left alone.
-const collectFrom = 8 << 20
+const CollectFrom = 8 << 20
 
 // collectEvery is how many bytes calls with a cap of maxBytes may read
 // from the drivers, process-wide, between two collections. The runtime's
@@ -32,10 +36,10 @@ func collectEvery(maxBytes int) int64 {
 // sinceCollect counts the bytes read since the last collection.
 var sinceCollect atomic.Int64
 
-// noteRead accounts n bytes read from a driver for a call whose cap is
+// NoteRead accounts n bytes read from a driver for a call whose cap is
 // maxBytes, collecting when enough garbage may have piled up.
-func noteRead(n, maxBytes int) {
-	if maxBytes < collectFrom {
+func NoteRead(n, maxBytes int) {
+	if maxBytes < CollectFrom {
 		return
 	}
 	if sinceCollect.Add(int64(n)) >= collectEvery(maxBytes) {
@@ -61,7 +65,7 @@ var release struct {
 	pending int
 }
 
-// releaseMemorySoon notes a result of n bytes produced or written and,
+// ReleaseSoon notes a result of n bytes produced or written and,
 // once results have stopped for releaseAfter and they added up to
 // releaseFrom, returns the
 // heap's free memory to the operating system. The Go runtime would keep
@@ -70,7 +74,7 @@ var release struct {
 // steady stream of results nothing is released until it pauses, and a
 // release (debug.FreeOSMemory, a full collection) runs at most once per
 // releaseAfter.
-func releaseMemorySoon(n int) {
+func ReleaseSoon(n int) {
 	release.mu.Lock()
 	defer release.mu.Unlock()
 	release.last = time.Now()

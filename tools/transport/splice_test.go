@@ -1,4 +1,4 @@
-package tools
+package transport
 
 import (
 	"context"
@@ -50,7 +50,7 @@ func TestSplicerRoundTrip(t *testing.T) {
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
 			want, wantErr := json.Marshal(c.mk())
-			sp := NewSplicer(0)
+			sp := newSplicer(0)
 			h := sp.Middleware(func(context.Context, string, mcp.Request) (mcp.Result, error) { return c.mk(), nil })
 			res, err := h(context.Background(), "tools/call", nil)
 			if err != nil {
@@ -96,7 +96,7 @@ func TestSplicerRoundTrip(t *testing.T) {
 // TestSplicerConcurrentCallsGetTheirOwnValues: many calls parking and
 // expanding at once each get back exactly their own values.
 func TestSplicerConcurrentCallsGetTheirOwnValues(t *testing.T) {
-	sp := NewSplicer(time.Minute)
+	sp := newSplicer(time.Minute)
 	var wg sync.WaitGroup
 	errs := make(chan error, 64)
 	for g := range 16 {
@@ -130,8 +130,8 @@ func TestSplicerConcurrentCallsGetTheirOwnValues(t *testing.T) {
 // TestSplicerIgnoresForeignMarkers: only this Splicer's markers, with a
 // parked id, are replaced; anything else passes through unchanged.
 func TestSplicerIgnoresForeignMarkers(t *testing.T) {
-	sp := NewSplicer(0)
-	other := NewSplicer(0)
+	sp := newSplicer(0)
+	other := newSplicer(0)
 	m := string(other.put([]byte(`"x"`)))
 	mine := string(sp.marker)
 	for _, in := range []string{
@@ -161,7 +161,7 @@ func TestSplicerIgnoresForeignMarkers(t *testing.T) {
 // byte budget results are left to the SDK, so unwritten answers cannot
 // pile up in a long-running server.
 func TestSplicerBoundsWhatItHolds(t *testing.T) {
-	sp := NewSplicer(time.Minute)
+	sp := newSplicer(time.Minute)
 	stale := sp.put([]byte(`"old"`))
 	for k, v := range sp.parked {
 		v.at = v.at.Add(-2 * time.Minute)
@@ -207,7 +207,7 @@ func TestSplicerBoundsWhatItHolds(t *testing.T) {
 // http.NewResponseController, which must reach the real writer.
 func TestSplicerHTTPWriterFlushes(t *testing.T) {
 	rec := httptest.NewRecorder()
-	w := NewSplicer(0).HTTPWriter(rec, nil)
+	w := newSplicer(0).HTTPWriter(rec, nil)
 	if err := http.NewResponseController(w).Flush(); err != nil || !rec.Flushed {
 		t.Errorf("Flush through the wrapper: %v, flushed %v", err, rec.Flushed)
 	}
@@ -226,7 +226,7 @@ func TestSplicerStreamsLargeTextExactly(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		sp := NewSplicer(0)
+		sp := newSplicer(0)
 		sp.park(res)
 		small, _ := json.Marshal(res)
 		var got strings.Builder

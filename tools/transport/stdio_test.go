@@ -1,4 +1,4 @@
-package main
+package transport
 
 import (
 	"bufio"
@@ -25,7 +25,7 @@ import (
 //
 // The echo tool answers with values large enough for a Splicer to park;
 // when sp is set, the server uses its middleware.
-func transcript(t *testing.T, mk func(io.ReadCloser, io.WriteCloser) mcp.Transport, sp *tools.Splicer, script []string) ([]string, string) {
+func transcript(t *testing.T, mk func(io.ReadCloser, io.WriteCloser) mcp.Transport, sp *Splicer, script []string) ([]string, string) {
 	t.Helper()
 	server := mcp.NewServer(&mcp.Implementation{Name: "t", Version: "1"}, nil)
 	if sp != nil {
@@ -90,7 +90,7 @@ func transcript(t *testing.T, mk func(io.ReadCloser, io.WriteCloser) mcp.Transpo
 
 func TestStdioTransportMatchesIOTransport(t *testing.T) {
 	sdk := func(r io.ReadCloser, w io.WriteCloser) mcp.Transport { return &mcp.IOTransport{Reader: r, Writer: w} }
-	ours := func(r io.ReadCloser, w io.WriteCloser) mcp.Transport { return &stdioTransport{Reader: r, Writer: w} }
+	ours := func(r io.ReadCloser, w io.WriteCloser) mcp.Transport { return &Stdio{Reader: r, Writer: w} }
 	init := func(v string) string {
 		return `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"` + v + `","capabilities":{},"clientInfo":{"name":"c","version":"1"}}}`
 	}
@@ -130,9 +130,9 @@ func TestStdioTransportMatchesIOTransport(t *testing.T) {
 
 			// With a Splicer the large values skip the SDK's encoder:
 			// the bytes differ (no HTML escaping), the JSON must not.
-			sp := tools.NewSplicer(0)
+			sp := newSplicer(0)
 			spliced, splicedErr := transcript(t, func(r io.ReadCloser, w io.WriteCloser) mcp.Transport {
-				return &stdioTransport{Reader: r, Writer: w, Splicer: sp}
+				return &Stdio{Reader: r, Writer: w, Splicer: sp}
 			}, sp, script)
 			if len(spliced) != len(want) || splicedErr != wantErr {
 				t.Fatalf("spliced: answers %q, end %q; want %q, %q", spliced, splicedErr, want, wantErr)
@@ -164,7 +164,7 @@ func TestStdioTransportMatchesIOTransport(t *testing.T) {
 // serving: the ping after it is answered. ioConn ended the session.
 func TestStdioMalformedFramesAreAnsweredAndSkipped(t *testing.T) {
 	ours := func(r io.ReadCloser, w io.WriteCloser) mcp.Transport {
-		return &stdioTransport{Reader: r, Writer: w, MaxLineLength: 8192}
+		return &Stdio{Reader: r, Writer: w, MaxLineLength: 8192}
 	}
 	init := func(v string) string {
 		return `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"` + v + `","capabilities":{},"clientInfo":{"name":"c","version":"1"}}}`
@@ -208,7 +208,7 @@ func TestStdioMalformedFramesAreAnsweredAndSkipped(t *testing.T) {
 func TestStdioTransportFrameLimit(t *testing.T) {
 	mk := func(limit int) func(io.ReadCloser, io.WriteCloser) mcp.Transport {
 		return func(r io.ReadCloser, w io.WriteCloser) mcp.Transport {
-			return &stdioTransport{Reader: r, Writer: w, MaxLineLength: limit}
+			return &Stdio{Reader: r, Writer: w, MaxLineLength: limit}
 		}
 	}
 	big := `{"jsonrpc":"2.0","id":2,"method":"ping","params":{"x":"` + strings.Repeat("a", 4096) + `"}}`
@@ -229,7 +229,7 @@ func TestStdioCancelledBeforeHandlerIsWellFormedAndAudited(t *testing.T) {
 	inR, inW := io.Pipe()
 	outR, outW := io.Pipe()
 	var audited []string
-	tr := &stdioTransport{Reader: inR, Writer: outW, Audit: func(tool string, args json.RawMessage, o tools.Outcome, code string) {
+	tr := &Stdio{Reader: inR, Writer: outW, Audit: func(tool string, args json.RawMessage, o tools.Outcome, code string) {
 		audited = append(audited, tool+"/"+string(o)+"/"+code+"/"+string(args))
 	}}
 	conn, err := tr.Connect(context.Background())
@@ -295,7 +295,7 @@ func (w *flakyWriter) lines() int {
 // the session ends although stdin stays open, instead of reading calls it
 // can neither answer nor audit.
 func TestStdioWriteFailureEndsSession(t *testing.T) {
-	sp := tools.NewSplicer(0)
+	sp := newSplicer(0)
 	server := mcp.NewServer(&mcp.Implementation{Name: "t", Version: "1"}, nil)
 	server.AddReceivingMiddleware(sp.Middleware)
 	server.AddTool(&mcp.Tool{Name: "echo", InputSchema: json.RawMessage(`{"type":"object"}`)},
@@ -305,7 +305,7 @@ func TestStdioWriteFailureEndsSession(t *testing.T) {
 	inR, inW := io.Pipe()
 	defer inW.Close()
 	out := &flakyWriter{}
-	tr := &stdioTransport{Reader: inR, Writer: out, Splicer: sp}
+	tr := &Stdio{Reader: inR, Writer: out, Splicer: sp}
 	ss, err := server.Connect(context.Background(), tr, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -1,4 +1,4 @@
-package tools
+package transport
 
 import (
 	"bufio"
@@ -17,6 +17,9 @@ import (
 	"unicode/utf8"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
+
+	"github.com/sqlmcp/sqlmcp/tools/internal/jsonstr"
+	"github.com/sqlmcp/sqlmcp/tools/internal/memory"
 )
 
 // Splicer takes the bulk of a tools/call answer around the go-sdk's JSON
@@ -34,11 +37,11 @@ import (
 // which puts the values back in place of their markers.
 //
 // The values are encoded once: a structuredContent that is already JSON
-// is the tools' own (rowWriter, which escapes every value; the SDK used
-// to validate it) and is kept as it is, a Go value goes through
-// json.Marshal, the text is kept as the string it is and encoded (by
-// appendJSONString, a chunk at a time) as the answer is written: a large
-// answer is held once, never copied whole (see ExpandTo).
+// is the tools' own (the query tool's resultWriter, which escapes every
+// value; the SDK used to validate it) and is kept as it is, a Go value
+// goes through json.Marshal, the text is kept as the string it is and
+// encoded (by jsonstr.Append, a chunk at a time) as the answer is
+// written: a large answer is held once, never copied whole (see ExpandTo).
 //
 // A marker is a JSON string holding a random per-Splicer nonce (96 bits)
 // and a random per-value id (64 bits). Expand scans whole messages, which
@@ -84,30 +87,43 @@ const spliceMin = 512
 // parkBudget caps the bytes parked at once. In-flight answers hold a few
 // MB at most; past the cap (answers that are never written, a burst of
 // huge results) the middleware leaves results to the SDK's encoding.
-// SetBudget raises it for a raised result cap.
+// setBudget raises it for a raised result cap.
 const parkBudget = 32 << 20
 
-// SpliceBudget is the park budget that goes with a result byte cap: room
+// spliceBudget is the park budget that goes with a result byte cap: room
 // for the answers of several concurrent calls at the cap (each holds its
 // rows' JSON and its text), so that they never fall back to the SDK's
 // encoding, which costs many times the answer.
-func SpliceBudget(maxResultBytes int) int {
+func spliceBudget(maxResultBytes int) int {
 	return max(parkBudget, 8*2*maxResultBytes)
 }
 
-// SetBudget sets the most bytes parked at once (default 32 MiB).
-func (s *Splicer) SetBudget(n int) {
+// setBudget sets the most bytes parked at once (default 32 MiB).
+func (s *Splicer) setBudget(n int) {
 	s.mu.Lock()
 	s.budget = n
 	s.mu.Unlock()
 }
 
-// NewSplicer returns a Splicer with a fresh nonce. ttl, when positive,
+// Splice installs a new Splicer on server, as its receiving middleware,
+// and returns it for the transport that must expand every answer it
+// writes (stdio: NewStdio; HTTP: HTTPWriter). The middleware must be the
+// outermost: call Splice after every other AddReceivingMiddleware. ttl is
+// as for newSplicer; maxResultBytes is the tools' result cap, which sets
+// how much may be parked at once.
+func Splice(server *mcp.Server, ttl time.Duration, maxResultBytes int) *Splicer {
+	s := newSplicer(ttl)
+	s.setBudget(spliceBudget(maxResultBytes))
+	server.AddReceivingMiddleware(s.Middleware)
+	return s
+}
+
+// newSplicer returns a Splicer with a fresh nonce. ttl, when positive,
 // bounds how long a value waits for its write: for a transport where an
 // answer can be dropped unwritten (an HTTP client that went away), it
 // must exceed the longest time a live answer can take to be written.
 // With ttl 0 values wait until written or Reset.
-func NewSplicer(ttl time.Duration) *Splicer {
+func newSplicer(ttl time.Duration) *Splicer {
 	var nonce [12]byte
 	var seed [32]byte
 	if _, err := rand.Read(nonce[:]); err != nil {
@@ -273,8 +289,8 @@ func (s *Splicer) ExpandTo(w io.Writer, result []byte) (lost bool, err error) {
 		}
 		if ok {
 			// Written: once answers stop, their memory goes back to
-			// the system (see releaseMemorySoon).
-			releaseMemorySoon(v.size())
+			// the system (see memory.ReleaseSoon).
+			memory.ReleaseSoon(v.size())
 		}
 		result = rest[j+1:]
 	}
@@ -293,12 +309,12 @@ const jsonChunk = 64 << 10
 
 var chunkBufs = sync.Pool{New: func() any { b := make([]byte, 0, jsonChunk+jsonChunk/4); return &b }}
 
-// writeJSONString writes text as appendJSONString would encode it, a
+// writeJSONString writes text as jsonstr.Append would encode it, a
 // chunk at a time. Chunks end on a rune boundary, so that no escape (nor
 // U+2028/U+2029) is split.
 func writeJSONString(w io.Writer, text string) error {
 	if aw, ok := w.(*appendWriter); ok {
-		aw.b = appendJSONString(aw.b, text)
+		aw.b = jsonstr.Append(aw.b, text)
 		return nil
 	}
 	bp := chunkBufs.Get().(*[]byte)
@@ -314,7 +330,7 @@ func writeJSONString(w io.Writer, text string) error {
 		if n == 0 {
 			n = min(len(text), jsonChunk) // not UTF-8 after all: park refuses it
 		}
-		*bp = appendJSONString((*bp)[:0], text[:n])
+		*bp = jsonstr.Append((*bp)[:0], text[:n])
 		// Without the chunk's own quotes.
 		if _, err := w.Write((*bp)[1 : len(*bp)-1]); err != nil {
 			return err

@@ -1,4 +1,4 @@
-package main
+package transport
 
 import (
 	"bufio"
@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strings"
 	"sync"
 	"time"
 
@@ -18,7 +17,7 @@ import (
 	"github.com/sqlmcp/sqlmcp/tools"
 )
 
-// stdioTransport is mcp.IOTransport (go-sdk v1.8.0, transport.go: ioConn)
+// Stdio is mcp.IOTransport (go-sdk v1.8.0, transport.go: ioConn)
 // with these changes:
 //
 //   - A successful response is written as the JSON-RPC envelope around
@@ -56,7 +55,7 @@ import (
 // answers written as one array once all are in. ioConn learns the
 // negotiated protocol version through an SDK-internal hook; here it is
 // read from the answer to initialize.
-type stdioTransport struct {
+type Stdio struct {
 	Reader        io.ReadCloser
 	Writer        io.WriteCloser
 	MaxLineLength int // 0: mcp.DefaultMaxLineLength; negative: no cap
@@ -67,7 +66,7 @@ type stdioTransport struct {
 	DrainTimeout time.Duration
 	// Splicer, when set, is the one whose Middleware the server uses:
 	// every result is written through its Expand.
-	Splicer *tools.Splicer
+	Splicer *Splicer
 	// Audit, when set, records a tools/call the transport or the SDK
 	// answered before the tools saw it (see tools.AuditUnhandled).
 	Audit func(tool string, args json.RawMessage, outcome tools.Outcome, code string)
@@ -75,12 +74,25 @@ type stdioTransport struct {
 	conn *stdioConn
 }
 
+// NewStdio returns the stdio transport for server over r and w, answering
+// through a Splicer installed on server (see Splice): call it after every
+// other AddReceivingMiddleware. maxResultBytes is the tools' result cap.
+func NewStdio(server *mcp.Server, r io.ReadCloser, w io.WriteCloser, maxResultBytes int) *Stdio {
+	return &Stdio{Reader: r, Writer: w, Splicer: Splice(server, 0, maxResultBytes)}
+}
+
+// The SDK's transport interfaces, as this fork implements them.
+var (
+	_ mcp.Transport  = (*Stdio)(nil)
+	_ mcp.Connection = (*stdioConn)(nil)
+)
+
 // defaultMaxInFlight: enough for any client's honest concurrency (the
 // pool has 10 connections by default), small enough that the answers
 // held for a client that does not read stay in the tens of MB.
 const defaultMaxInFlight = 64
 
-func (t *stdioTransport) Connect(context.Context) (mcp.Connection, error) {
+func (t *Stdio) Connect(context.Context) (mcp.Connection, error) {
 	c := newStdioConn(t.Reader, t.Writer, t.MaxLineLength, t.MaxInFlight)
 	c.splicer = t.Splicer
 	c.drainTimeout = t.DrainTimeout
@@ -94,7 +106,7 @@ func (t *stdioTransport) Connect(context.Context) (mcp.Connection, error) {
 // finished and answered (for at most DrainTimeout) before the session
 // ends. A call the server has read is thus always answered; one it has
 // not read never reached it.
-func (t *stdioTransport) StopReading() {
+func (t *Stdio) StopReading() {
 	if t.conn != nil {
 		t.conn.stopOnce.Do(func() { close(t.conn.stop) })
 	}
@@ -102,7 +114,7 @@ func (t *stdioTransport) StopReading() {
 
 // WriteErr is the first error writing to the client, if any: answers
 // were lost.
-func (t *stdioTransport) WriteErr() error {
+func (t *Stdio) WriteErr() error {
 	if t.conn == nil {
 		return nil
 	}
@@ -119,7 +131,7 @@ const (
 type stdioConn struct {
 	r            io.ReadCloser
 	w            io.WriteCloser
-	splicer      *tools.Splicer // nil: results are written as they are
+	splicer      *Splicer // nil: results are written as they are
 	drainTimeout time.Duration
 	audit        func(tool string, args json.RawMessage, outcome tools.Outcome, code string)
 	limit        int
@@ -548,52 +560,6 @@ func (c *stdioConn) updateBatch(resp *jsonrpc.Response) ([]*jsonrpc.Response, bo
 	return nil, true
 }
 
-// fixEarlyError gives a well-formed error to an answer the SDK wrote
-// before any handler or middleware ran — a call cancelled while queued
-// comes out as {"code":0,"message":"context canceled"} — and audits a
-// tools/call answered so (the tools never saw it).
-func (c *stdioConn) fixEarlyError(resp *jsonrpc.Response, pc pendingCall) *jsonrpc.Response {
-	return fixEarlyError(resp, pc, c.audit)
-}
-
-// fixEarlyError is the transports' common part of (*stdioConn).fixEarlyError.
-func fixEarlyError(resp *jsonrpc.Response, pc pendingCall, audit func(string, json.RawMessage, tools.Outcome, string)) *jsonrpc.Response {
-	var je *jsonrpc.Error
-	code := int64(0)
-	if errors.As(resp.Error, &je) {
-		code = je.Code
-	}
-	if code != 0 && code != codeServerClosing {
-		return resp
-	}
-	cancelled := errors.Is(resp.Error, context.Canceled) || strings.Contains(resp.Error.Error(), "context canceled")
-	if pc.call && audit != nil {
-		switch {
-		case cancelled:
-			audit(pc.tool, pc.args, tools.OutcomeCancelled, "cancelled_before_start")
-		case code == codeServerClosing:
-			audit(pc.tool, pc.args, tools.OutcomeDenied, "shutting_down")
-		default:
-			audit(pc.tool, pc.args, tools.OutcomeDenied, "invalid_call")
-		}
-	}
-	if code != 0 {
-		return resp
-	}
-	fixed := &jsonrpc.Error{Code: jsonrpc.CodeInternalError, Message: resp.Error.Error()}
-	switch {
-	case strings.Contains(fixed.Message, "invalid during session initialization"):
-		fixed.Code = jsonrpc.CodeInvalidRequest
-	case cancelled:
-		fixed = &jsonrpc.Error{Code: tools.CodeRequestCancelled, Message: "request cancelled before it ran"}
-	}
-	return &jsonrpc.Response{ID: resp.ID, Error: fixed}
-}
-
-// codeServerClosing is jsonrpc2.ErrServerClosing's code: a call refused
-// because the session is closing.
-const codeServerClosing = -32004
-
 // noteInitializeResponse records the negotiated protocol version from the
 // answer to initialize (ioConn gets it from the session; 2025-03-26 when
 // none).
@@ -631,7 +597,7 @@ func (c *stdioConn) Write(ctx context.Context, msg jsonrpc.Message) error {
 		if pc, ok := c.pendingOf(resp.ID); ok {
 			defer c.answered(resp.ID)
 			if resp.Error != nil {
-				resp = c.fixEarlyError(resp, pc)
+				resp = fixEarlyError(resp, pc, c.audit)
 			}
 		}
 		c.noteInitializeResponse(resp)
