@@ -34,7 +34,7 @@ type backend struct {
 	admin *sql.DB
 	// db and d are what sqlmcp itself opens from url.
 	db *sql.DB
-	d  dialect.Dialect
+	d  dialect.Backend
 	// dbName is the database (PG, MySQL) or file (SQLite) created for the run.
 	dbName string
 	// bigRows is the size of the big table.
@@ -143,7 +143,7 @@ func setup(name string) (*backend, string, error) {
 	return nil, "", fmt.Errorf("unknown backend %s", name)
 }
 
-func openTarget(rawURL string) (*sql.DB, dialect.Dialect, error) {
+func openTarget(rawURL string) (*sql.DB, dialect.Backend, error) {
 	tg, err := dialect.ParseDSN(rawURL)
 	if err != nil {
 		return nil, nil, err

@@ -31,7 +31,7 @@ type faultBackend struct {
 	proxy   *faultproxy.Proxy
 	db      *sql.DB // sqlmcp's pool, through the proxy
 	control *sql.DB // the control pool, through the proxy too unless direct
-	d       dialect.Dialect
+	d       dialect.Backend
 	admin   *sql.DB // straight to the server: to watch and to kill
 	url     string  // the DSN through the proxy
 	direct  string  // the DSN straight to the server
@@ -116,7 +116,7 @@ func faultBackends(t *testing.T, o faultOptions) []*faultBackend {
 }
 
 // openVia opens a pool as cmd/sqlmcp does.
-func openVia(t *testing.T, rawURL string, opts dialect.OpenOptions, n int) (*sql.DB, dialect.Dialect) {
+func openVia(t *testing.T, rawURL string, opts dialect.OpenOptions, n int) (*sql.DB, dialect.Backend) {
 	t.Helper()
 	tg, err := dialect.ParseDSN(rawURL)
 	if err != nil {

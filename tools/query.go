@@ -64,22 +64,11 @@ func (t *Tools) queryTool() *mcp.Tool {
 }
 
 // statements names the statements the query tool admits, as the policy's
-// refusals name them (policy.allowedKinds): the tool's description, its
-// input schema's sql argument and the server instructions all say it from
-// here, so that no client is told of a statement its backend refuses.
-//
-// MERGE NOTE (lead): this is the one backend-name comparison left in
-// tools/; replace its body with the backend's policy flavor's
-// Statements() (policy.Flavor.Statements()), whose texts these are.
-func (t *Tools) statements() string {
-	switch t.backend {
-	case "mysql":
-		return "SELECT, WITH … SELECT, VALUES, TABLE, EXPLAIN (without ANALYZE), SHOW or DESCRIBE"
-	case "sqlite":
-		return "SELECT, WITH … SELECT, VALUES or EXPLAIN [QUERY PLAN]"
-	}
-	return "SELECT, WITH … SELECT, VALUES, TABLE or EXPLAIN (without ANALYZE)"
-}
+// refusals name them (the backend's Traits.Statements, which is its policy
+// flavor's Statements()): the tool's description, its input schema's sql
+// argument and the server instructions all say it from here, so that no
+// client is told of a statement its backend refuses.
+func (t *Tools) statements() string { return t.d.Traits().Statements }
 
 const queryArgs = `sql (string, required), limit (integer)`
 

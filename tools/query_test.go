@@ -41,16 +41,12 @@ func queryFixture(t *testing.T, opts Options) *Tools {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := sql.Open(target.DriverName, target.DriverDSN)
+	db, err := target.Backend.Open(target, dialect.OpenOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	d, err := dialect.New(target.Backend)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return New(db, d, opts)
+	return New(db, target.Backend, opts)
 }
 
 // pad is the 200-digit value of printf('%0200d', n).

@@ -2,7 +2,7 @@
 // describe_table — with their input validation, execution policy, result
 // encoding, error categories and audit trail.
 //
-// It knows MCP and database/sql, and asks a dialect.Dialect for everything
+// It knows MCP and database/sql, and asks a dialect.Backend for everything
 // backend-specific: it holds no backend SQL. It reads no flags and no
 // environment; configuration arrives as Options.
 package tools
@@ -88,7 +88,7 @@ type Observer interface {
 // Tools serves the three tools over one database.
 type Tools struct {
 	db      *sql.DB
-	d       dialect.Dialect
+	d       dialect.Backend
 	opts    Options
 	backend string
 
@@ -102,7 +102,7 @@ type Tools struct {
 }
 
 // New returns the tools for db, whose backend is d.
-func New(db *sql.DB, d dialect.Dialect, opts Options) *Tools {
+func New(db *sql.DB, d dialect.Backend, opts Options) *Tools {
 	return &Tools{db: db, d: d, opts: opts.withDefaults(), backend: d.Name()}
 }
 

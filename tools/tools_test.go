@@ -22,7 +22,7 @@ import (
 
 // newSQLite creates a small SQLite database with a few shapes of data and
 // returns the read-only pool sqlmcp would open on it.
-func newSQLite(t *testing.T) (*sql.DB, dialect.Dialect) {
+func newSQLite(t *testing.T) (*sql.DB, dialect.Backend) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "t.db")
 	w, err := sql.Open("sqlite", path)

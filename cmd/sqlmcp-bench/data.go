@@ -38,7 +38,7 @@ type target struct {
 	wide    string // list_tables' schema argument ("" = all)
 	db      *sql.DB
 	wideDB  *sql.DB
-	d       dialect.Dialect
+	d       dialect.Backend
 }
 
 func (t *target) close() {
@@ -64,7 +64,7 @@ func prepare(ctx context.Context, backend string, cfg config) (*target, error) {
 }
 
 // open opens a pool on the driver the server uses for dsn.
-func open(ctx context.Context, dsn string) (*sql.DB, dialect.Dialect, error) {
+func open(ctx context.Context, dsn string) (*sql.DB, dialect.Backend, error) {
 	tg, err := dialect.ParseDSN(dsn)
 	if err != nil {
 		return nil, nil, err

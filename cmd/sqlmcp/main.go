@@ -281,7 +281,7 @@ func drain(t *tools.Tools, logger *slog.Logger, timeout time.Duration) {
 // checkPrivileges logs, at WARN, one line per power the connected role has
 // beyond reading. With require set, any finding (or a failed check) is
 // fatal: it returns the one line to print before exiting.
-func checkPrivileges(ctx context.Context, d dialect.Dialect, db *sql.DB, logger *slog.Logger, require bool) string {
+func checkPrivileges(ctx context.Context, d dialect.Backend, db *sql.DB, logger *slog.Logger, require bool) string {
 	pc, ok := d.(dialect.PrivilegeChecker)
 	if !ok {
 		return ""
@@ -317,7 +317,7 @@ const controlPoolSize = 2
 // checkConnectionLimit warns when the pools may open more connections than
 // the database lets the role have: the calls beyond the limit would fail
 // with too_many_connections while sqlmcp looks healthy.
-func checkConnectionLimit(ctx context.Context, d dialect.Dialect, db *sql.DB, logger *slog.Logger) {
+func checkConnectionLimit(ctx context.Context, d dialect.Backend, db *sql.DB, logger *slog.Logger) {
 	cl, ok := d.(dialect.ConnectionLimiter)
 	if !ok {
 		return

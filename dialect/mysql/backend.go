@@ -11,6 +11,7 @@ import (
 	"github.com/sqlmcp/sqlmcp/dialect"
 	"github.com/sqlmcp/sqlmcp/dialect/internal/sqlkit"
 	"github.com/sqlmcp/sqlmcp/dialect/internal/wire"
+	"github.com/sqlmcp/sqlmcp/dialect/policy"
 )
 
 func init() { dialect.Register(&mysql{}) }
@@ -24,7 +25,7 @@ func (*mysql) Traits() dialect.Traits {
 		PoolSize:    10,
 		ControlPool: true,
 		LostErrors:  []error{gomysql.ErrInvalidConn, gomysql.ErrPktSync, gomysql.ErrPktSyncMul},
-		Statements:  "SELECT, WITH … SELECT, VALUES, TABLE, EXPLAIN (without ANALYZE), SHOW or DESCRIBE",
+		Statements:  policy.MySQL.Statements(),
 	}
 }
 

@@ -26,7 +26,7 @@ type mysql struct {
 	mariadb  bool
 }
 
-var _ dialect.Dialect = (*mysql)(nil)
+var _ dialect.Backend = (*mysql)(nil)
 
 func (*mysql) Name() string { return "mysql" }
 

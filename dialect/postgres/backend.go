@@ -10,6 +10,7 @@ import (
 	"github.com/sqlmcp/sqlmcp/dialect"
 	"github.com/sqlmcp/sqlmcp/dialect/internal/sqlkit"
 	"github.com/sqlmcp/sqlmcp/dialect/internal/wire"
+	"github.com/sqlmcp/sqlmcp/dialect/policy"
 )
 
 func init() { dialect.Register(postgres{}) }
@@ -22,7 +23,7 @@ func (postgres) Traits() dialect.Traits {
 		DSNForms:    "postgres://user:pass@host:5432/db",
 		PoolSize:    10,
 		ControlPool: true,
-		Statements:  "SELECT, WITH … SELECT, VALUES, TABLE or EXPLAIN (without ANALYZE)",
+		Statements:  policy.Postgres.Statements(),
 	}
 }
 

@@ -23,7 +23,7 @@ import (
 type postgres struct{}
 
 var (
-	_ dialect.Dialect  = postgres{}
+	_ dialect.Backend  = postgres{}
 	_ dialect.Lingerer = (*pgSession)(nil)
 )
 

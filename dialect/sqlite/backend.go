@@ -9,6 +9,7 @@ import (
 
 	"github.com/sqlmcp/sqlmcp/dialect"
 	"github.com/sqlmcp/sqlmcp/dialect/internal/sqlkit"
+	"github.com/sqlmcp/sqlmcp/dialect/policy"
 )
 
 func init() { dialect.Register(sqlite{}) }
@@ -26,7 +27,7 @@ func (sqlite) Traits() dialect.Traits {
 		// schema and page cache (on a 1000-table file, 8 busy connections
 		// took peak RSS from 33 to 52 MB at the same calls/s).
 		PoolSize:   min(10, max(2, runtime.GOMAXPROCS(0))),
-		Statements: "SELECT, WITH … SELECT, VALUES or EXPLAIN [QUERY PLAN]",
+		Statements: policy.SQLite.Statements(),
 	}
 }
 

@@ -23,7 +23,7 @@ import (
 // statement could switch query_only off.
 type sqlite struct{}
 
-var _ dialect.Dialect = sqlite{}
+var _ dialect.Backend = sqlite{}
 
 func (sqlite) Name() string { return "sqlite" }
 

@@ -121,7 +121,7 @@ func Exec(t *testing.T, db *sql.DB, stmts ...string) {
 // Session runs fn on a read-only Session, the way the tools call the
 // dialect, with a row cap smaller than the catalog so that a cap leaking
 // into introspection would show.
-func Session(t *testing.T, d dialect.Dialect, db *sql.DB, fn func(q dialect.Queryer)) {
+func Session(t *testing.T, d dialect.Backend, db *sql.DB, fn func(q dialect.Queryer)) {
 	t.Helper()
 	ctx := Ctx(t)
 	conn, err := db.Conn(ctx)
