@@ -55,10 +55,7 @@ func soak(t *testing.T, b *faultBackend, dur time.Duration) {
 	const workers = 8
 	tl := b.tools(timeout)
 	cs := toolstest.Connect(t, tl)
-	heavy := "SELECT count(*) AS n FROM generate_series(1, 200000)"
-	if b.name == "mysql" {
-		heavy = "SELECT SUM(seq) AS n FROM seq_1_to_200000"
-	}
+	heavy := b.facts.heavySQL
 	calls := []struct {
 		tool string
 		args map[string]any
@@ -115,29 +112,7 @@ func soak(t *testing.T, b *faultBackend, dur time.Duration) {
 		for _, p := range ports {
 			list = append(list, fmt.Sprint(p))
 		}
-		if b.name == "postgres" {
-			var n int
-			_ = b.admin.QueryRow("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE client_port IN (" +
-				strings.Join(list, ",") + ")").Scan(&n)
-			return n
-		}
-		rows, err := b.admin.Query("SELECT ID FROM information_schema.PROCESSLIST WHERE SUBSTRING_INDEX(HOST, ':', -1) IN ('" +
-			strings.Join(list, "','") + "')")
-		if err != nil {
-			t.Error(err)
-			return 0
-		}
-		var ids []int64
-		for rows.Next() {
-			var id int64
-			rows.Scan(&id)
-			ids = append(ids, id)
-		}
-		rows.Close()
-		for _, id := range ids {
-			b.admin.Exec(fmt.Sprintf("KILL CONNECTION %d", id))
-		}
-		return len(ids)
+		return b.facts.killSessions(t, b.admin, list)
 	}
 
 	var events []faultEvent
