@@ -20,11 +20,18 @@ import (
 	"github.com/sqlmcp/sqlmcp/integration/fixture"
 )
 
-// records are the backends the suite runs against, in the order it runs
-// them. Adding a backend means adding its record here (written in
-// <name>_test.go beside the others) and its data: the Chinook script the
-// fixture loads and testdata/corpus/<name>/.
-var records = []*conformance{&sqliteRecord, &postgresRecord, &mysqlRecord}
+// records are the backends the suite runs against, each registered by
+// its own file (<name>_test.go), in the order the files initialise.
+//
+// Adding a backend to the suite: write <name>_test.go with its record
+// (every field of conformance chosen: a nil function or empty string is
+// a decision that the backend lacks the ability) and an init registering
+// it; add its Chinook script to the fixture and its corpus to
+// testdata/corpus/<name>/. No test changes: TestConformance and the
+// others read the record.
+var records []*conformance
+
+func register(r *conformance) { records = append(records, r) }
 
 // conformance is everything the suite knows about one backend: how to set
 // its test database up, and the facts the shared tests need in the

@@ -81,8 +81,8 @@ func decode[T any](t *testing.T, res toolstest.Result) T {
 }
 
 // scratchTools creates b's scratch schema, runs fixture in it and serves
-// the tools over it on b's transport.
-func scratchTools(t *testing.T, b *backend, fixture []string) (*toolstestSession, string) {
+// the tools over it on b's transport; sb is b on the scratch schema.
+func scratchTools(t *testing.T, b *backend, fixture []string) (s *toolstestSession, schema string, sb *backend) {
 	t.Helper()
 	url, schema, admin := b.rec.catalog.scratch(t, b)
 	if admin == nil {
@@ -105,7 +105,7 @@ func scratchTools(t *testing.T, b *backend, fixture []string) (*toolstestSession
 	t.Cleanup(func() { pool.Close() })
 	bb := *b
 	bb.db, bb.d = pool, d
-	return serve(t, &bb, tools.Options{}), schema
+	return serve(t, &bb, tools.Options{}), schema, &bb
 }
 
 // catalogMatchesTheFixture describes the catalog fixture through the
@@ -114,7 +114,7 @@ func scratchTools(t *testing.T, b *backend, fixture []string) (*toolstestSession
 // names refused as not found.
 func catalogMatchesTheFixture(t *testing.T, b *backend) {
 	c := b.rec.catalog
-	s, schema := scratchTools(t, b, c.fixture)
+	s, schema, sb := scratchTools(t, b, c.fixture)
 	fill := strings.NewReplacer("{{schema}}", schema, "{{SCHEMA}}", strings.ToUpper(schema)).Replace
 	eq := cmpopts.EquateEmpty()
 
@@ -123,12 +123,23 @@ func catalogMatchesTheFixture(t *testing.T, b *backend) {
 		e.Schema = schema
 		want[i] = e
 	}
+	capped, columns, fks, indexes, err := catalogUnderRowCap(context.Background(), sb, schema, c.child.Name)
+	if err != nil {
+		t.Fatalf("the catalog under a row cap: %v", err)
+	}
+	if columns != len(c.child.Columns) || fks != len(c.child.ForeignKeys) || indexes != len(c.child.Indexes) {
+		t.Errorf("describing child under a row cap of 3: %d columns, %d foreign keys, %d indexes; want %d, %d, %d",
+			columns, fks, indexes, len(c.child.Columns), len(c.child.ForeignKeys), len(c.child.Indexes))
+	}
+	lists := map[string][]tools.TableEntry{"under a row cap of 3": capped}
 	for _, arg := range c.listSchemas {
 		args := map[string]any{}
 		if arg != "" {
 			args["schema"] = fill(arg)
 		}
-		got := decode[tools.ListTablesOutput](t, s.call("list_tables", args)).Tables
+		lists[fmt.Sprintf("list_tables(%q)", arg)] = decode[tools.ListTablesOutput](t, s.call("list_tables", args)).Tables
+	}
+	for what, got := range lists {
 		for i, e := range got {
 			r, ok := c.estimates[e.Name]
 			if !ok {
@@ -144,7 +155,7 @@ func catalogMatchesTheFixture(t *testing.T, b *backend) {
 			}
 		}
 		if diff := cmp.Diff(want, got, eq); diff != "" {
-			t.Errorf("list_tables(%q) mismatch (-want +got):\n%s", arg, diff)
+			t.Errorf("%s mismatch (-want +got):\n%s", what, diff)
 		}
 	}
 
@@ -203,7 +214,7 @@ func catalogMatchesTheFixture(t *testing.T, b *backend) {
 // estimates.
 func listTablesBoundsTheCounting(t *testing.T, b *backend) {
 	c := b.rec.catalog
-	s, schema := scratchTools(t, b, c.boundFixture())
+	s, schema, _ := scratchTools(t, b, c.boundFixture())
 	args := map[string]any{}
 	if arg := strings.ReplaceAll(c.listSchemas[0], "{{schema}}", schema); arg != "" {
 		args["schema"] = arg

@@ -12,6 +12,8 @@ import (
 	"github.com/sqlmcp/sqlmcp/tools"
 )
 
+func init() { register(&mysqlRecord) }
+
 // mysqlRecord is MySQL/MariaDB's conformance record: see conformance.
 var mysqlRecord = conformance{
 	name:       "mysql",

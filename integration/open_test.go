@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/sqlmcp/sqlmcp/dialect"
+	"github.com/sqlmcp/sqlmcp/tools"
 )
 
 // sqlmcpDialect is what tools.New takes beside the pool.
@@ -121,4 +122,36 @@ func runBelowPolicy(ctx context.Context, b *backend, text string) belowPolicy {
 	}
 	dbe, ok := b.d.ClassifyError(err)
 	return belowPolicy{err: err, classified: ok, denied: dbe.Denied, code: dbe.Code, msg: dbe.Message}
+}
+
+// catalogUnderRowCap lists the tables of schema and describes
+// schema.table straight through the dialect, in a session whose row cap
+// (3) is smaller than the catalog. The tools never introspect under a
+// cap; this checks that a cap could not leak into introspection, which
+// would show as fewer tables or columns than the tools report.
+func catalogUnderRowCap(ctx context.Context, b *backend, schema, table string) (tables []tools.TableEntry, columns, foreignKeys, indexes int, err error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	conn, err := b.db.Conn(ctx)
+	if err != nil {
+		return nil, 0, 0, 0, err
+	}
+	defer conn.Close()
+	sess, err := b.d.Begin(ctx, conn, dialect.SessionOptions{Timeout: 30 * time.Second, MaxRows: 3})
+	if err != nil {
+		return nil, 0, 0, 0, err
+	}
+	defer sess.Close()
+	ts, err := b.d.ListTables(ctx, sess, schema)
+	if err != nil {
+		return nil, 0, 0, 0, err
+	}
+	for _, t := range ts {
+		tables = append(tables, tools.TableEntry{Schema: t.Schema, Name: t.Name, Kind: t.Kind, Rows: t.Rows, RowsExact: t.RowsExact, Comment: t.Comment})
+	}
+	info, err := b.d.DescribeTable(ctx, sess, dialect.TableRef{Schema: schema, Name: table})
+	if err != nil {
+		return nil, 0, 0, 0, err
+	}
+	return tables, len(info.Columns), len(info.ForeignKeys), len(info.Indexes), sess.Close()
 }
