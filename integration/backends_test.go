@@ -20,18 +20,16 @@ import (
 	"github.com/sqlmcp/sqlmcp/integration/fixture"
 )
 
-// records are the backends the suite runs against, each registered by
-// its own file (<name>_test.go), in the order the files initialise.
+// records are the backends the suite runs against, in the order it runs
+// them: SQLite (in-process, always there) first, then the servers.
 //
 // Adding a backend to the suite: write <name>_test.go with its record
 // (every field of conformance chosen: a nil function or empty string is
-// a decision that the backend lacks the ability) and an init registering
-// it; add its Chinook script to the fixture and its corpus to
+// a decision that the backend lacks the ability) and list it here; add
+// its Chinook script to the fixture and its corpus to
 // testdata/corpus/<name>/. No test changes: TestConformance and the
 // others read the record.
-var records []*conformance
-
-func register(r *conformance) { records = append(records, r) }
+var records = []*conformance{&sqliteRecord, &postgresRecord, &mysqlRecord}
 
 // conformance is everything the suite knows about one backend: how to set
 // its test database up, and the facts the shared tests need in the

@@ -279,23 +279,23 @@ func TestStalledDatabaseOverTLSEndsTheCallInTime(t *testing.T) {
 func TestPingBoundedByItsDeadline(t *testing.T) {
 	for _, b := range faultBackends(t, faultOptions{pool: 4}) {
 		t.Run(b.name, func(t *testing.T) {
-			ping := func() (error, time.Duration) {
+			ping := func() (time.Duration, error) {
 				ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 				defer cancel()
 				start := time.Now()
 				err := readinessPing(ctx, b.db)
-				return err, time.Since(start)
+				return time.Since(start), err
 			}
 			warm(t, b, 4)
 			b.proxy.Stall()
-			err, took := ping()
+			took, err := ping()
 			b.proxy.Resume()
 			if err == nil || took > 4*time.Second {
 				t.Errorf("ping during a stall = %v after %s, want a failure within about 1s", err, took)
 			}
 			warm(t, b, 4)
 			b.proxy.Cut()
-			if err, took := ping(); err != nil {
+			if took, err := ping(); err != nil {
 				t.Errorf("first ping after every pooled connection was cut = %v (after %s), want ok", err, took)
 			}
 		})

@@ -19,8 +19,8 @@ import (
 )
 
 // TestFaultSuite plays restarts (every connection cut), stalls, killed
-// sessions and a refusing server, in cycles, against PostgreSQL and
-// MySQL/MariaDB under concurrent load through the real tool path, and
+// sessions and a refusing server, in cycles, against every server backend
+// (each record with faults) under concurrent load through the real tool path, and
 // reports calls ok/failed, the error categories seen, the time to recover
 // after each fault and what leaked. It asserts that no call is an
 // internal error, that every fault is recovered from within a few

@@ -12,8 +12,6 @@ import (
 	"github.com/sqlmcp/sqlmcp/tools"
 )
 
-func init() { register(&mysqlRecord) }
-
 // mysqlRecord is MySQL/MariaDB's conformance record: see conformance.
 var mysqlRecord = conformance{
 	name:       "mysql",

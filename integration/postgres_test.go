@@ -14,8 +14,6 @@ import (
 	"github.com/sqlmcp/sqlmcp/tools"
 )
 
-func init() { register(&postgresRecord) }
-
 // postgresRecord is PostgreSQL's conformance record: see conformance.
 var postgresRecord = conformance{
 	name:       "postgres",

@@ -16,8 +16,6 @@ import (
 	"github.com/sqlmcp/sqlmcp/tools"
 )
 
-func init() { register(&sqliteRecord) }
-
 // sqliteRecord is SQLite's conformance record: see conformance. SQLite is
 // a file in a temporary directory, so it is always available.
 var sqliteRecord = conformance{
