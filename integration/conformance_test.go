@@ -60,15 +60,20 @@ func forEachBackend(t *testing.T, f func(t *testing.T, b *backend)) {
 	}
 }
 
-// serve connects a client to the tools over b's pool and transport. Every
-// test reaches the tools through here.
+// serve connects a client to the tools over b's pool and transport.
 func serve(t *testing.T, b *backend, opts tools.Options) *toolstestSession {
 	t.Helper()
-	tl := tools.New(b.db, b.d, opts)
-	if b.transport == "http" {
-		return &toolstestSession{t: t, cs: toolstest.ConnectHTTP(t, tl)}
+	return &toolstestSession{t: t, cs: connectTools(t, tools.New(b.db, b.d, opts), b.transport)}
+}
+
+// connectTools connects a client to tl over transport ("inmemory" or
+// "http"). Every test reaches the tools through here.
+func connectTools(t *testing.T, tl *tools.Tools, transport string) *mcp.ClientSession {
+	t.Helper()
+	if transport == "http" {
+		return toolstest.ConnectHTTP(t, tl)
 	}
-	return &toolstestSession{t: t, cs: toolstest.Connect(t, tl)}
+	return toolstest.Connect(t, tl)
 }
 
 type toolstestSession struct {

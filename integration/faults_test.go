@@ -211,10 +211,7 @@ func TestStalledDatabaseEndsTheCallInTime(t *testing.T) {
 			t.Run(b.name+"/"+tr, func(t *testing.T) {
 				const timeout = 2 * time.Second
 				tl := b.tools(timeout)
-				cs := toolstest.Connect(t, tl)
-				if tr == "http" {
-					cs = toolstest.ConnectHTTP(t, tl)
-				}
+				cs := connectTools(t, tl, tr)
 				if r := toolstest.Call(t, cs, "query", map[string]any{"sql": "SELECT 1 AS warm"}); r.IsError {
 					t.Fatal(r.Text)
 				}
@@ -251,7 +248,7 @@ func TestStalledDatabaseOverTLSEndsTheCallInTime(t *testing.T) {
 	for _, b := range faultBackends(t, faultOptions{pool: 2, tls: true}) {
 		t.Run(b.name, func(t *testing.T) {
 			const timeout = 2 * time.Second
-			cs := toolstest.Connect(t, b.tools(timeout))
+			cs := connectTools(t, b.tools(timeout), "inmemory")
 			if r := toolstest.Call(t, cs, "query", map[string]any{"sql": b.facts.tlsSQL}); r.IsError || !strings.Contains(r.Text, "true") {
 				t.Fatalf("not a TLS connection: %s", r.Text)
 			}
@@ -328,7 +325,7 @@ func warm(t *testing.T, b *faultBackend, n int) {
 func TestRestartLeavesNoStaleConnectionError(t *testing.T) {
 	for _, b := range faultBackends(t, faultOptions{pool: 4}) {
 		t.Run(b.name, func(t *testing.T) {
-			cs := toolstest.Connect(t, b.tools(5*time.Second))
+			cs := connectTools(t, b.tools(5*time.Second), "inmemory")
 			for round := range 2 {
 				warm(t, b, 4)
 				b.proxy.Cut()
@@ -362,7 +359,7 @@ func TestRestartLeavesNoStaleConnectionError(t *testing.T) {
 func TestConnectionKilledDuringStatement(t *testing.T) {
 	for _, b := range faultBackends(t, faultOptions{pool: 2}) {
 		t.Run(b.name, func(t *testing.T) {
-			cs := toolstest.Connect(t, b.tools(20*time.Second))
+			cs := connectTools(t, b.tools(20*time.Second), "inmemory")
 			marker := randName("killed_")
 			done := make(chan toolstest.Result, 1)
 			go func() {
@@ -394,7 +391,7 @@ func TestConnectionKilledDuringStatement(t *testing.T) {
 func TestPoolExhaustedSaysSo(t *testing.T) {
 	for _, b := range faultBackends(t, faultOptions{pool: 1}) {
 		t.Run(b.name, func(t *testing.T) {
-			cs := toolstest.Connect(t, b.tools(time.Second))
+			cs := connectTools(t, b.tools(time.Second), "inmemory")
 			held, err := b.db.Conn(context.Background())
 			if err != nil {
 				t.Fatal(err)
@@ -422,7 +419,7 @@ func TestAbandonedStatementsStopAdmission(t *testing.T) {
 	for _, b := range faultBackends(t, faultOptions{pool: 2, directControl: true}) {
 		t.Run(b.name, func(t *testing.T) {
 			const timeout = 2 * time.Second
-			cs := toolstest.Connect(t, b.tools(timeout))
+			cs := connectTools(t, b.tools(timeout), "inmemory")
 			marker := randName("abandoned_")
 			// About 100 MB after a pause of about a second: more than the
 			// socket buffers between the server and the stalled proxy hold.
@@ -486,7 +483,7 @@ func TestRoleConnectionLimitSaysSo(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer held.Close()
-			cs := toolstest.Connect(t, tools.New(db, d, tools.Options{QueryTimeout: 2 * time.Second}))
+			cs := connectTools(t, tools.New(db, d, tools.Options{QueryTimeout: 2 * time.Second}), "inmemory")
 			r := toolstest.Call(t, cs, "query", map[string]any{"sql": "SELECT 1 AS n"})
 			if !r.IsError || !strings.Contains(r.Text, "too_many_connections") || !strings.Contains(r.Text, "too many connections for the role") {
 				t.Errorf("call over the role's connection limit = %q, want too_many_connections", r.Text)
@@ -503,7 +500,7 @@ func TestRoleConnectionLimitSaysSo(t *testing.T) {
 func TestOversizedRowSaysRowTooLarge(t *testing.T) {
 	for _, b := range faultBackends(t, faultOptions{pool: 2}) {
 		t.Run(b.name, func(t *testing.T) {
-			cs := toolstest.Connect(t, b.tools(10*time.Second))
+			cs := connectTools(t, b.tools(10*time.Second), "inmemory")
 			r := toolstest.Call(t, cs, "query", map[string]any{"sql": b.facts.oversizedSQL})
 			if !r.IsError || !strings.HasPrefix(r.Text, "database error row_too_large") {
 				t.Errorf("12 MB row = %.200q, want database error row_too_large", r.Text)
@@ -522,7 +519,7 @@ func TestOversizedRowSaysRowTooLarge(t *testing.T) {
 func TestCancelDuringStallFreesTheConnection(t *testing.T) {
 	for _, b := range faultBackends(t, faultOptions{pool: 1}) {
 		t.Run(b.name, func(t *testing.T) {
-			cs := toolstest.Connect(t, b.tools(30*time.Second))
+			cs := connectTools(t, b.tools(30*time.Second), "inmemory")
 			if r := toolstest.Call(t, cs, "query", map[string]any{"sql": "SELECT 1 AS warm"}); r.IsError {
 				t.Fatal(r.Text)
 			}
@@ -560,7 +557,7 @@ func TestUncancellableStringSearchStopsAdmission(t *testing.T) {
 	for _, b := range faultBackends(t, faultOptions{pool: 2, directControl: true}) {
 		t.Run(b.name, func(t *testing.T) {
 			const timeout = time.Second
-			cs := toolstest.Connect(t, b.tools(timeout))
+			cs := connectTools(t, b.tools(timeout), "inmemory")
 			marker := randName("quadratic_")
 			// Seconds of work in one expression: the needle nearly
 			// matches at every position of the haystack (PostgreSQL

@@ -14,8 +14,6 @@ import (
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
-
-	"github.com/sqlmcp/sqlmcp/tools/toolstest"
 )
 
 // TestFaultSuite plays restarts (every connection cut), stalls, killed
@@ -54,7 +52,7 @@ func soak(t *testing.T, b *faultBackend, dur time.Duration) {
 	const timeout = 2 * time.Second
 	const workers = 8
 	tl := b.tools(timeout)
-	cs := toolstest.Connect(t, tl)
+	cs := connectTools(t, tl, "inmemory")
 	heavy := b.facts.heavySQL
 	calls := []struct {
 		tool string
