@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -18,14 +17,109 @@ import (
 	_ "github.com/lib/pq"
 	_ "modernc.org/sqlite"
 
-	"github.com/sqlmcp/sqlmcp/dialect"
-	_ "github.com/sqlmcp/sqlmcp/dialect/all"
 	"github.com/sqlmcp/sqlmcp/integration/fixture"
 )
 
+// records are the backends the suite runs against, in the order it runs
+// them: SQLite (in-process, always there) first, then the servers.
+//
+// Adding a backend to the suite: write <name>_test.go with its record
+// (every field of conformance chosen: a nil function or empty string is
+// a decision that the backend lacks the ability) and list it here; add
+// its Chinook script to the fixture and its corpus to
+// testdata/corpus/<name>/. No test changes: TestConformance and the
+// others read the record.
+var records = []*conformance{&sqliteRecord, &postgresRecord, &mysqlRecord}
+
+// conformance is everything the suite knows about one backend: how to set
+// its test database up, and the facts the shared tests need in the
+// backend's own SQL. A test reads these fields; it never compares the
+// backend's name. A nil function or empty string means the backend lacks
+// that ability, and the tests that need it say so (see each field).
+type conformance struct {
+	// name is the backend's name in SQLMCP_REQUIRE_BACKENDS, in subtest
+	// names and in the fixture and corpus directories.
+	name string
+	// env names the variable holding the server's DSN and defaultDSN the
+	// DSN used without it; both empty for a file-based backend, which is
+	// always available.
+	env, defaultDSN string
+	// newDatabase creates the empty database the run uses, with its admin
+	// pool; skip is set when the server is unreachable.
+	newDatabase func(ctx context.Context, r *conformance) (b *backend, skip string, err error)
+	// createBig creates the table big (n, label) with rows rows, n from 1.
+	createBig func(ctx context.Context, admin *sql.DB, rows int) error
+	// qualify is table qualified with its schema, as a model writes it.
+	qualify func(b *backend, table string) string
+	// columnTypes is true when result columns carry the database's type
+	// name (SQLite's expressions have none).
+	columnTypes bool
+	// valuesSQL selects the same values on every backend, in its own
+	// spelling: big, small, exact_dec, nul, bin, txt, flag, f, ts, d.
+	valuesSQL string
+	// reads are legitimate reads in the backend's own dialect, beyond
+	// the portable ones.
+	reads []string
+	// attacks are the backend's own attacks beyond the portable ones;
+	// file is a path to write to, dbFile a second database file, outFile
+	// a path in the server's /tmp.
+	attacks func(file, dbFile, outFile string) []string
+	// runaway are statements that would run for hours, beyond the
+	// portable cross join.
+	runaway []string
+	// hugeValues are statements that make a value of about a gigabyte.
+	hugeValues []string
+	// runningSQL counts the statements whose text contains its one
+	// argument that run on the server; "" when the database runs in this
+	// process and has nothing to ask.
+	runningSQL string
+	// snapshotTablesSQL lists the tables an attack must leave alone;
+	// tableChecksum, when set, is an expression summarising the rows of
+	// the table aliased t (the table's name is given: big is summed, not
+	// hashed); snapshotExtra records the backend's other traces.
+	snapshotTablesSQL string
+	tableChecksum     func(table string) string
+	snapshotExtra     func(t *testing.T, sn *snapshotter, tables []string)
+	// poolState records the session state of one pooled connection that
+	// a call must not leave behind for the next caller.
+	poolState func(ctx context.Context, conn *sql.Conn, probe func(k, q string), out map[string]string)
+	// corpus is the backend's directory of attacks and reads under
+	// testdata/corpus (beside common/); corpusObjects creates what they
+	// aim at besides Chinook.
+	corpus        string
+	corpusObjects []string
+	// multipleStatements tells whether the database refused a text
+	// because it held more than one statement.
+	multipleStatements func(err error) bool
+	// fuzzFlavor is the backend's index in dialect/policy's FuzzCheck
+	// flavor list (postgres, mysql, sqlite), by which the fuzz corpus
+	// files say whom an input is for.
+	fuzzFlavor int
+	// stateRoutines creates code that leaves session state behind out of
+	// the policy's sight; sessionLeaks checks that the next call on the
+	// same pooled connection finds none of it. Both nil when nothing a
+	// read runs can set session state (noSessionState says why).
+	stateRoutines  []string
+	sessionLeaks   func(t *testing.T, b *backend, s *toolstestSession)
+	noSessionState string
+	// superuserFindings checks what the privilege check says about the
+	// suite's own (superuser) DSN; readerRole is the README's
+	// least-privilege recipe for role on database db. Nil for a
+	// file-based backend, whose privilege check is about the file.
+	superuserFindings func(t *testing.T, findings []string)
+	readerRole        func(role, db string) (setup, teardown []string)
+	// catalog is the describe/list fixture and what the tools must say
+	// about it (catalog_test.go).
+	catalog catalogFacts
+	// faults, when set, are the facts the fault tests need: the backend
+	// is a server they can put a proxy in front of (faults_test.go).
+	faults *faultFacts
+}
+
 // backend is one real database loaded with Chinook for the suite.
 type backend struct {
-	name string
+	rec  *conformance
+	name string // rec.name
 	// url is the DSN sqlmcp is given (a superuser on purpose: the server's
 	// own layers are what is tested).
 	url string
@@ -34,7 +128,7 @@ type backend struct {
 	admin *sql.DB
 	// db and d are what sqlmcp itself opens from url.
 	db *sql.DB
-	d  dialect.Backend
+	d  sqlmcpDialect
 	// dbName is the database (PG, MySQL) or file (SQLite) created for the run.
 	dbName string
 	// bigRows is the size of the big table.
@@ -103,97 +197,74 @@ func randName(prefix string) string {
 func allBackends(t *testing.T) []*backend {
 	t.Helper()
 	var out []*backend
-	for _, name := range []string{"sqlite", "postgres", "mysql"} {
-		v, _ := setupOnce.LoadOrStore(name, &onceBackend{})
-		ob := v.(*onceBackend)
-		ob.once.Do(func() { ob.b, ob.skip, ob.err = setup(name) })
-		switch {
-		case ob.err != nil:
-			t.Fatalf("%s: setting up the test database: %v", name, ob.err)
-		case ob.skip != "" && required(name):
-			t.Fatalf("%s is required (SQLMCP_REQUIRE_BACKENDS) but unavailable: %s", name, ob.skip)
-		case ob.skip != "":
-			t.Logf("SKIPPING %s SUITE: %s (set %s, or SQLMCP_REQUIRE_BACKENDS to fail instead)", strings.ToUpper(name), ob.skip, envName(name))
-			fmt.Fprintf(os.Stderr, "\n*** integration: %s suite SKIPPED: %s ***\n\n", name, ob.skip)
-			continue
+	for _, r := range records {
+		if b := backendOf(t, r); b != nil {
+			out = append(out, b)
 		}
-		out = append(out, ob.b)
 	}
 	return out
 }
 
-func envName(name string) string {
-	if name == "mysql" {
-		return "SQLMCP_TEST_MYSQL"
+// backendOf sets r's backend up once per run and returns it, or nil
+// (logged) when it is unavailable and not required.
+func backendOf(t *testing.T, r *conformance) *backend {
+	t.Helper()
+	v, _ := setupOnce.LoadOrStore(r.name, &onceBackend{})
+	ob := v.(*onceBackend)
+	ob.once.Do(func() { ob.b, ob.skip, ob.err = setup(r) })
+	switch {
+	case ob.err != nil:
+		t.Fatalf("%s: setting up the test database: %v", r.name, ob.err)
+	case ob.skip != "" && required(r.name):
+		t.Fatalf("%s is required (SQLMCP_REQUIRE_BACKENDS) but unavailable: %s", r.name, ob.skip)
+	case ob.skip != "":
+		t.Logf("SKIPPING %s SUITE: %s (set %s, or SQLMCP_REQUIRE_BACKENDS to fail instead)", strings.ToUpper(r.name), ob.skip, r.env)
+		fmt.Fprintf(os.Stderr, "\n*** integration: %s suite SKIPPED: %s ***\n\n", r.name, ob.skip)
+		return nil
 	}
-	return "SQLMCP_TEST_POSTGRES"
+	return ob.b
 }
 
-func setup(name string) (*backend, string, error) {
+// setup creates r's test database, loads Chinook and the big table into
+// it, and opens sqlmcp's own pool on it.
+func setup(r *conformance) (*backend, string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	switch name {
-	case "sqlite":
-		return setupSQLite(ctx)
-	case "postgres":
-		return setupPostgres(ctx)
-	case "mysql":
-		return setupMySQL(ctx)
+	b, skip, err := r.newDatabase(ctx, r)
+	if b == nil {
+		return nil, skip, err
 	}
-	return nil, "", fmt.Errorf("unknown backend %s", name)
+	b.rec, b.name, b.bigRows = r, r.name, bigRows
+	if err := fixture.LoadChinook(ctx, r.name, b.admin); err != nil {
+		return nil, "", err
+	}
+	if err := r.createBig(ctx, b.admin, bigRows); err != nil {
+		return nil, "", fmt.Errorf("create big: %w", err)
+	}
+	if b.db, b.d, err = openTarget(b.url); err != nil {
+		return nil, "", err
+	}
+	addCleanup(func() { b.db.Close(); b.admin.Close() })
+	return b, "", nil
 }
 
-func openTarget(rawURL string) (*sql.DB, dialect.Backend, error) {
-	tg, err := dialect.ParseDSN(rawURL)
-	if err != nil {
-		return nil, nil, err
-	}
-	// As cmd/sqlmcp opens it: with the guard against oversized rows.
-	db, err := tg.Backend.Open(tg, dialect.OpenOptions{MaxMessageBytes: dialect.MessageLimit(1 << 20)})
+// openTarget opens sqlmcp's pool on rawURL as the suite's backends use it.
+func openTarget(rawURL string) (*sql.DB, sqlmcpDialect, error) {
+	db, d, err := openSQLMCP(rawURL, true)
 	if err != nil {
 		return nil, nil, err
 	}
 	db.SetMaxOpenConns(4)
-	return db, tg.Backend, nil
+	return db, d, nil
 }
 
-func setupSQLite(ctx context.Context) (*backend, string, error) {
-	dir, err := os.MkdirTemp("", "sqlmcp-it-")
-	if err != nil {
-		return nil, "", err
-	}
-	addCleanup(func() { os.RemoveAll(dir) })
-	path := filepath.Join(dir, "chinook.db")
-	admin, err := sql.Open("sqlite", path)
-	if err != nil {
-		return nil, "", err
-	}
-	admin.SetMaxOpenConns(1)
-	if err := fixture.LoadChinook(ctx, "sqlite", admin); err != nil {
-		return nil, "", err
-	}
-	if _, err := admin.ExecContext(ctx, fmt.Sprintf(`CREATE TABLE big AS WITH RECURSIVE c(n) AS
-		(SELECT 1 UNION ALL SELECT n+1 FROM c WHERE n < %d) SELECT n, 'row ' || n AS label FROM c`, bigRows)); err != nil {
-		return nil, "", err
-	}
-	b := &backend{name: "sqlite", url: "sqlite://" + path, admin: admin, dbName: path, bigRows: bigRows}
-	if b.db, b.d, err = openTarget(b.url); err != nil {
-		return nil, "", err
-	}
-	addCleanup(func() { b.db.Close(); admin.Close() })
-	return b, "", nil
-}
-
-// newServerDatabase connects to the server behind envVar (or def), creates
-// a fresh database there with create, and returns a backend for it with
-// its admin pool open. skip is set when the server is unreachable.
-func newServerDatabase(ctx context.Context, name, envVar, def, create, drop string) (b *backend, skip string, err error) {
-	base := envOr(envVar, def)
-	tg, err := dialect.ParseDSN(base)
-	if err != nil {
-		return nil, "", err
-	}
-	root, err := tg.Backend.Open(tg, dialect.OpenOptions{})
+// newServerDatabase connects to the server behind r.env (or
+// r.defaultDSN), creates a fresh database there with create (a format
+// with the database's name), and returns a backend for it with its admin
+// pool open. skip is set when the server is unreachable.
+func newServerDatabase(ctx context.Context, r *conformance, create, drop string) (b *backend, skip string, err error) {
+	base := envOr(r.env, r.defaultDSN)
+	root, redacted, err := openAdmin(base)
 	if err != nil {
 		return nil, "", err
 	}
@@ -201,7 +272,7 @@ func newServerDatabase(ctx context.Context, name, envVar, def, create, drop stri
 	defer cancel()
 	if err := root.PingContext(pctx); err != nil {
 		root.Close()
-		return nil, fmt.Sprintf("%s at %s unreachable: %v", name, tg.Redacted, err), nil
+		return nil, fmt.Sprintf("%s at %s unreachable: %v", r.name, redacted, err), nil
 	}
 	db := randName("sqlmcp_it_")
 	if _, err := root.ExecContext(ctx, fmt.Sprintf(create, db)); err != nil {
@@ -213,66 +284,19 @@ func newServerDatabase(ctx context.Context, name, envVar, def, create, drop stri
 	})
 	u, _ := url.Parse(base)
 	u.Path = "/" + db
-	b = &backend{url: u.String(), dbName: db, bigRows: bigRows}
-	atg, _ := dialect.ParseDSN(b.url)
-	if b.admin, err = atg.Backend.Open(atg, dialect.OpenOptions{}); err != nil {
+	b = &backend{url: u.String(), dbName: db}
+	if b.admin, _, err = openAdmin(b.url); err != nil {
 		return nil, "", err
 	}
 	return b, "", nil
 }
 
-// finish opens sqlmcp's own pool on the backend.
-func (b *backend) finish() (*backend, string, error) {
-	var err error
-	if b.db, b.d, err = openTarget(b.url); err != nil {
-		return nil, "", err
-	}
-	addCleanup(func() { b.db.Close(); b.admin.Close() })
-	return b, "", nil
-}
-
-func setupPostgres(ctx context.Context) (*backend, string, error) {
-	b, skip, err := newServerDatabase(ctx, "PostgreSQL", "SQLMCP_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable",
-		"CREATE DATABASE %s", "DROP DATABASE IF EXISTS %s WITH (FORCE)")
-	if b == nil {
-		return nil, skip, err
-	}
-	b.name = "postgres"
-	if err := fixture.LoadChinook(ctx, "postgres", b.admin); err != nil {
-		return nil, "", err
-	}
-	if _, err := b.admin.ExecContext(ctx, fmt.Sprintf(`CREATE TABLE big AS SELECT n, 'row ' || n AS label FROM generate_series(1, %d) n;
-		ANALYZE`, bigRows)); err != nil {
-		return nil, "", err
-	}
-	return b.finish()
-}
-
-func setupMySQL(ctx context.Context) (*backend, string, error) {
-	b, skip, err := newServerDatabase(ctx, "MySQL/MariaDB", "SQLMCP_TEST_MYSQL", "mysql://root@127.0.0.1:3306/test",
-		"CREATE DATABASE %s CHARACTER SET utf8mb4", "DROP DATABASE IF EXISTS %s")
-	if b == nil {
-		return nil, skip, err
-	}
-	b.name = "mysql"
-	b.admin.SetMaxOpenConns(1)
-	if err := fixture.LoadChinook(ctx, "mysql", b.admin); err != nil {
-		return nil, "", err
-	}
-	for _, s := range []string{
-		`CREATE TABLE big (n INT PRIMARY KEY, label VARCHAR(20))`,
-		`SET SESSION cte_max_recursion_depth = 1000000`,
-		`SET SESSION max_recursive_iterations = 1000000`,
-		fmt.Sprintf(`INSERT INTO big WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n+1 FROM c WHERE n < %d)
-			SELECT n, CONCAT('row ', n) FROM c`, bigRows),
-		`ANALYZE TABLE big`,
-	} {
-		if _, err := b.admin.ExecContext(ctx, s); err != nil {
-			if strings.HasPrefix(s, "SET SESSION") {
-				continue // each server knows only one of the two recursion limits
-			}
-			return nil, "", fmt.Errorf("%s: %w", s, err)
+// execAll runs stmts on db in order.
+func execAll(ctx context.Context, db *sql.DB, stmts ...string) error {
+	for _, s := range stmts {
+		if _, err := db.ExecContext(ctx, s); err != nil {
+			return fmt.Errorf("%s: %w", s, err)
 		}
 	}
-	return b.finish()
+	return nil
 }

@@ -3,7 +3,6 @@ package integration_test
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,8 +14,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/sqlmcp/sqlmcp/dialect"
-	"github.com/sqlmcp/sqlmcp/dialect/policy"
 	"github.com/sqlmcp/sqlmcp/tools"
 	"github.com/sqlmcp/sqlmcp/tools/toolstest"
 )
@@ -88,11 +85,12 @@ func parseCorpus(name, text string) ([]corpusEntry, error) {
 }
 
 // loadCorpus returns the entries of kind ("attacks" or "reads") that apply
-// to backend: common/ first, then the backend's own, placeholders filled.
-func loadCorpus(t *testing.T, backend, kind, dir, db string) []corpusEntry {
+// to a backend: common/ first, then the backend's own directory corpus,
+// placeholders filled.
+func loadCorpus(t *testing.T, corpus, kind, dir, db string) []corpusEntry {
 	t.Helper()
 	var out []corpusEntry
-	for _, sub := range []string{"common", backend} {
+	for _, sub := range []string{"common", corpus} {
 		path := filepath.Join(corpusDir, sub, kind+".sql")
 		raw, err := os.ReadFile(path)
 		if err != nil {
@@ -121,57 +119,10 @@ func createCorpusObjects(t *testing.T, b *backend) {
 	v, _ := corpusObjects.LoadOrStore(b.name, &sync.Once{})
 	var err error
 	v.(*sync.Once).Do(func() {
-		var stmts []string
-		switch b.name {
-		case "postgres":
-			stmts = []string{
-				`CREATE TABLE attack_target (id int PRIMARY KEY, v text, tags int[])`,
-				`INSERT INTO attack_target SELECT i, 'row ' || i, ARRAY[i] FROM generate_series(1, 200) i`,
-				`CREATE INDEX attack_target_brin ON attack_target USING brin (id) WITH (pages_per_range = 1)`,
-				`CREATE INDEX attack_target_gin ON attack_target USING gin (tags) WITH (fastupdate = on)`,
-				`CREATE SEQUENCE attack_seq`,
-				`SELECT nextval('attack_seq')`,
-				`CREATE FUNCTION attack_write() RETURNS int LANGUAGE sql AS $$ INSERT INTO attack_target VALUES (-1, 'pwned') RETURNING id $$`,
-				`CREATE PROCEDURE attack_proc() LANGUAGE sql AS $$ DELETE FROM attack_target $$`,
-			}
-		case "mysql":
-			stmts = []string{
-				`CREATE TABLE attack_target (id INT PRIMARY KEY, v VARCHAR(20))`,
-				`INSERT INTO attack_target VALUES (1, 'row 1'), (2, 'row 2'), (3, 'row 3')`,
-				`CREATE SEQUENCE attack_seq`,
-				`CREATE FUNCTION attack_write() RETURNS INT MODIFIES SQL DATA BEGIN INSERT INTO attack_target VALUES (-1, 'pwned'); RETURN 1; END`,
-				`CREATE PROCEDURE attack_proc() DELETE FROM attack_target`,
-			}
-		case "sqlite":
-			stmts = []string{
-				`CREATE TABLE attack_target (id INTEGER PRIMARY KEY, v TEXT)`,
-				`INSERT INTO attack_target VALUES (1, 'row 1'), (2, 'row 2'), (3, 'row 3')`,
-				// The corpus's range read on big is meant to be cheap, as it
-				// is on MySQL (primary key) and PostgreSQL (a fast scan):
-				// without an index, SQLite under -race scanned 300,000 rows
-				// for 1.5 s on a quiet machine and hit the timeout on a busy
-				// one.
-				`CREATE INDEX IF NOT EXISTS big_n ON big (n)`,
-			}
-		}
-		for _, s := range stmts {
-			if _, err = b.admin.Exec(s); err != nil {
-				err = fmt.Errorf("%s: %w", s, err)
-				return
-			}
-		}
+		err = execAll(context.Background(), b.admin, b.rec.corpusObjects...)
 	})
 	if err != nil {
 		t.Fatalf("creating the corpus objects: %v", err)
-	}
-}
-
-// forEachBackend runs f per backend over the default transport only: the
-// corpus tests inspect the database after every statement, and the
-// read-only layers are below the transport.
-func forEachBackend(t *testing.T, f func(t *testing.T, b *backend)) {
-	for _, b := range allBackends(t) {
-		t.Run(b.name, func(t *testing.T) { f(t, b) })
 	}
 }
 
@@ -200,7 +151,7 @@ func TestCorpusAttacksAreRefusedAndChangeNothing(t *testing.T) {
 		dir := worldWritableDir(t)
 		audit := &toolstest.AuditLog{}
 		s, pool := singleConnTools(t, b, tools.Options{QueryTimeout: 5 * time.Second, Audit: audit})
-		attacks := loadCorpus(t, b.name, "attacks", dir, b.dbName)
+		attacks := loadCorpus(t, b.rec.corpus, "attacks", dir, b.dbName)
 		// Warm the pool so that its one connection exists and carries the
 		// session guards before the first comparison.
 		if res := s.call("query", map[string]any{"sql": "SELECT 1"}); res.IsError {
@@ -218,7 +169,7 @@ func TestCorpusAttacksAreRefusedAndChangeNothing(t *testing.T) {
 			case !strings.Contains(res.Text, "not allowed") || outcome != tools.OutcomeDenied:
 				t.Errorf("%s: attack not refused as \"not allowed\"/denied (outcome %s):\n  %s\n  -> %.300s", a, outcome, a.sql, res.Text)
 			}
-			if _, err := b.d.CheckReadOnly(a.sql); err == nil {
+			if acceptedByPolicy(b.d, a.sql) {
 				byDatabase++
 			} else {
 				byPolicy++
@@ -247,7 +198,7 @@ func TestCorpusReadsSucceed(t *testing.T) {
 	forEach(t, func(t *testing.T, b *backend) {
 		createCorpusObjects(t, b)
 		s := serve(t, b, tools.Options{QueryTimeout: 60 * time.Second})
-		reads := loadCorpus(t, b.name, "reads", t.TempDir(), b.dbName)
+		reads := loadCorpus(t, b.rec.corpus, "reads", t.TempDir(), b.dbName)
 		for _, r := range reads {
 			start := time.Now()
 			if res := s.call("query", map[string]any{"sql": r.sql, "limit": 5}); res.IsError {
@@ -273,43 +224,41 @@ func TestCorpusAcceptedStatementsAreSingleReads(t *testing.T) {
 		dir := worldWritableDir(t)
 		var inputs []string
 		for _, kind := range []string{"reads", "attacks"} {
-			for _, e := range loadCorpus(t, b.name, kind, dir, b.dbName) {
+			for _, e := range loadCorpus(t, b.rec.corpus, kind, dir, b.dbName) {
 				inputs = append(inputs, e.sql)
 			}
 		}
 		attackSet := map[string]bool{}
-		for _, e := range loadCorpus(t, b.name, "attacks", dir, b.dbName) {
+		for _, e := range loadCorpus(t, b.rec.corpus, "attacks", dir, b.dbName) {
 			attackSet[e.sql] = true
 		}
-		flavor := map[string]policy.Flavor{"postgres": policy.Postgres, "mysql": policy.MySQL, "sqlite": policy.SQLite}[b.name]
 		fuzzDirs := []string{"../dialect/policy/testdata/fuzz/FuzzCheck"}
 		if extra := os.Getenv("SQLMCP_FUZZ_CORPUS"); extra != "" {
 			fuzzDirs = append(fuzzDirs, extra)
 		}
 		for _, fd := range fuzzDirs {
-			inputs = append(inputs, fuzzInputs(t, fd, flavor)...)
+			inputs = append(inputs, fuzzInputs(t, fd, b.rec.fuzzFlavor)...)
 		}
 		before := snapshot(t, b, []string{dir})
 		ctx := context.Background()
 		accepted := 0
 		for _, in := range inputs {
-			st, err := b.d.CheckReadOnly(in)
-			if err != nil {
+			if !acceptedByPolicy(b.d, in) {
 				continue
 			}
 			accepted++
-			dbe, ok, err := runBelowPolicy(ctx, b, st)
-			if err == nil {
+			r := runBelowPolicy(ctx, b, in)
+			if r.err == nil {
 				continue
 			}
 			switch {
-			case ok && dbe.Denied && attackSet[in]:
+			case r.classified && r.denied && attackSet[in]:
 				// An attack only the database can see (a user function
 				// that writes): refused by the layer meant to refuse it.
-			case ok && dbe.Denied:
-				t.Errorf("the policy accepted a statement the database refused as a write:\n  %q\n  -> %s %s", in, dbe.Code, dbe.Message)
-			case multipleStatements(b.name, err):
-				t.Errorf("the policy accepted text the database reads as several statements:\n  %q\n  -> %v", in, err)
+			case r.classified && r.denied:
+				t.Errorf("the policy accepted a statement the database refused as a write:\n  %q\n  -> %s %s", in, r.code, r.msg)
+			case b.rec.multipleStatements(r.err):
+				t.Errorf("the policy accepted text the database reads as several statements:\n  %q\n  -> %v", in, r.err)
 			}
 		}
 		after := snapshot(t, b, []string{dir})
@@ -320,57 +269,10 @@ func TestCorpusAcceptedStatementsAreSingleReads(t *testing.T) {
 	})
 }
 
-// runBelowPolicy runs an accepted statement through the dialect's session
-// on a connection of b's pool, as the query tool does, and reads its rows.
-func runBelowPolicy(ctx context.Context, b *backend, st policy.Statement) (dialect.DBError, bool, error) {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	conn, err := b.db.Conn(ctx)
-	if err != nil {
-		return dialect.DBError{}, false, err
-	}
-	defer conn.Close()
-	sess, err := b.d.Begin(ctx, conn, dialect.SessionOptions{Timeout: 2 * time.Second, MaxRows: 5})
-	if err != nil {
-		return dialect.DBError{}, false, err
-	}
-	defer sess.Close()
-	rows, err := sess.Query(ctx, st)
-	if err == nil {
-		for rows.Next() {
-		}
-		err = rows.Err()
-		rows.Close()
-	}
-	if err == nil {
-		return dialect.DBError{}, false, nil
-	}
-	dbe, ok := b.d.ClassifyError(err)
-	return dbe, ok, err
-}
-
-// multipleStatements tells whether the database refused a text because it
-// held more than one statement.
-func multipleStatements(backend string, err error) bool {
-	msg := err.Error()
-	switch backend {
-	case "postgres":
-		return strings.Contains(msg, "cannot insert multiple commands")
-	case "mysql":
-		// With multiStatements off the server stops at the ";" with a
-		// syntax error that quotes the rest of the text from it.
-		return strings.Contains(msg, "1064") && strings.Contains(msg, "near ';")
-	case "sqlite":
-		return errors.Is(err, errSQLiteTail) || strings.Contains(msg, "multiple statements")
-	}
-	return false
-}
-
-var errSQLiteTail = errors.New("sqlite: trailing statement")
-
 // fuzzInputs reads the Go fuzz corpus files of FuzzCheck in dir (each a
-// flavor index and a string) and returns the strings meant for flavor.
-func fuzzInputs(t *testing.T, dir string, flavor policy.Flavor) []string {
+// flavor index and a string) and returns the strings meant for the flavor
+// at index flavor of FuzzCheck's list of three.
+func fuzzInputs(t *testing.T, dir string, flavor int) []string {
 	t.Helper()
 	ents, err := os.ReadDir(dir)
 	if err != nil {
@@ -379,7 +281,7 @@ func fuzzInputs(t *testing.T, dir string, flavor policy.Flavor) []string {
 		}
 		t.Fatal(err)
 	}
-	flavors := []policy.Flavor{policy.Postgres, policy.MySQL, policy.SQLite}
+	const flavors = 3 // postgres, mysql, sqlite: dialect/policy's FuzzCheck
 	var out []string
 	for _, e := range ents {
 		raw, err := os.ReadFile(filepath.Join(dir, e.Name()))
@@ -405,7 +307,7 @@ func fuzzInputs(t *testing.T, dir string, flavor policy.Flavor) []string {
 		if err != nil {
 			continue
 		}
-		if flavors[int(n)%len(flavors)] == flavor {
+		if int(n)%flavors == flavor {
 			out = append(out, str)
 		}
 	}

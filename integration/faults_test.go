@@ -12,7 +12,6 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
-	"github.com/sqlmcp/sqlmcp/dialect"
 	"github.com/sqlmcp/sqlmcp/internal/faultproxy"
 	"github.com/sqlmcp/sqlmcp/tools"
 	"github.com/sqlmcp/sqlmcp/tools/toolstest"
@@ -24,14 +23,50 @@ import (
 // fixture: the statements are SELECTs of constants and sleeps, run in the
 // servers' default database.
 
+// faultFacts are a server backend's statements for the fault tests, each
+// in its own SQL. A format's one %s is a marker naming the statement's
+// result column, by which sessionOfSQL finds it on the server.
+type faultFacts struct {
+	// slowSQL runs for several seconds on the server (the policy refuses
+	// sleep functions).
+	slowSQL string
+	// sessionOfSQL returns the server's id of the connection running a
+	// statement whose text contains its one argument.
+	sessionOfSQL string
+	// killSQL ends the connection whose id is its one argument.
+	killSQL string
+	// abandonedSQL sends about 100 MB after a pause of about a second:
+	// more than the socket buffers between the server and a stalled
+	// proxy hold.
+	abandonedSQL string
+	// quadraticSQL is seconds of work in one expression that ignores the
+	// statement timeout and the cancel: a string search whose needle
+	// nearly matches at every position of the haystack.
+	quadraticSQL string
+	// oversizedSQL selects one 12 MB row.
+	oversizedSQL string
+	// heavySQL is a quick query with some work in it, for the soak.
+	heavySQL string
+	// withTLS makes a DSN require TLS and tlsSQL selects true on a TLS
+	// connection; nil and "" when the TLS fault test does not apply.
+	withTLS func(u *url.URL)
+	tlsSQL  string
+	// limitedRole creates a role (user) allowed one connection.
+	limitedRole func(role string) (create []string, drop string)
+	// killSessions ends the server sessions whose client ports are
+	// ports, returning how many.
+	killSessions func(t *testing.T, admin *sql.DB, ports []string) int
+}
+
 // faultBackend is sqlmcp's pool and control pool on one server, through a
 // proxy.
 type faultBackend struct {
 	name    string
+	facts   *faultFacts
 	proxy   *faultproxy.Proxy
 	db      *sql.DB // sqlmcp's pool, through the proxy
 	control *sql.DB // the control pool, through the proxy too unless direct
-	d       dialect.Backend
+	d       sqlmcpDialect
 	admin   *sql.DB // straight to the server: to watch and to kill
 	url     string  // the DSN through the proxy
 	direct  string  // the DSN straight to the server
@@ -42,39 +77,34 @@ type faultOptions struct {
 	// directControl connects the control pool straight to the server, as
 	// when only the path of the pooled connections is faulty.
 	directControl bool
-	// tls connects with TLS (sslmode=require): PostgreSQL only, skipped
-	// where the server does not offer TLS.
+	// tls connects with TLS, on the backends whose faultFacts say how;
+	// skipped where the server does not offer TLS.
 	tls bool
 }
 
-// faultBackends returns PostgreSQL and MySQL/MariaDB behind a proxy each,
-// skipping (or failing, per SQLMCP_REQUIRE_BACKENDS) those unreachable.
+// faultBackends returns every server backend (a record with faults) behind
+// a proxy each, skipping (or failing, per SQLMCP_REQUIRE_BACKENDS) those
+// unreachable.
 func faultBackends(t *testing.T, o faultOptions) []*faultBackend {
 	t.Helper()
 	if o.pool == 0 {
 		o.pool = 4
 	}
 	var out []*faultBackend
-	for _, s := range []struct{ name, env, def string }{
-		{"postgres", "SQLMCP_TEST_POSTGRES", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"},
-		{"mysql", "SQLMCP_TEST_MYSQL", "mysql://root@127.0.0.1:3306/test"},
-	} {
-		direct := envOr(s.env, s.def)
+	for _, s := range records {
+		if s.faults == nil {
+			continue
+		}
+		direct := envOr(s.env, s.defaultDSN)
 		if o.tls {
-			if s.name != "postgres" {
+			if s.faults.withTLS == nil {
 				continue
 			}
 			u, _ := url.Parse(direct)
-			q := u.Query()
-			q.Set("sslmode", "require")
-			u.RawQuery = q.Encode()
+			s.faults.withTLS(u)
 			direct = u.String()
 		}
-		tg, err := dialect.ParseDSN(direct)
-		if err != nil {
-			t.Fatal(err)
-		}
-		admin, err := tg.Backend.Open(tg, dialect.OpenOptions{})
+		admin, _, err := openAdmin(direct)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -102,59 +132,46 @@ func faultBackends(t *testing.T, o faultOptions) []*faultBackend {
 		}
 		t.Cleanup(func() { p.Close() })
 		u.Host = p.Addr()
-		b := &faultBackend{name: s.name, proxy: p, admin: admin, url: u.String(), direct: direct}
-		b.db, b.d = openVia(t, b.url, dialect.OpenOptions{MaxMessageBytes: dialect.MessageLimit(1 << 20)}, o.pool)
+		b := &faultBackend{name: s.name, facts: s.faults, proxy: p, admin: admin, url: u.String(), direct: direct}
+		b.db, b.d = openVia(t, b.url, true, o.pool)
 		controlURL := b.url
 		if o.directControl {
 			controlURL = direct
 		}
-		b.control, _ = openVia(t, controlURL, dialect.OpenOptions{}, 2)
+		b.control, _ = openVia(t, controlURL, false, 2)
 		b.control.SetMaxIdleConns(1)
 		out = append(out, b)
 	}
 	return out
 }
 
-// openVia opens a pool as cmd/sqlmcp does.
-func openVia(t *testing.T, rawURL string, opts dialect.OpenOptions, n int) (*sql.DB, dialect.Backend) {
+// openVia opens a pool of n connections as cmd/sqlmcp does, guarded
+// against oversized rows (the query pool) or not (the control pool).
+func openVia(t *testing.T, rawURL string, guarded bool, n int) (*sql.DB, sqlmcpDialect) {
 	t.Helper()
-	tg, err := dialect.ParseDSN(rawURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := tg.Backend.Open(tg, opts)
+	db, d, err := openSQLMCP(rawURL, guarded)
 	if err != nil {
 		t.Fatal(err)
 	}
 	db.SetMaxOpenConns(n)
 	db.SetMaxIdleConns(n)
 	t.Cleanup(func() { db.Close() })
-	return db, tg.Backend
+	return db, d
 }
 
 func (b *faultBackend) tools(timeout time.Duration) *tools.Tools {
 	return tools.New(b.db, b.d, tools.Options{QueryTimeout: timeout, Control: b.control})
 }
 
-// slowSQL is a statement that runs for several seconds on the server (the
-// policy refuses sleep functions).
-func (b *faultBackend) slowSQL(marker string) string {
-	if b.name == "postgres" {
-		return fmt.Sprintf("SELECT count(*) AS %s FROM generate_series(1, 200000000)", marker)
-	}
-	return fmt.Sprintf("SELECT SUM(a.seq + b.seq) AS %s FROM seq_1_to_100000 a, seq_1_to_2000 b", marker)
-}
+// slowSQL is a statement that runs for several seconds on the server.
+func (b *faultBackend) slowSQL(marker string) string { return fmt.Sprintf(b.facts.slowSQL, marker) }
 
 // sessionOf returns the server's id of the connection running a statement
 // that contains marker, 0 when none does.
 func (b *faultBackend) sessionOf(t *testing.T, marker string) int64 {
 	t.Helper()
-	q := "SELECT pid FROM pg_stat_activity WHERE query LIKE '%' || $1 || '%' AND pid <> pg_backend_pid() AND state = 'active'"
-	if b.name == "mysql" {
-		q = "SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE CONCAT('%', ?, '%') AND ID <> CONNECTION_ID()"
-	}
 	var id int64
-	if err := b.admin.QueryRow(q, marker).Scan(&id); err != nil && err != sql.ErrNoRows {
+	if err := b.admin.QueryRow(b.facts.sessionOfSQL, marker).Scan(&id); err != nil && err != sql.ErrNoRows {
 		t.Fatal(err)
 	}
 	return id
@@ -194,10 +211,7 @@ func TestStalledDatabaseEndsTheCallInTime(t *testing.T) {
 			t.Run(b.name+"/"+tr, func(t *testing.T) {
 				const timeout = 2 * time.Second
 				tl := b.tools(timeout)
-				cs := toolstest.Connect(t, tl)
-				if tr == "http" {
-					cs = toolstest.ConnectHTTP(t, tl)
-				}
+				cs := connectTools(t, tl, tr)
 				if r := toolstest.Call(t, cs, "query", map[string]any{"sql": "SELECT 1 AS warm"}); r.IsError {
 					t.Fatal(r.Text)
 				}
@@ -234,8 +248,8 @@ func TestStalledDatabaseOverTLSEndsTheCallInTime(t *testing.T) {
 	for _, b := range faultBackends(t, faultOptions{pool: 2, tls: true}) {
 		t.Run(b.name, func(t *testing.T) {
 			const timeout = 2 * time.Second
-			cs := toolstest.Connect(t, b.tools(timeout))
-			if r := toolstest.Call(t, cs, "query", map[string]any{"sql": "SELECT ssl AS warm FROM pg_stat_ssl WHERE pid = pg_backend_pid()"}); r.IsError || !strings.Contains(r.Text, "true") {
+			cs := connectTools(t, b.tools(timeout), "inmemory")
+			if r := toolstest.Call(t, cs, "query", map[string]any{"sql": b.facts.tlsSQL}); r.IsError || !strings.Contains(r.Text, "true") {
 				t.Fatalf("not a TLS connection: %s", r.Text)
 			}
 			b.proxy.Stall()
@@ -262,23 +276,23 @@ func TestStalledDatabaseOverTLSEndsTheCallInTime(t *testing.T) {
 func TestPingBoundedByItsDeadline(t *testing.T) {
 	for _, b := range faultBackends(t, faultOptions{pool: 4}) {
 		t.Run(b.name, func(t *testing.T) {
-			ping := func() (error, time.Duration) {
+			ping := func() (time.Duration, error) {
 				ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 				defer cancel()
 				start := time.Now()
-				err := dialect.Ping(ctx, b.db)
-				return err, time.Since(start)
+				err := readinessPing(ctx, b.db)
+				return time.Since(start), err
 			}
 			warm(t, b, 4)
 			b.proxy.Stall()
-			err, took := ping()
+			took, err := ping()
 			b.proxy.Resume()
 			if err == nil || took > 4*time.Second {
 				t.Errorf("ping during a stall = %v after %s, want a failure within about 1s", err, took)
 			}
 			warm(t, b, 4)
 			b.proxy.Cut()
-			if err, took := ping(); err != nil {
+			if took, err := ping(); err != nil {
 				t.Errorf("first ping after every pooled connection was cut = %v (after %s), want ok", err, took)
 			}
 		})
@@ -311,7 +325,7 @@ func warm(t *testing.T, b *faultBackend, n int) {
 func TestRestartLeavesNoStaleConnectionError(t *testing.T) {
 	for _, b := range faultBackends(t, faultOptions{pool: 4}) {
 		t.Run(b.name, func(t *testing.T) {
-			cs := toolstest.Connect(t, b.tools(5*time.Second))
+			cs := connectTools(t, b.tools(5*time.Second), "inmemory")
 			for round := range 2 {
 				warm(t, b, 4)
 				b.proxy.Cut()
@@ -345,7 +359,7 @@ func TestRestartLeavesNoStaleConnectionError(t *testing.T) {
 func TestConnectionKilledDuringStatement(t *testing.T) {
 	for _, b := range faultBackends(t, faultOptions{pool: 2}) {
 		t.Run(b.name, func(t *testing.T) {
-			cs := toolstest.Connect(t, b.tools(20*time.Second))
+			cs := connectTools(t, b.tools(20*time.Second), "inmemory")
 			marker := randName("killed_")
 			done := make(chan toolstest.Result, 1)
 			go func() {
@@ -353,11 +367,7 @@ func TestConnectionKilledDuringStatement(t *testing.T) {
 			}()
 			var id int64
 			waitFor(t, 10*time.Second, "the statement to start", func() bool { id = b.sessionOf(t, marker); return id != 0 })
-			kill := "SELECT pg_terminate_backend($1)"
-			if b.name == "mysql" {
-				kill = "KILL CONNECTION ?"
-			}
-			if _, err := b.admin.Exec(kill, id); err != nil {
+			if _, err := b.admin.Exec(b.facts.killSQL, id); err != nil {
 				t.Fatal(err)
 			}
 			select {
@@ -381,7 +391,7 @@ func TestConnectionKilledDuringStatement(t *testing.T) {
 func TestPoolExhaustedSaysSo(t *testing.T) {
 	for _, b := range faultBackends(t, faultOptions{pool: 1}) {
 		t.Run(b.name, func(t *testing.T) {
-			cs := toolstest.Connect(t, b.tools(time.Second))
+			cs := connectTools(t, b.tools(time.Second), "inmemory")
 			held, err := b.db.Conn(context.Background())
 			if err != nil {
 				t.Fatal(err)
@@ -409,16 +419,11 @@ func TestAbandonedStatementsStopAdmission(t *testing.T) {
 	for _, b := range faultBackends(t, faultOptions{pool: 2, directControl: true}) {
 		t.Run(b.name, func(t *testing.T) {
 			const timeout = 2 * time.Second
-			cs := toolstest.Connect(t, b.tools(timeout))
+			cs := connectTools(t, b.tools(timeout), "inmemory")
 			marker := randName("abandoned_")
 			// About 100 MB after a pause of about a second: more than the
 			// socket buffers between the server and the stalled proxy hold.
-			q := fmt.Sprintf("WITH s AS MATERIALIZED (SELECT count(*) AS z FROM generate_series(1, 5000000)) "+
-				"SELECT repeat('x', 1000000) AS %s FROM s, generate_series(1, 100)", marker)
-			if b.name == "mysql" {
-				q = fmt.Sprintf("SELECT REPEAT('x', 1000000) AS %s FROM (SELECT SUM(a.seq + b.seq) AS z "+
-					"FROM seq_1_to_10000 a, seq_1_to_1000 b) s, seq_1_to_100 c", marker)
-			}
+			q := fmt.Sprintf(b.facts.abandonedSQL, marker)
 			done := make(chan toolstest.Result, 1)
 			go func() { done <- toolstest.Call(t, cs, "query", map[string]any{"sql": q}) }()
 			waitFor(t, 10*time.Second, "the statement to start", func() bool { return b.sessionOf(t, marker) != 0 })
@@ -459,13 +464,7 @@ func TestRoleConnectionLimitSaysSo(t *testing.T) {
 	for _, b := range faultBackends(t, faultOptions{}) {
 		t.Run(b.name, func(t *testing.T) {
 			role := randName("sqlmcp_lim_")
-			create := []string{"CREATE ROLE " + role + " LOGIN CONNECTION LIMIT 1"}
-			drop := "DROP ROLE IF EXISTS " + role
-			if b.name == "mysql" {
-				create = []string{"CREATE USER '" + role + "'@'%' WITH MAX_USER_CONNECTIONS 1",
-					"GRANT SELECT ON *.* TO '" + role + "'@'%'"}
-				drop = "DROP USER IF EXISTS '" + role + "'@'%'"
-			}
+			create, drop := b.facts.limitedRole(role)
 			for _, q := range create {
 				if _, err := b.admin.Exec(q); err != nil {
 					t.Fatalf("%s: %v", q, err)
@@ -474,8 +473,8 @@ func TestRoleConnectionLimitSaysSo(t *testing.T) {
 			t.Cleanup(func() { b.admin.Exec(drop) })
 			u, _ := url.Parse(b.url)
 			u.User = url.User(role)
-			db, d := openVia(t, u.String(), dialect.OpenOptions{}, 3)
-			limit, source, err := d.(dialect.ConnectionLimiter).ConnectionLimit(context.Background(), db)
+			db, d := openVia(t, u.String(), false, 3)
+			limit, source, err := connectionLimit(context.Background(), d, db)
 			if err != nil || limit != 1 {
 				t.Errorf("ConnectionLimit = %d (%s), %v; want 1", limit, source, err)
 			}
@@ -484,7 +483,7 @@ func TestRoleConnectionLimitSaysSo(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer held.Close()
-			cs := toolstest.Connect(t, tools.New(db, d, tools.Options{QueryTimeout: 2 * time.Second}))
+			cs := connectTools(t, tools.New(db, d, tools.Options{QueryTimeout: 2 * time.Second}), "inmemory")
 			r := toolstest.Call(t, cs, "query", map[string]any{"sql": "SELECT 1 AS n"})
 			if !r.IsError || !strings.Contains(r.Text, "too_many_connections") || !strings.Contains(r.Text, "too many connections for the role") {
 				t.Errorf("call over the role's connection limit = %q, want too_many_connections", r.Text)
@@ -501,12 +500,8 @@ func TestRoleConnectionLimitSaysSo(t *testing.T) {
 func TestOversizedRowSaysRowTooLarge(t *testing.T) {
 	for _, b := range faultBackends(t, faultOptions{pool: 2}) {
 		t.Run(b.name, func(t *testing.T) {
-			cs := toolstest.Connect(t, b.tools(10*time.Second))
-			q := "SELECT repeat('x', 12000000) AS big"
-			if b.name == "mysql" {
-				q = "SELECT REPEAT('x', 12000000) AS big"
-			}
-			r := toolstest.Call(t, cs, "query", map[string]any{"sql": q})
+			cs := connectTools(t, b.tools(10*time.Second), "inmemory")
+			r := toolstest.Call(t, cs, "query", map[string]any{"sql": b.facts.oversizedSQL})
 			if !r.IsError || !strings.HasPrefix(r.Text, "database error row_too_large") {
 				t.Errorf("12 MB row = %.200q, want database error row_too_large", r.Text)
 			}
@@ -524,7 +519,7 @@ func TestOversizedRowSaysRowTooLarge(t *testing.T) {
 func TestCancelDuringStallFreesTheConnection(t *testing.T) {
 	for _, b := range faultBackends(t, faultOptions{pool: 1}) {
 		t.Run(b.name, func(t *testing.T) {
-			cs := toolstest.Connect(t, b.tools(30*time.Second))
+			cs := connectTools(t, b.tools(30*time.Second), "inmemory")
 			if r := toolstest.Call(t, cs, "query", map[string]any{"sql": "SELECT 1 AS warm"}); r.IsError {
 				t.Fatal(r.Text)
 			}
@@ -562,15 +557,12 @@ func TestUncancellableStringSearchStopsAdmission(t *testing.T) {
 	for _, b := range faultBackends(t, faultOptions{pool: 2, directControl: true}) {
 		t.Run(b.name, func(t *testing.T) {
 			const timeout = time.Second
-			cs := toolstest.Connect(t, b.tools(timeout))
+			cs := connectTools(t, b.tools(timeout), "inmemory")
 			marker := randName("quadratic_")
 			// Seconds of work in one expression: the needle nearly
 			// matches at every position of the haystack (PostgreSQL
 			// compares from the needle's end, MariaDB from its start).
-			q := fmt.Sprintf("SELECT strpos(repeat('a', 240000), 'b' || repeat('a', 120000)) AS %s", marker)
-			if b.name == "mysql" {
-				q = fmt.Sprintf("SELECT LOCATE(CONCAT(REPEAT('a', 80000), 'b'), REPEAT('a', 160000)) AS %s", marker)
-			}
+			q := fmt.Sprintf(b.facts.quadraticSQL, marker)
 			r, took := callFor(t, cs, "query", map[string]any{"sql": q})
 			notInternal(t, "uncancellable call", r)
 			if !r.IsError || took > callBound(timeout) {

@@ -14,13 +14,11 @@ import (
 	"time"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
-
-	"github.com/sqlmcp/sqlmcp/tools/toolstest"
 )
 
 // TestFaultSuite plays restarts (every connection cut), stalls, killed
-// sessions and a refusing server, in cycles, against PostgreSQL and
-// MySQL/MariaDB under concurrent load through the real tool path, and
+// sessions and a refusing server, in cycles, against every server backend
+// (each record with faults) under concurrent load through the real tool path, and
 // reports calls ok/failed, the error categories seen, the time to recover
 // after each fault and what leaked. It asserts that no call is an
 // internal error, that every fault is recovered from within a few
@@ -54,11 +52,8 @@ func soak(t *testing.T, b *faultBackend, dur time.Duration) {
 	const timeout = 2 * time.Second
 	const workers = 8
 	tl := b.tools(timeout)
-	cs := toolstest.Connect(t, tl)
-	heavy := "SELECT count(*) AS n FROM generate_series(1, 200000)"
-	if b.name == "mysql" {
-		heavy = "SELECT SUM(seq) AS n FROM seq_1_to_200000"
-	}
+	cs := connectTools(t, tl, "inmemory")
+	heavy := b.facts.heavySQL
 	calls := []struct {
 		tool string
 		args map[string]any
@@ -115,29 +110,7 @@ func soak(t *testing.T, b *faultBackend, dur time.Duration) {
 		for _, p := range ports {
 			list = append(list, fmt.Sprint(p))
 		}
-		if b.name == "postgres" {
-			var n int
-			_ = b.admin.QueryRow("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE client_port IN (" +
-				strings.Join(list, ",") + ")").Scan(&n)
-			return n
-		}
-		rows, err := b.admin.Query("SELECT ID FROM information_schema.PROCESSLIST WHERE SUBSTRING_INDEX(HOST, ':', -1) IN ('" +
-			strings.Join(list, "','") + "')")
-		if err != nil {
-			t.Error(err)
-			return 0
-		}
-		var ids []int64
-		for rows.Next() {
-			var id int64
-			rows.Scan(&id)
-			ids = append(ids, id)
-		}
-		rows.Close()
-		for _, id := range ids {
-			b.admin.Exec(fmt.Sprintf("KILL CONNECTION %d", id))
-		}
-		return len(ids)
+		return b.facts.killSessions(t, b.admin, list)
 	}
 
 	var events []faultEvent

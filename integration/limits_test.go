@@ -17,23 +17,7 @@ func TestRunawayQueriesStopAtTheTimeout(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b *backend) {
 		audit := &toolstest.AuditLog{}
 		s := serve(t, b, tools.Options{QueryTimeout: time.Second, Audit: audit})
-		runaway := []string{"SELECT count(*) FROM big a, big b, big c"}
-		switch b.name {
-		case "mysql":
-			// MariaDB also stops recursion itself at max_recursive_iterations
-			// (1000 by default), so a deep recursive CTE is not a runaway there.
-			runaway = append(runaway, "SELECT count(*) FROM big a, big b WHERE a.label LIKE CONCAT('%', b.n, '%')")
-		case "postgres":
-			runaway = append(runaway,
-				"SELECT count(*) FROM generate_series(1, 10000000000)",
-				"SELECT count(*) FROM generate_series(1, 1e10::bigint) g CROSS JOIN big",
-				"WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 10000000000) SELECT count(*) FROM r",
-				"WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT count(*) FROM r")
-		case "sqlite":
-			runaway = append(runaway,
-				"WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r WHERE n < 10000000000) SELECT count(*) FROM r",
-				"WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT count(*) FROM r")
-		}
+		runaway := append([]string{"SELECT count(*) FROM big a, big b, big c"}, b.rec.runaway...)
 		for _, q := range runaway {
 			start := time.Now()
 			res := s.call("query", map[string]any{"sql": q})
@@ -58,31 +42,7 @@ func TestRunawayQueriesStopAtTheTimeout(t *testing.T) {
 func TestHugeValuesAreBoundedWithoutAllocatingThem(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, b *backend) {
 		s := serve(t, b, tools.Options{QueryTimeout: 4 * time.Second})
-		var cases []string
-		switch b.name {
-		case "postgres":
-			cases = []string{
-				// Building 1 GB takes this server longer than the timeout;
-				// once sent, the guard below lib/pq refuses its header.
-				"SELECT repeat('x', 1000000000)",
-				"SELECT repeat('x', 40000000) AS a, repeat('y', 40000000) AS b",
-				"SELECT decode(repeat('ab', 30000000), 'hex')",
-			}
-		case "mysql":
-			cases = []string{
-				// MariaDB: NULL with a warning past max_allowed_packet.
-				"SELECT repeat('x', 1000000000)",
-				// Columns each under max_allowed_packet, 120 MB together.
-				"SELECT " + strings.Repeat("repeat('x', 15000000), ", 7) + "repeat('x', 15000000)",
-			}
-		case "sqlite":
-			cases = []string{
-				"SELECT randomblob(1000000000)",
-				"SELECT zeroblob(1000000000)",
-				"SELECT printf('%.*c', 1000000000, 'x')",
-			}
-		}
-		for _, q := range cases {
+		for _, q := range b.rec.hugeValues {
 			runtime.GC()
 			var before, after runtime.MemStats
 			runtime.ReadMemStats(&before)

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/sqlmcp/sqlmcp/dialect"
+	_ "github.com/sqlmcp/sqlmcp/dialect/all"
 	"github.com/sqlmcp/sqlmcp/tools"
 	"github.com/sqlmcp/sqlmcp/tools/toolstest"
 )
@@ -16,12 +17,8 @@ import (
 // statements the backend's policy admits, in the words its refusals use
 // (no TABLE for SQLite, SHOW and DESCRIBE for MySQL only).
 func TestStatementsAdvertisedAreThePolicys(t *testing.T) {
-	for _, backend := range []string{"postgres", "mysql", "sqlite"} {
-		t.Run(backend, func(t *testing.T) {
-			d, err := dialect.New(backend)
-			if err != nil {
-				t.Fatal(err)
-			}
+	for _, d := range dialect.Backends() {
+		t.Run(d.Name(), func(t *testing.T) {
 			cs := toolstest.Connect(t, tools.New(nil, d, tools.Options{})) // nothing here reaches the database
 			refusal := toolstest.Call(t, cs, "query", map[string]any{"sql": "DELETE FROM t"})
 			_, list, ok := strings.Cut(refusal.Text, "Only one read-only statement is allowed: ")
