@@ -47,6 +47,7 @@ type compareRound struct {
 	server     string
 	s          stats
 	cpuPerCall time.Duration
+	bytes      int // one answer's JSON-RPC line
 }
 
 // comparison is one case measured on one backend.
@@ -85,6 +86,9 @@ func contenders(ctx context.Context, cfg config) ([]contender, []string, error) 
 				verify: verify,
 			})
 		case "ts":
+			if !slices.Contains(cfg.backends, "postgres") {
+				continue // it speaks PostgreSQL only: nothing to install
+			}
 			node, dir, err := tsServer(ctx, cfg)
 			if err != nil {
 				log.Printf("SKIPPING the TypeScript server: %v", err)
@@ -155,6 +159,7 @@ func compareCase(ctx context.Context, cfg config, t *target, c *benchCase, cs []
 			return err
 		}
 	}
+	size := make([]int, len(run))
 	check := func(i int) error {
 		line, err := servers[i].callTool(ctx, c.tool, toolArgs)
 		if err == nil {
@@ -163,6 +168,7 @@ func compareCase(ctx context.Context, cfg config, t *target, c *benchCase, cs []
 		if err != nil {
 			return fmt.Errorf("%s: %w", run[i].name, err)
 		}
+		size[i] = len(line)
 		return nil
 	}
 	for i := range run {
@@ -197,7 +203,7 @@ func compareCase(ctx context.Context, cfg config, t *target, c *benchCase, cs []
 			if err != nil {
 				return cmp, err
 			}
-			rs = append(rs, compareRound{server: run[i].name, s: st, cpuPerCall: (cpu1 - cpu0) / time.Duration(max(1, st.calls))})
+			rs = append(rs, compareRound{server: run[i].name, s: st, cpuPerCall: (cpu1 - cpu0) / time.Duration(max(1, st.calls)), bytes: size[i]})
 		}
 		cmp.rounds = append(cmp.rounds, rs)
 	}
@@ -211,17 +217,22 @@ func compareCase(ctx context.Context, cfg config, t *target, c *benchCase, cs []
 }
 
 func printComparisons(w io.Writer, cfg config, cmps []comparison, notes []string) {
+	defer func() {
+		for _, n := range notes {
+			fmt.Fprintf(w, "\nNot compared: %s\n", n)
+		}
+	}()
 	if len(cmps) == 0 {
 		return
 	}
 	fmt.Fprintf(w, "\nComparison: the same case over the same stdio client, %d interleaved rounds (floor: cmd/sqlmcp-bench/floor; ts: the seed lesson's TypeScript server, PostgreSQL only).\n\n", cfg.rounds)
-	fmt.Fprintf(w, "| backend | case | round | server | p50 ms | p90 ms | calls/s @1 | calls/s @%d | server CPU ms/call |\n", cfg.conc)
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|")
+	fmt.Fprintf(w, "| backend | case | round | server | p50 ms | p90 ms | calls/s @1 | calls/s @%d | server CPU ms/call | bytes/answer |\n", cfg.conc)
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|")
 	for _, cmp := range cmps {
 		for i, rs := range cmp.rounds {
 			for _, r := range rs {
-				fmt.Fprintf(w, "| %s | %s | %d | %s | %s | %s | %.0f | %.0f | %s |\n",
-					cmp.backend, cmp.title, i+1, r.server, ms(r.s.p50), ms(r.s.p90), r.s.rate1, r.s.rateN, ms(r.cpuPerCall))
+				fmt.Fprintf(w, "| %s | %s | %d | %s | %s | %s | %.0f | %.0f | %s | %d |\n",
+					cmp.backend, cmp.title, i+1, r.server, ms(r.s.p50), ms(r.s.p90), r.s.rate1, r.s.rateN, ms(r.cpuPerCall), r.bytes)
 			}
 		}
 	}
@@ -245,9 +256,6 @@ func printComparisons(w io.Writer, cfg config, cmps []comparison, notes []string
 			fmt.Fprintf(w, "| %s | %s | sqlmcp/%s | %s | %s | %s | %s | %s |\n",
 				cmp.backend, cmp.title, other.server, span(p50), span(p90), span(r1), span(rN), span(cpu))
 		}
-	}
-	for _, n := range notes {
-		fmt.Fprintf(w, "\nNot compared: %s\n", n)
 	}
 }
 

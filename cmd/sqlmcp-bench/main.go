@@ -9,7 +9,13 @@
 // reuses it on later runs. Results are a Markdown table on stdout; progress
 // goes to stderr. See BENCHMARKS.md.
 //
+// With -compare (on by default for -compare-case small) it also measures,
+// in -rounds interleaved rounds on the same query case, a minimal floor
+// server (./floor) and the seed lesson's TypeScript server (./tsserver,
+// PostgreSQL only), and prints sqlmcp's ratios to them: see compare.go.
+//
 //	go run ./cmd/sqlmcp-bench -backend postgres -case small,big
+//	go run ./cmd/sqlmcp-bench -backend postgres -case small -compare floor,ts -rounds 3
 package main
 
 import (
@@ -226,6 +232,9 @@ func run(cfg config) error {
 		var err error
 		if cs, notes, err = contenders(ctx, cfg); err != nil {
 			return err
+		}
+		if len(cs) < 2 { // sqlmcp alone: nothing to compare with
+			cfg.compareCases = nil
 		}
 	}
 	for _, backend := range cfg.backends {
