@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -56,7 +57,16 @@ type server struct {
 // startServer spawns cfg.bin with args on cfg.transport, performs the MCP
 // handshake and reports how long the server took to answer initialize.
 func startServer(ctx context.Context, cfg config, args []string) (*server, error) {
-	cmd := exec.Command(cfg.bin, args...)
+	s, err := startCmd(ctx, cfg, exec.Command(cfg.bin, args...))
+	if errors.Is(err, fs.ErrNotExist) {
+		err = fmt.Errorf("%w (run `make build` first)", err)
+	}
+	return s, err
+}
+
+// startCmd is startServer for any MCP server command: sqlmcp, or one of
+// the comparison servers (compare.go), which speak stdio only.
+func startCmd(ctx context.Context, cfg config, cmd *exec.Cmd) (*server, error) {
 	// Audit lines go to stderr at the default log level; a real client
 	// reads them too, so the server pays for writing them.
 	cmd.Stderr = io.Discard
@@ -82,7 +92,7 @@ func startServer(ctx context.Context, cfg config, args []string) (*server, error
 	}
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %w (run `make build` first)", cfg.bin, err)
+		return nil, fmt.Errorf("start %s: %w", cmd.Path, err)
 	}
 	go func() { p.err = cmd.Wait(); close(p.exited) }()
 	s := &server{rpcClient: c, child: p}
@@ -133,21 +143,32 @@ func answer(method string, line []byte) ([]byte, error) {
 }
 
 // answerID is the id of an answer. It is the first member the go-sdk
-// writes after "jsonrpc"; a message without a numeric id (a notification
-// or a log message from the server) has none.
+// writes after "jsonrpc", and the last one the TypeScript SDK writes
+// (`...,"jsonrpc":"2.0","id":3}`); a message without a numeric id (a
+// notification or a log message from the server) has none.
 func answerID(line []byte) (int64, bool) {
 	head := line[:min(len(line), 64)]
-	i := bytes.Index(head, []byte(`"id":`))
+	if i := bytes.Index(head, []byte(`"id":`)); i >= 0 {
+		id, _, ok := leadingInt(head[i+5:])
+		return id, ok
+	}
+	tail := bytes.TrimRight(line[max(0, len(line)-64):], " \r\n")
+	i := bytes.LastIndex(tail, []byte(`"id":`))
 	if i < 0 {
 		return 0, false
 	}
-	rest := head[i+5:]
+	id, rest, ok := leadingInt(tail[i+5:])
+	return id, ok && string(rest) == "}"
+}
+
+// leadingInt parses the digits b starts with.
+func leadingInt(b []byte) (int64, []byte, bool) {
 	j := 0
-	for j < len(rest) && rest[j] >= '0' && rest[j] <= '9' {
+	for j < len(b) && b[j] >= '0' && b[j] <= '9' {
 		j++
 	}
-	id, err := strconv.ParseInt(string(rest[:j]), 10, 64)
-	return id, err == nil
+	id, err := strconv.ParseInt(string(b[:j]), 10, 64)
+	return id, b[j:], err == nil
 }
 
 // stdioClient is newline-delimited JSON-RPC over the child's stdin/stdout,

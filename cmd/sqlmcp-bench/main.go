@@ -9,7 +9,13 @@
 // reuses it on later runs. Results are a Markdown table on stdout; progress
 // goes to stderr. See BENCHMARKS.md.
 //
+// With -compare (on by default for -compare-case small) it also measures,
+// in -rounds interleaved rounds on the same query case, a minimal floor
+// server (./floor) and the seed lesson's TypeScript server (./tsserver,
+// PostgreSQL only), and prints sqlmcp's ratios to them: see compare.go.
+//
 //	go run ./cmd/sqlmcp-bench -backend postgres -case small,big
+//	go run ./cmd/sqlmcp-bench -backend postgres -case small -compare floor,ts -rounds 3
 package main
 
 import (
@@ -43,6 +49,13 @@ type config struct {
 	duration  time.Duration
 	conc      int
 	transport string
+
+	// The comparison (compare.go).
+	compare      []string // floor, ts
+	compareCases []string
+	rounds       int
+	floorBin     string
+	cache        string
 }
 
 func main() {
@@ -57,6 +70,12 @@ func main() {
 	flag.DurationVar(&cfg.duration, "duration", 2*time.Second, "measuring time per phase (1 in flight, N in flight), per case, for the server and for the bare baseline")
 	flag.IntVar(&cfg.conc, "concurrency", 8, "calls in flight in the concurrent phase")
 	flag.StringVar(&cfg.transport, "transport", "stdio", "stdio, or http: the server started with --transport http on a free loopback port, driven over POST /mcp")
+	var compare, compareCases string
+	flag.StringVar(&compare, "compare", "floor,ts", "also measure these servers beside sqlmcp, interleaved (stdio only; \"\" for none): floor (cmd/sqlmcp-bench/floor, every backend), ts (the seed lesson's TypeScript server, PostgreSQL, needs Node >= 22 or npm)")
+	flag.StringVar(&compareCases, "compare-case", "small", "query cases to run the comparison on, comma-separated")
+	flag.IntVar(&cfg.rounds, "rounds", 3, "interleaved rounds of the comparison")
+	flag.StringVar(&cfg.floorBin, "floor-bin", "", "a built floor server (default: go build ./cmd/sqlmcp-bench/floor next to -bin)")
+	flag.StringVar(&cfg.cache, "cache", os.Getenv("SQLMCP_BENCH_CACHE"), "where the TypeScript server and its packages (and Node 22, if needed) are installed (default $SQLMCP_BENCH_CACHE or ~/.cache/sqlmcp-bench)")
 	flag.Parse()
 	cfg.backends = strings.Split(backends, ",")
 	cfg.cases = strings.Split(cases, ",")
@@ -67,6 +86,20 @@ func main() {
 	}
 	if cfg.transport != "stdio" && cfg.transport != "http" {
 		log.Fatalf("sqlmcp-bench: unknown transport %q (want stdio or http)", cfg.transport)
+	}
+	if compare != "" && compare != "none" && cfg.transport != "stdio" {
+		log.Printf("sqlmcp-bench: the comparison (-compare) runs over stdio only: not with -transport %s", cfg.transport)
+	} else if compare != "" && compare != "none" {
+		cfg.compare = strings.Split(compare, ",")
+		cfg.compareCases = strings.Split(compareCases, ",")
+		for _, c := range cfg.compareCases {
+			if bc := findCase(c); bc == nil || bc.tool != "query" {
+				log.Fatalf("sqlmcp-bench: -compare-case %q is not a query case", c)
+			}
+		}
+		if cfg.rounds < 1 {
+			log.Fatalf("sqlmcp-bench: -rounds must be at least 1")
+		}
 	}
 	log.SetFlags(0)
 	log.SetPrefix("sqlmcp-bench: ")
@@ -192,6 +225,18 @@ func run(cfg config) error {
 	ctx := context.Background()
 	var results []result
 	var skipped []string
+	var cs []contender
+	var cmps []comparison
+	var notes []string
+	if len(cfg.compare) > 0 {
+		var err error
+		if cs, notes, err = contenders(ctx, cfg); err != nil {
+			return err
+		}
+		if len(cs) < 2 { // sqlmcp alone: nothing to compare with
+			cfg.compareCases = nil
+		}
+	}
 	for _, backend := range cfg.backends {
 		pctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
 		t, err := prepare(pctx, backend, cfg)
@@ -214,9 +259,20 @@ func run(cfg config) error {
 			}
 			results = append(results, r)
 		}
+		for _, name := range cfg.compareCases {
+			c := findCase(name)
+			log.Printf("%s: %s: comparison", backend, c.title)
+			cmp, err := compareCase(ctx, cfg, t, c, cs)
+			if err != nil {
+				t.close()
+				return fmt.Errorf("%s %s: comparison: %w", backend, c.name, err)
+			}
+			cmps = append(cmps, cmp)
+		}
 		t.close()
 	}
 	printTable(os.Stdout, cfg, results, skipped)
+	printComparisons(os.Stdout, cfg, cmps, notes)
 	return nil
 }
 
