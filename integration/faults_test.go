@@ -35,10 +35,15 @@ type faultFacts struct {
 	sessionOfSQL string
 	// killSQL ends the connection whose id is its one argument.
 	killSQL string
-	// abandonedSQL sends about 100 MB after a pause of about a second:
-	// more than the socket buffers between the server and a stalled
-	// proxy hold.
-	abandonedSQL string
+	// abandonedSQL sends about 100 MB, more than the socket buffers
+	// between the server and a stalled proxy hold, once it can read the
+	// one-row gate table it joins. Its first %s is the marker, its second
+	// the gate table. lockSQL (%s: the table) makes a session hold the
+	// gate shut until unlockSQL: the test stalls the proxy while the
+	// statement waits, so that no timing decides whether the statement
+	// is still waiting (and cancellable) or already writing when its
+	// call gives up.
+	abandonedSQL, lockSQL, unlockSQL string
 	// quadraticSQL is seconds of work in one expression that ignores the
 	// statement timeout and the cancel: a string search whose needle
 	// nearly matches at every position of the haystack.
@@ -418,17 +423,43 @@ func TestPoolExhaustedSaysSo(t *testing.T) {
 func TestAbandonedStatementsStopAdmission(t *testing.T) {
 	for _, b := range faultBackends(t, faultOptions{pool: 2, directControl: true}) {
 		t.Run(b.name, func(t *testing.T) {
-			const timeout = 2 * time.Second
+			// Long enough for the test to see the statement wait and
+			// open the gate on a busy machine.
+			const timeout = 3 * time.Second
 			cs := connectTools(t, b.tools(timeout), "inmemory")
-			marker := randName("abandoned_")
-			// About 100 MB after a pause of about a second: more than the
-			// socket buffers between the server and the stalled proxy hold.
-			q := fmt.Sprintf(b.facts.abandonedSQL, marker)
+			marker, gate := randName("abandoned_"), randName("gate_")
+			ctx := context.Background()
+			for _, q := range []string{"CREATE TABLE " + gate + " (n INT)", "INSERT INTO " + gate + " VALUES (1)"} {
+				if _, err := b.admin.ExecContext(ctx, q); err != nil {
+					t.Fatalf("%s: %v", q, err)
+				}
+			}
+			t.Cleanup(func() { b.admin.Exec("DROP TABLE " + gate) })
+			holder, err := b.admin.Conn(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer holder.Close()
+			if _, err := holder.ExecContext(ctx, fmt.Sprintf(b.facts.lockSQL, gate)); err != nil {
+				t.Fatal(err)
+			}
+			unlocked := false
+			unlock := func() {
+				if !unlocked {
+					unlocked = true
+					if _, err := holder.ExecContext(ctx, b.facts.unlockSQL); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			defer unlock()
+			q := fmt.Sprintf(b.facts.abandonedSQL, marker, gate)
 			done := make(chan toolstest.Result, 1)
 			go func() { done <- toolstest.Call(t, cs, "query", map[string]any{"sql": q}) }()
-			waitFor(t, 10*time.Second, "the statement to start", func() bool { return b.sessionOf(t, marker) != 0 })
+			waitFor(t, 10*time.Second, "the statement to wait at the gate", func() bool { return b.sessionOf(t, marker) != 0 })
 			b.proxy.Stall()
 			defer b.proxy.Resume()
+			unlock()
 			var r toolstest.Result
 			select {
 			case r = <-done:

@@ -152,8 +152,9 @@ var mysqlRecord = conformance{
 		slowSQL:      "SELECT SUM(a.seq + b.seq) AS %s FROM seq_1_to_100000 a, seq_1_to_2000 b",
 		sessionOfSQL: "SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE CONCAT('%', ?, '%') AND ID <> CONNECTION_ID()",
 		killSQL:      "KILL CONNECTION ?",
-		abandonedSQL: "SELECT REPEAT('x', 1000000) AS %s FROM (SELECT SUM(a.seq + b.seq) AS z " +
-			"FROM seq_1_to_10000 a, seq_1_to_1000 b) s, seq_1_to_100 c",
+		abandonedSQL: "SELECT REPEAT('x', 1000000) AS %s FROM %s, seq_1_to_100",
+		lockSQL:      "LOCK TABLES %s WRITE",
+		unlockSQL:    "UNLOCK TABLES",
 		quadraticSQL: "SELECT LOCATE(CONCAT(REPEAT('a', 80000), 'b'), REPEAT('a', 160000)) AS %s",
 		oversizedSQL: "SELECT REPEAT('x', 12000000) AS big",
 		heavySQL:     "SELECT SUM(seq) AS n FROM seq_1_to_200000",
