@@ -13,6 +13,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/sqlmcp/sqlmcp/dialect/access"
 	"github.com/sqlmcp/sqlmcp/dialect/policy"
 )
 
@@ -77,6 +78,11 @@ type SessionOptions struct {
 	// stop the running statement (PostgreSQL pg_cancel_backend, MySQL
 	// KILL QUERY). Nil means the drivers' own cancellation only.
 	Control *sql.DB
+	// Access, if not empty, is what the session's statements may not
+	// read: Query refuses a statement that would read a denied table or
+	// column with an *access.Denied, before it runs. How soundly depends
+	// on the backend (README, "Governed access").
+	Access *access.Policy
 }
 
 // Session is a read-only unit of work on one pooled connection.

@@ -27,6 +27,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/sqlmcp/sqlmcp/dialect"
+	"github.com/sqlmcp/sqlmcp/dialect/access"
 	"github.com/sqlmcp/sqlmcp/dialect/policy"
 )
 
@@ -59,6 +60,9 @@ type Options struct {
 	// Default: the tools' pool, which a full pool can starve exactly when
 	// cancelling matters.
 	Control *sql.DB
+	// Access is the database's access policy: what it denies is hidden
+	// from the catalog tools and refused in queries (nil: none).
+	Access *access.Policy
 }
 
 func (o Options) withDefaults() Options {
@@ -286,7 +290,11 @@ func internalError(id string) *toolError {
 func (t *Tools) categorize(ctx context.Context, err error, rec *Record) *toolError {
 	var te *toolError
 	var v *policy.Violation
+	var denied *access.Denied
 	switch {
+	case errors.As(err, &denied):
+		rec.Outcome, rec.Error = OutcomeDenied, "access_policy"
+		return &toolError{cat: catValidation, code: "access_denied", msg: denied.Error()}
 	case errors.As(err, &te):
 		switch {
 		case te.cat == catValidation:
@@ -508,6 +516,7 @@ func (t *Tools) begin(ctx context.Context, maxRows int) (dialect.Session, *sql.C
 		MaxRows:       maxRows,
 		MaxValueBytes: t.opts.MaxResultBytes + 1,
 		Control:       cmp.Or(t.opts.Control, t.db),
+		Access:        t.opts.Access,
 	})
 	if err != nil {
 		conn.Close()
