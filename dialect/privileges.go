@@ -2,6 +2,8 @@ package dialect
 
 import (
 	"context"
+
+	"github.com/sqlmcp/sqlmcp/dialect/access"
 )
 
 // PrivilegeChecker is implemented by dialects that can tell what the
@@ -24,4 +26,23 @@ type ConnectionLimiter interface {
 	// ConnectionLimit returns the smallest limit on the role's concurrent
 	// connections and where it comes from; limit 0 means none applies.
 	ConnectionLimit(ctx context.Context, q Queryer) (limit int, source string, err error)
+}
+
+// Governor is a Backend whose database can enforce an access policy with
+// its own grants, the sound layer where the backend's plan-level check in
+// Session.Query is not (PostgreSQL, MySQL/MariaDB). SQLite's sessions
+// enforce a policy soundly themselves (its authorizer sees every read)
+// and it does not implement Governor.
+type Governor interface {
+	// GrantScript returns SQL that makes role able to read exactly what p
+	// allows of the database q is connected to: the tables of the visible
+	// schemas minus the denied ones, and of a table with denied columns
+	// only its other columns. It starts by revoking what the role may
+	// hold there, so that applying it to a broader role narrows it.
+	GrantScript(ctx context.Context, q Queryer, p *access.Policy, role string) (string, error)
+	// Exposed lists what the connected role can read that p denies
+	// ("public.employee", "public.customer.email", and statistics that
+	// hold values of denied columns): empty when the grants alone
+	// enforce p.
+	Exposed(ctx context.Context, q Queryer, p *access.Policy) ([]string, error)
 }
