@@ -5,16 +5,28 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/sqlmcp/sqlmcp/dialect"
 	"github.com/sqlmcp/sqlmcp/tools"
 )
 
 // config is everything the command line and the environment decide.
 type config struct {
-	DSN            string
+	// DSN is the one database of a plain --dsn URL (tools.New, no
+	// `database` argument); empty when Databases is set.
+	DSN string
+	// ConfigFile is --config (or SQLMCP_CONFIG).
+	ConfigFile string
+	// Databases are the named databases, from the config file or
+	// --dsn NAME=URL flags; nil for a plain --dsn URL or --demo.
+	Databases []dbConfig
+	// Tokens are the config file's [[token]]s: each allowed only some
+	// databases.
+	Tokens []tokenConfig
 	Demo           bool
 	MaxRows        int
 	QueryTimeout   time.Duration
@@ -64,7 +76,16 @@ Claude Code, Cursor, the MCP Inspector) starts it and talks to it.
 
 Usage:
   sqlmcp --dsn URL [flags]      serve a database
+  sqlmcp --dsn NAME=URL --dsn NAME=URL ... [flags]
+                                serve several named databases (the tools take a
+                                "database" argument)
+  sqlmcp --config FILE [flags]  serve the databases of a TOML config file; flags and
+                                the environment override its settings; SIGHUP
+                                reloads it
   sqlmcp --demo [flags]         serve the embedded Chinook sample database (SQLite)
+  sqlmcp grants --config FILE --database NAME [--role ROLE]
+                                print the GRANT/REVOKE script that makes ROLE read
+                                exactly what the database's policy allows
 
 DSN forms:
   postgres://user:pass@host:5432/db?sslmode=require   (also postgresql://)
@@ -114,7 +135,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		return def
 	}
 
-	fs.StringVar(&c.DSN, "dsn", envDSN, "database URL [SQLMCP_DSN or DATABASE_URL]")
+	var dsns dsnList
+	fs.Var(&dsns, "dsn", "the database: a URL `string`, or NAME=URL, repeated for several named databases [SQLMCP_DSN or DATABASE_URL]")
+	fs.StringVar(&c.ConfigFile, "config", envStr("SQLMCP_CONFIG", ""), "TOML config file: named databases, their limits and access policies, tokens, and any flag's setting (see README.md) [SQLMCP_CONFIG]")
 	fs.BoolVar(&c.Demo, "demo", false, "serve the embedded Chinook sample database (no DSN needed)")
 	fs.IntVar(&c.MaxRows, "max-rows", envInt("SQLMCP_MAX_ROWS", 100), fmt.Sprintf("largest row limit of one query, 1..%d [SQLMCP_MAX_ROWS]", tools.HardMaxRows))
 	fs.DurationVar(&c.QueryTimeout, "query-timeout", envDur("SQLMCP_QUERY_TIMEOUT", 30*time.Second), "statement timeout, enforced by the database [SQLMCP_QUERY_TIMEOUT]")
@@ -158,13 +181,50 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if c.Version || c.Healthcheck != "" {
 		return c, nil
 	}
-	switch {
-	case c.Demo && c.DSN != "" && !isFlagSet(fs, "dsn"):
-		c.DSN = "" // --demo wins over a DSN that only came from the environment
-	case c.Demo && c.DSN != "":
-		return c, usagef("--demo and --dsn both given: use one")
-	case !c.Demo && c.DSN == "":
-		return c, usagef("no database given: pass --dsn URL (or set DATABASE_URL), or --demo to try the sample database")
+	if c.ConfigFile != "" {
+		switch {
+		case len(dsns) > 0:
+			return c, usagef("--config and --dsn both given: name the databases in the config file's [[database]] tables, or use --dsn alone")
+		case c.Demo:
+			return c, usagef("--config and --demo both given: use one")
+		}
+		// A DSN in the environment (DATABASE_URL is common) does not
+		// compete with the file's databases.
+		cf, err := loadConfigFile(c.ConfigFile, getenv)
+		if err != nil {
+			return c, err
+		}
+		for _, s := range fileSettings {
+			v, ok := cf.settings[s.flag]
+			if !ok || isFlagSet(fs, s.flag) || (s.env != "" && getenv(s.env) != "") {
+				continue // flag > environment > file
+			}
+			// Value.Set, not fs.Set: the flag stays "not given".
+			if err := fs.Lookup(s.flag).Value.Set(v); err != nil {
+				return c, usagef("%s: %s: %v", c.ConfigFile, s.key, err)
+			}
+			if s.key == "max_open_conns" {
+				c.MaxOpenConnsSet = true
+			}
+		}
+		c.Databases, c.Tokens = cf.databases, cf.tokens
+	} else {
+		if len(dsns) == 0 && envDSN != "" {
+			dsns = dsnList{envDSN}
+		}
+		dbs, dsn, err := namedDSNs(dsns)
+		if err != nil {
+			return c, err
+		}
+		c.Databases, c.DSN = dbs, dsn
+		switch {
+		case c.Demo && len(dsns) > 0 && !isFlagSet(fs, "dsn"):
+			c.DSN, c.Databases = "", nil // --demo wins over a DSN that only came from the environment
+		case c.Demo && len(dsns) > 0:
+			return c, usagef("--demo and --dsn both given: use one")
+		case !c.Demo && len(dsns) == 0:
+			return c, usagef("no database given: pass --dsn URL (or set DATABASE_URL), --config FILE, or --demo to try the sample database")
+		}
 	}
 	if c.AuditRequired && c.AuditLog == "" {
 		return c, usagef("--audit-required needs --audit-log FILE (the trail that must hold)")
@@ -184,7 +244,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	if c.SessionIdleTimeout < time.Second {
 		return c, usagef("--session-idle-timeout must be at least 1s (got %s)", c.SessionIdleTimeout)
 	}
-	c.MaxOpenConnsSet = isFlagSet(fs, "max-open-conns") || getenv("SQLMCP_MAX_OPEN_CONNS") != ""
+	c.MaxOpenConnsSet = c.MaxOpenConnsSet || isFlagSet(fs, "max-open-conns") || getenv("SQLMCP_MAX_OPEN_CONNS") != ""
 	if c.MaxOpenConns < 1 {
 		return c, usagef("--max-open-conns must be at least 1 (got %d)", c.MaxOpenConns)
 	}
@@ -207,6 +267,44 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 		return c, err
 	}
 	return c, nil
+}
+
+// dsnList is the repeatable --dsn flag. It starts empty whatever the
+// environment holds, so that --help never shows a DSN from it.
+type dsnList []string
+
+func (l *dsnList) String() string     { return "" }
+func (l *dsnList) Set(v string) error { *l = append(*l, v); return nil }
+
+// namedDSNPrefix is how --dsn NAME=URL starts.
+var namedDSNPrefix = regexp.MustCompile(`^([a-z0-9_-]{1,32})=(.+)$`)
+
+// namedDSNs reads the --dsn flags: one plain URL is the single database
+// of old (dsn); otherwise every one must be NAME=URL (dbs).
+func namedDSNs(dsns []string) (dbs []dbConfig, dsn string, err error) {
+	if len(dsns) == 1 && !namedDSNPrefix.MatchString(dsns[0]) {
+		return nil, dsns[0], nil
+	}
+	seen := map[string]bool{}
+	for _, v := range dsns {
+		m := namedDSNPrefix.FindStringSubmatch(v)
+		if m == nil {
+			shown := v
+			if strings.Contains(v, "://") {
+				shown = "(a URL)" // it may hold a password
+			}
+			return nil, "", usagef("--dsn %q: with several databases each --dsn is NAME=URL, NAME being 1 to 32 of a-z, 0-9, _ and -", shown)
+		}
+		if seen[m[1]] {
+			return nil, "", usagef("--dsn %s=…: the name %q is given twice", m[1], m[1])
+		}
+		seen[m[1]] = true
+		if _, err := dialect.ParseDSN(m[2]); err != nil {
+			return nil, "", usagef("--dsn %s=…: %s", m[1], dialect.Scrub(err.Error(), m[2]))
+		}
+		dbs = append(dbs, dbConfig{Name: m[1], DSN: m[2], Required: true})
+	}
+	return dbs, "", nil
 }
 
 // envBool reads a boolean environment variable: 1, true, yes or on.
