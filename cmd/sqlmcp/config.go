@@ -26,7 +26,7 @@ type config struct {
 	Databases []dbConfig
 	// Tokens are the config file's [[token]]s: each allowed only some
 	// databases.
-	Tokens []tokenConfig
+	Tokens         []tokenConfig
 	Demo           bool
 	MaxRows        int
 	QueryTimeout   time.Duration
