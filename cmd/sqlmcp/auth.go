@@ -24,11 +24,17 @@ const minTokenLen = 16
 // the comparison's time independent of the presented token's length.
 type tokenSet struct {
 	digests [][sha256.Size]byte
+	// names[i] names digests[i] in the audit log: a [[token]]'s name, or
+	// the fingerprint of a token of --auth-token-file/SQLMCP_AUTH_TOKEN.
+	names []string
+	// databases[i] are the databases digests[i] may use (nil: all).
+	databases [][]string
 }
 
 // loadTokens reads the tokens of cfg: one per line of --auth-token-file
-// (blank lines and # comments ignored) plus SQLMCP_AUTH_TOKEN. It returns
-// nil when no token is configured.
+// (blank lines and # comments ignored) plus SQLMCP_AUTH_TOKEN, which may
+// use every database, and the config file's [[token]]s, each only its
+// databases. It returns nil when no token is configured.
 func loadTokens(cfg *config) (*tokenSet, error) {
 	var tokens []string
 	if cfg.AuthTokenFile != "" {
@@ -60,12 +66,20 @@ func loadTokens(cfg *config) (*tokenSet, error) {
 		}
 		tokens = append(tokens, tok)
 	}
-	if len(tokens) == 0 {
+	if len(tokens) == 0 && len(cfg.Tokens) == 0 {
 		return nil, nil
 	}
 	s := &tokenSet{}
 	for _, tok := range tokens {
-		s.digests = append(s.digests, sha256.Sum256([]byte(tok)))
+		d := sha256.Sum256([]byte(tok))
+		s.digests = append(s.digests, d)
+		s.names = append(s.names, fingerprint(d))
+		s.databases = append(s.databases, nil)
+	}
+	for _, tc := range cfg.Tokens {
+		s.digests = append(s.digests, tc.Digest)
+		s.names = append(s.names, tc.Name)
+		s.databases = append(s.databases, tc.Databases)
 	}
 	return s, nil
 }
@@ -90,7 +104,18 @@ func (s *tokenSet) verify(_ context.Context, token string, _ *http.Request) (*au
 	if match < 0 {
 		return nil, fmt.Errorf("%w", auth.ErrInvalidToken)
 	}
-	return &auth.TokenInfo{UserID: fingerprint(s.digests[match])}, nil
+	return &auth.TokenInfo{UserID: s.names[match]}, nil
+}
+
+// databasesOf returns the databases the token named user may use: nil
+// for all, ok false for no such token.
+func (s *tokenSet) databasesOf(user string) (names []string, ok bool) {
+	for i, n := range s.names {
+		if n == user {
+			return s.databases[i], true
+		}
+	}
+	return nil, false
 }
 
 // requireToken lets through only requests that carry one of the tokens,
@@ -101,7 +126,7 @@ func (s *tokenSet) verify(_ context.Context, token string, _ *http.Request) (*au
 // adds a challenge only for OAuth resource metadata, so the realm
 // challenge is set on every response here and removed again once the
 // token has been accepted.
-func requireToken(tokens *tokenSet, failed func(), next http.Handler) http.Handler {
+func requireToken(verify auth.TokenVerifier, failed func(), next http.Handler) http.Handler {
 	const challenge = `Bearer realm="sqlmcp"`
 	type acceptedKey struct{}
 	accepted := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -109,7 +134,7 @@ func requireToken(tokens *tokenSet, failed func(), next http.Handler) http.Handl
 		w.Header().Del("WWW-Authenticate")
 		next.ServeHTTP(w, r)
 	})
-	bearer := auth.RequireBearerToken(tokens.verify, &auth.RequireBearerTokenOptions{
+	bearer := auth.RequireBearerToken(verify, &auth.RequireBearerTokenOptions{
 		AllowMissingExpiration: true, // static tokens do not expire; revoke by editing the file and restarting
 	})(accepted)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

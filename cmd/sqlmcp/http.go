@@ -13,9 +13,11 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/modelcontextprotocol/go-sdk/auth"
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
@@ -101,7 +103,7 @@ func isLoopback(host string) bool {
 // /healthz, /readyz and /metrics beside it, until ctx ends; then it stops
 // accepting, lets in-flight calls finish within the query timeout and
 // returns the exit code.
-func serveHTTP(ctx context.Context, cfg config, t *tools.Tools, db *sql.DB, m *metrics.Metrics, logger *slog.Logger, stderr io.Writer) int {
+func serveHTTP(ctx context.Context, cfg config, t *tools.Tools, db *sql.DB, f *fleet, m *metrics.Metrics, logger *slog.Logger, stderr io.Writer, onService func(*httpService)) int {
 	tokens, err := loadTokens(&cfg)
 	if err != nil {
 		fmt.Fprintf(stderr, "sqlmcp: %v\n", err)
@@ -110,6 +112,7 @@ func serveHTTP(ctx context.Context, cfg config, t *tools.Tools, db *sql.DB, m *m
 	svc := newHTTPService(httpOptions{
 		Tools:     t,
 		DB:        db,
+		Fleet:     f,
 		DSN:       cfg.DSN,
 		Metrics:   m,
 		Tokens:    tokens,
@@ -120,6 +123,9 @@ func serveHTTP(ctx context.Context, cfg config, t *tools.Tools, db *sql.DB, m *m
 		SessionIdleTimeout: cfg.SessionIdleTimeout,
 	})
 	srv := svc.server(cfg.QueryTimeout)
+	if onService != nil {
+		onService(svc) // the reloader's, to swap the tokens
+	}
 
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -164,7 +170,10 @@ func hostOf(listen string) string {
 // httpOptions are what the HTTP service is built from.
 type httpOptions struct {
 	Tools *tools.Tools
+	// DB is the one database of a plain --dsn (readyz pings it); Fleet,
+	// instead, the named databases (readyz reports each).
 	DB    *sql.DB
+	Fleet *fleet
 	// DSN is only used to scrub credentials from logged ping errors.
 	DSN string
 	// Metrics, if set, is served on /metrics and counts auth failures.
@@ -195,10 +204,18 @@ type httpService struct {
 	exchanges atomic.Int64
 	// carriers cancels a call whose client dropped its POST.
 	carriers *callCarriers
-	// mcp is the server every stateful session belongs to; opening
-	// counts the requests that may be creating one right now.
+	// mcp is the server of the sessions that may use every database;
+	// opening counts the requests that may be creating one right now.
 	mcp     *mcp.Server
 	opening atomic.Int64
+	// splicer expands the answers of every server's calls.
+	splicer *transport.Splicer
+	// tokens are the tokens /mcp accepts now (a reload replaces them).
+	tokens atomic.Pointer[tokenSet]
+	// servers are the servers of [[token]]s allowed only some databases,
+	// by token name, made on the token's first session.
+	mu      sync.Mutex
+	servers map[string]*mcp.Server
 }
 
 func newHTTPService(opts httpOptions) *httpService {
@@ -211,23 +228,20 @@ func newHTTPService(opts httpOptions) *httpService {
 	if opts.SessionIdleTimeout <= 0 {
 		opts.SessionIdleTimeout = defaultSessionIdleTimeout
 	}
-	s := &httpService{opts: opts, carriers: newCallCarriers()}
+	s := &httpService{opts: opts, carriers: newCallCarriers(), servers: map[string]*mcp.Server{}}
 	s.stopping, s.stop = context.WithCancel(context.Background())
+	s.tokens.Store(opts.Tokens)
 
 	server := opts.Tools.NewServer(version)
 	s.mcp = server
-	if !opts.Stateless {
-		server.AddReceivingMiddleware(refuseDiscover)
-	}
-	// Inside the Splicer's (which must be outermost): a dropped POST
-	// cancels its call.
-	server.AddReceivingMiddleware(s.carriers.middleware)
+	s.addMiddleware(server)
 	// Results skip the SDK's re-encoding, as on stdio: every write of
 	// the handler below goes through splicer.HTTPWriter. A value whose
 	// answer was never written (client gone) is dropped once no live
 	// answer can still be written: the server's write timeout bounds
 	// every response.
-	splicer := transport.Splice(server, writeTimeout(opts.Tools.Options().QueryTimeout)+time.Minute, opts.Tools.Options().MaxResultBytes)
+	s.splicer = transport.Splice(server, writeTimeout(opts.Tools.Options().QueryTimeout)+time.Minute, opts.Tools.Options().MaxResultBytes)
+	splicer := s.splicer
 	sdkOpts := &mcp.StreamableHTTPOptions{
 		Stateless: opts.Stateless,
 		// DNS-rebinding protection (a loopback connection with a
@@ -244,7 +258,7 @@ func newHTTPService(opts httpOptions) *httpService {
 		// replay could not expand them.
 		panic("sqlmcp: the Splicer needs a streamable handler without an EventStore")
 	}
-	sdk := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return server }, sdkOpts)
+	sdk := mcp.NewStreamableHTTPHandler(s.serverFor, sdkOpts)
 	var mcpHandler http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if s.draining.Load() {
 			// Each connection is closed after its answer, so that no
@@ -283,7 +297,10 @@ func newHTTPService(opts httpOptions) *httpService {
 		if opts.Metrics != nil {
 			failed = opts.Metrics.AuthFailed
 		}
-		mcpHandler = requireToken(opts.Tokens, failed, mcpHandler)
+		verify := func(ctx context.Context, token string, r *http.Request) (*auth.TokenInfo, error) {
+			return s.tokens.Load().verify(ctx, token, r)
+		}
+		mcpHandler = requireToken(verify, failed, mcpHandler)
 	}
 	// A browser page on another origin must not drive the endpoint
 	// (the Origin check the MCP transport spec asks for); clients
@@ -314,11 +331,78 @@ func (s *httpService) admitSession() bool {
 	for range s.mcp.Sessions() {
 		live++
 	}
+	s.mu.Lock()
+	for _, srv := range s.servers {
+		for range srv.Sessions() {
+			live++
+		}
+	}
+	s.mu.Unlock()
 	if live+int(opening) > s.opts.MaxSessions {
 		s.opening.Add(-1)
 		return false
 	}
 	return true
+}
+
+// addMiddleware gives a server the HTTP service's receiving middleware;
+// the Splicer's, which must be outermost, is added after it.
+func (s *httpService) addMiddleware(server *mcp.Server) {
+	if !s.opts.Stateless {
+		server.AddReceivingMiddleware(refuseDiscover)
+	}
+	// Inside the Splicer's: a dropped POST cancels its call.
+	server.AddReceivingMiddleware(s.carriers.middleware)
+}
+
+// serverFor is the streamable handler's getServer: the server of the
+// request's token. A [[token]] allowed only some databases gets a server
+// whose tools offer only those (tools.NewServerFor); every other caller
+// the server of all databases.
+func (s *httpService) serverFor(r *http.Request) *mcp.Server {
+	ti := auth.TokenInfoFromContext(r.Context())
+	if ti == nil || s.opts.Fleet == nil {
+		return s.mcp
+	}
+	names, ok := s.tokens.Load().databasesOf(ti.UserID)
+	if ok && names == nil {
+		return s.mcp
+	}
+	if !ok {
+		names = []string{} // a token removed since it was verified: nothing
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if srv, ok := s.servers[ti.UserID]; ok {
+		return srv
+	}
+	srv := s.opts.Tools.NewServerFor(version, names)
+	s.addMiddleware(srv)
+	srv.AddReceivingMiddleware(s.splicer.Middleware)
+	s.servers[ti.UserID] = srv
+	return srv
+}
+
+// setTokens serves next's tokens from now on. The sessions of a
+// [[token]] whose databases changed, or that is gone, are closed: their
+// clients open new ones, which see the databases the token has now. (A
+// token removed is refused on its session's next request anyway: every
+// request is authenticated.)
+func (s *httpService) setTokens(next *tokenSet) {
+	prev := s.tokens.Swap(next)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for name, srv := range s.servers {
+		was, _ := prev.databasesOf(name)
+		now, ok := next.databasesOf(name)
+		if ok && slices.Equal(was, now) {
+			continue
+		}
+		for ss := range srv.Sessions() {
+			ss.Close()
+		}
+		delete(s.servers, name)
+	}
 }
 
 // refuseSession answers an initialize over the session cap: 503, with a
@@ -363,6 +447,10 @@ func (s *httpService) server(queryTimeout time.Duration) *http.Server {
 // else 503 with a reason chosen here: a driver's message can name the host
 // or echo the DSN, so it goes to the log (scrubbed), not to the prober.
 func (s *httpService) readyz(w http.ResponseWriter, r *http.Request) {
+	if s.opts.Fleet != nil {
+		s.readyzFleet(w, r)
+		return
+	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	if s.draining.Load() {
@@ -389,6 +477,31 @@ func (s *httpService) readyz(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	io.WriteString(w, "ok\n")
+}
+
+// readyzFleet answers /readyz for named databases: a JSON object with
+// one entry per database; 200 when every required one answers a ping
+// within a second, else 503.
+func (s *httpService) readyzFleet(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	var body struct {
+		Ready     bool       `json:"ready"`
+		Status    string     `json:"status,omitempty"`
+		Databases []dbStatus `json:"databases"`
+	}
+	if s.draining.Load() {
+		body.Status = "shutting down"
+		body.Databases = []dbStatus{}
+		w.WriteHeader(http.StatusServiceUnavailable)
+		json.NewEncoder(w).Encode(body)
+		return
+	}
+	body.Databases, body.Ready = s.opts.Fleet.status(r.Context(), readyTimeout)
+	if !body.Ready {
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}
+	json.NewEncoder(w).Encode(body)
 }
 
 // shutdown lets in-flight tool calls finish and their answers go out

@@ -16,7 +16,9 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -54,6 +56,9 @@ func main() {
 
 // run is main without the process: it returns the exit code.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.ReadCloser, stdout io.WriteCloser, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "grants" {
+		return runGrants(ctx, args[1:], getenv, stdout, stderr)
+	}
 	cfg, err := parseConfig(args, getenv, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return 0
@@ -62,9 +67,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		fmt.Fprintf(stderr, "sqlmcp: %s\n", scrub(err.Error(), cfg.DSN))
 		return 2
 	}
-	// Nothing written to stderr from here on may carry the DSN's password,
+	// Nothing written to stderr from here on may carry a DSN's password,
 	// whichever path writes it (a driver message in a log line, an error).
-	stderr = newScrubWriter(stderr, cfg.DSN)
+	scrubber := newScrubWriter(stderr, cfg.dsns()...)
+	stderr = scrubber
 	if cfg.Version {
 		fmt.Fprintln(stdout, versionLine())
 		return 0
@@ -90,26 +96,37 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		defer auditFile.Close()
 		auditor = tools.NewFileAuditor(auditFile, logger)
 	}
+	// rl re-reads the config file on SIGHUP, once the databases are open.
+	rl := &reloader{args: args, getenv: getenv, logger: logger, scrubber: scrubber}
 	hupDone := make(chan struct{})
 	defer close(hupDone)
 	go func() {
 		for {
 			select {
 			case <-hup:
-				if auditFile == nil {
-					logger.Info("SIGHUP: no --audit-log to reopen")
-					continue
+				switch {
+				case auditFile == nil && cfg.ConfigFile == "":
+					logger.Info("SIGHUP: no --audit-log to reopen, no --config to reload")
+				case auditFile == nil:
+				default:
+					if err := auditFile.Reopen(); err != nil {
+						logger.Error("SIGHUP: cannot reopen the audit log", "path", cfg.AuditLog, "err", err.Error())
+					} else {
+						logger.Info("SIGHUP: audit log reopened", "path", cfg.AuditLog)
+					}
 				}
-				if err := auditFile.Reopen(); err != nil {
-					logger.Error("SIGHUP: cannot reopen the audit log", "path", cfg.AuditLog, "err", err.Error())
-					continue
+				if cfg.ConfigFile != "" {
+					rl.reload(ctx)
 				}
-				logger.Info("SIGHUP: audit log reopened", "path", cfg.AuditLog)
 			case <-hupDone:
 				return
 			}
 		}
 	}()
+
+	if cfg.Databases != nil {
+		return serveFleet(ctx, cfg, rl, auditor, auditFile, stdin, stdout, stderr, logger)
+	}
 
 	dsn := cfg.DSN
 	if cfg.Demo {
@@ -178,7 +195,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if cfg.Transport == "http" {
-		return serveHTTP(ctx, cfg, t, db, m, logger, stderr)
+		return serveHTTP(ctx, cfg, t, db, nil, m, logger, stderr, nil)
 	}
 	if f, ok := stdin.(*os.File); ok && isTerminal(f) {
 		fmt.Fprint(stderr, terminalHint)
@@ -349,30 +366,40 @@ func openDatabase(ctx context.Context, dsn string, maxOpen int, opts dialect.Ope
 	return db, target.Backend, target, err
 }
 
-// scrubWriter replaces the DSN's password (when it is long enough not to
+// scrubWriter replaces the DSNs' passwords (when long enough not to
 // garble ordinary text) in everything written through it. Each Write is
 // one log line or message, so a password is never split across writes.
 type scrubWriter struct {
 	w       io.Writer
+	mu      sync.Mutex
 	secrets []string
 }
 
-func newScrubWriter(w io.Writer, dsn string) io.Writer {
-	var secrets []string
-	for _, p := range dialect.Secrets(dsn) {
-		if len(p) >= 4 {
-			secrets = append(secrets, p)
+func newScrubWriter(w io.Writer, dsns ...string) *scrubWriter {
+	s := &scrubWriter{w: w}
+	s.add(dsns...)
+	return s
+}
+
+// add scrubs the passwords of dsns too (a reloaded configuration's).
+func (s *scrubWriter) add(dsns ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, dsn := range dsns {
+		for _, p := range dialect.Secrets(dsn) {
+			if len(p) >= 4 && !slices.Contains(s.secrets, p) {
+				s.secrets = append(s.secrets, p)
+			}
 		}
 	}
-	if len(secrets) == 0 {
-		return w
-	}
-	return &scrubWriter{w: w, secrets: secrets}
 }
 
 func (s *scrubWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	secrets := s.secrets
+	s.mu.Unlock()
 	out := p
-	for _, sec := range s.secrets {
+	for _, sec := range secrets {
 		if bytes.Contains(out, []byte(sec)) {
 			out = bytes.ReplaceAll(out, []byte(sec), []byte("xxxxx"))
 		}
