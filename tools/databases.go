@@ -331,7 +331,11 @@ func (t *Tools) resolve(args json.RawMessage, allowed []string) (*database, erro
 	var a struct {
 		Database *string `json:"database"`
 	}
-	_ = json.Unmarshal(args, &a) // bad JSON is the body's to report
+	var ute *json.UnmarshalTypeError
+	if err := json.Unmarshal(args, &a); errors.As(err, &ute) && ute.Field == "database" {
+		return nil, validationf("argument \"database\" must be a string, not %s", ute.Value)
+	}
+	// Other bad arguments, bad JSON included, are the body's to report.
 	for {
 		dbs := t.state.Load().visible(allowed)
 		var db *database

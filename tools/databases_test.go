@@ -171,6 +171,7 @@ func TestWrongDatabaseNameListsTheValidOnes(t *testing.T) {
 	}{
 		{map[string]any{"database": "musik", "sql": "SELECT 1"}, `validation error: unknown database "musik": the databases are music, demo`},
 		{map[string]any{"sql": "SELECT 1"}, `validation error: argument database is required: one of music, demo`},
+		{map[string]any{"database": 1, "sql": "SELECT 1"}, `validation error: argument "database" must be a string, not number`},
 	} {
 		r := toolstest.Call(t, cs, "query", tc.args)
 		if !r.IsError || r.Text != tc.want {
