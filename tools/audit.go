@@ -26,7 +26,10 @@ const (
 type Record struct {
 	Tool      string
 	RequestID string
-	Backend   string
+	// Database is the name of the database the call ran on ("" when it
+	// named none the caller may use); Backend is its backend.
+	Database string
+	Backend  string
 	// SQL is the statement for query; Table the name for describe_table;
 	// Schema the filter for list_tables.
 	SQL       string
@@ -114,6 +117,9 @@ func (a *slogAuditor) Audit(r *Record) error {
 	}
 	if r.Error != "" {
 		attrs = append(attrs, slog.String("error", r.Error))
+	}
+	if r.Database != "" {
+		attrs = append(attrs, slog.String("database", r.Database))
 	}
 	if r.Token != "" {
 		attrs = append(attrs, slog.String("token", r.Token))

@@ -95,7 +95,10 @@ func (t *Tools) AuditUnhandled(tool string, args json.RawMessage, outcome Outcom
 }
 
 func (t *Tools) auditUnhandled(tool string, args json.RawMessage, outcome Outcome, code string, d time.Duration) {
-	rec := &Record{Tool: auditName(tool), RequestID: newID(), Backend: t.backend, Outcome: outcome, Error: code, Duration: d}
+	rec := &Record{Tool: auditName(tool), RequestID: newID(), Outcome: outcome, Error: code, Duration: d}
+	if set := t.state.Load(); len(set.list) == 1 {
+		rec.Database, rec.Backend = set.list[0].Name, set.list[0].backend
+	}
 	fillAuditArgs(rec, args)
 	t.audit(rec)
 }

@@ -23,28 +23,28 @@ func TestBoundedAnswersWhateverTheBodyDoes(t *testing.T) {
 	}
 	tl := New(nil, d, Options{QueryTimeout: 100 * time.Millisecond})
 	release := make(chan struct{})
-	stuck := func(ctx context.Context, args json.RawMessage, rec *Record) (result, error) {
+	stuck := func(ctx context.Context, db *database, args json.RawMessage, rec *Record) (result, error) {
 		rec.SQL = "SELECT stuck"
 		<-release // ignores ctx, as a stuck driver call does
 		return result{}, nil
 	}
 	rec := &Record{Tool: "query", RequestID: "r1"}
 	start := time.Now()
-	_, err := tl.bounded(stuck)(context.Background(), json.RawMessage(`{"sql":"SELECT stuck"}`), rec)
+	_, err := tl.bounded(stuck)(context.Background(), tl.only(), json.RawMessage(`{"sql":"SELECT stuck"}`), rec)
 	took := time.Since(start)
-	if took > tl.hardLimit()+2*time.Second {
-		t.Errorf("bounded call answered after %s, want by %s", took, tl.hardLimit())
+	if took > tl.only().hardLimit()+2*time.Second {
+		t.Errorf("bounded call answered after %s, want by %s", took, tl.only().hardLimit())
 	}
-	te := tl.categorize(context.Background(), err, rec)
+	te := tl.categorize(context.Background(), tl.only(), err, rec)
 	if te.code != "timeout" || !strings.Contains(te.msg, "abandoned") || rec.Outcome != OutcomeTimeout || rec.SQL != "SELECT stuck" {
 		t.Errorf("stuck call = %v (outcome %s, sql %q), want a timeout saying the work was abandoned", te, rec.Outcome, rec.SQL)
 	}
-	if err := tl.admit(); err == nil {
+	if err := tl.only().admit(); err == nil {
 		t.Error("a query was admitted while the abandoned work still ran")
 	}
 	close(release)
 	deadline := time.Now().Add(5 * time.Second)
-	for tl.admit() != nil {
+	for tl.only().admit() != nil {
 		if time.Now().After(deadline) {
 			t.Fatal("queries still refused after the abandoned work returned")
 		}
@@ -63,7 +63,7 @@ func TestDrainWaitsForAbandonedWork(t *testing.T) {
 	}
 	tl := New(nil, d, Options{QueryTimeout: 100 * time.Millisecond})
 	release := make(chan struct{})
-	stuck := func(ctx context.Context, args json.RawMessage, rec *Record) (result, error) {
+	stuck := func(ctx context.Context, db *database, args json.RawMessage, rec *Record) (result, error) {
 		<-release // ignores ctx, as a stuck driver call does
 		return result{}, nil
 	}

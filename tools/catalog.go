@@ -1,22 +1,27 @@
 package tools
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/sqlmcp/sqlmcp/dialect"
+	"github.com/sqlmcp/sqlmcp/dialect/access"
 )
 
 // ListTablesInput is list_tables' arguments.
 type ListTablesInput struct {
-	Schema string `json:"schema,omitempty" jsonschema:"only this schema (PostgreSQL schema, MySQL database, SQLite attached database); default all"`
+	Database string `json:"database,omitempty"` // described per server: see databaseArg
+	Schema   string `json:"schema,omitempty" jsonschema:"only this schema (PostgreSQL schema, MySQL database, SQLite attached database); default all"`
 }
 
 // ListTablesOutput is list_tables' structured result.
@@ -35,8 +40,9 @@ type TableEntry struct {
 	Comment   string `json:"comment,omitempty"`
 }
 
-func (t *Tools) listTablesTool() *mcp.Tool {
+func (t *Tools) listTablesTool(dbs []*database) *mcp.Tool {
 	in := schemaFor[ListTablesInput]()
+	databaseArg(in, dbs)
 	in.AdditionalProperties = falseSchema()
 	return &mcp.Tool{
 		Name: "list_tables",
@@ -48,20 +54,20 @@ func (t *Tools) listTablesTool() *mcp.Tool {
 	}
 }
 
-func (t *Tools) listTables(ctx context.Context, raw json.RawMessage, rec *Record) (result, error) {
+func (t *Tools) listTables(ctx context.Context, db *database, raw json.RawMessage, rec *Record) (result, error) {
 	var in ListTablesInput
-	if err := decodeArgs(raw, &in, "schema (string, optional)"); err != nil {
+	if err := decodeArgs(raw, &in, "schema (string, optional)"+t.argNote()); err != nil {
 		return result{}, err
 	}
 	rec.Schema = in.Schema
-	ctx, cancel := t.callContext(ctx)
+	ctx, cancel := db.callContext(ctx)
 	defer cancel()
-	sess, release, err := t.session(ctx, 0)
+	sess, release, err := db.session(ctx, 0)
 	if err != nil {
 		return result{}, err
 	}
 	defer release()
-	tables, err := t.d.ListTables(ctx, sess, in.Schema)
+	tables, err := db.listTables(ctx, sess, in.Schema)
 	if err != nil {
 		return result{}, err
 	}
@@ -95,6 +101,7 @@ func (t *Tools) listTables(ctx context.Context, raw json.RawMessage, rec *Record
 
 // DescribeTableInput is describe_table's arguments.
 type DescribeTableInput struct {
+	Database  string `json:"database,omitempty"` // described per server: see databaseArg
 	TableName string `json:"table_name" jsonschema:"table or view: name, schema.name, or quoted as the database quotes (\"Mixed Case\")"`
 }
 
@@ -155,8 +162,9 @@ type IndexInfo struct {
 	Method  string   `json:"method,omitempty"`
 }
 
-func (t *Tools) describeTableTool() *mcp.Tool {
+func (t *Tools) describeTableTool(dbs []*database) *mcp.Tool {
 	in := schemaFor[DescribeTableInput]()
+	databaseArg(in, dbs)
 	in.AdditionalProperties = falseSchema()
 	return &mcp.Tool{
 		Name: "describe_table",
@@ -169,41 +177,52 @@ func (t *Tools) describeTableTool() *mcp.Tool {
 	}
 }
 
-func (t *Tools) describeTable(ctx context.Context, raw json.RawMessage, rec *Record) (result, error) {
+func (t *Tools) describeTable(ctx context.Context, db *database, raw json.RawMessage, rec *Record) (result, error) {
 	var in DescribeTableInput
-	if err := decodeArgs(raw, &in, "table_name (string, required)"); err != nil {
+	if err := decodeArgs(raw, &in, "table_name (string, required)"+t.argNote()); err != nil {
 		return result{}, err
 	}
 	rec.Table = in.TableName
 	if strings.TrimSpace(in.TableName) == "" {
 		return result{}, validationf("argument table_name is required; call list_tables to see the tables")
 	}
-	ref, err := t.d.ParseTableName(in.TableName)
+	ref, err := db.Backend.ParseTableName(in.TableName)
 	if err != nil {
 		return result{}, validationf("cannot read table_name %q: %v. Write name, schema.name, or quote as the database quotes", in.TableName, err)
 	}
-	ctx, cancel := t.callContext(ctx)
+	ctx, cancel := db.callContext(ctx)
 	defer cancel()
-	sess, release, err := t.session(ctx, 0)
+	sess, release, err := db.session(ctx, 0)
 	if err != nil {
 		return result{}, err
 	}
 	defer release()
-	info, err := t.d.DescribeTable(ctx, sess, ref)
+	var info *dialect.TableInfo
+	var denied *access.Denied
+	switch {
+	case ref.Schema != "" && db.Access.TableDenied(ref.Schema, ref.Name) != "":
+		err = dialect.ErrTableNotFound
+	default:
+		info, err = db.Backend.DescribeTable(ctx, sess, ref)
+	}
+	if (err == nil && db.Access.TableDenied(info.Schema, info.Name) != "") || errors.As(err, &denied) {
+		// Hidden: answered exactly as a table that does not exist.
+		err = dialect.ErrTableNotFound
+	}
 	if errors.Is(err, dialect.ErrTableNotFound) {
-		return result{}, t.notFound(ctx, sess, in.TableName, ref)
+		return result{}, db.notFound(ctx, sess, in.TableName, ref)
 	}
 	if err != nil {
 		return result{}, err
 	}
-	out := describeOutput(info)
+	out := describeOutput(hideDenied(db.Access, info))
 	rec.Rows = len(out.Columns)
 	return result{structured: out, text: renderDescribe(out)}, nil
 }
 
 // notFound builds the "did you mean" error for an unknown table.
-func (t *Tools) notFound(ctx context.Context, q dialect.Queryer, asked string, ref dialect.TableRef) error {
-	tables, err := t.d.ListTables(ctx, q, "")
+func (db *database) notFound(ctx context.Context, q dialect.Queryer, asked string, ref dialect.TableRef) error {
+	tables, err := db.listTables(ctx, q, "")
 	if err != nil {
 		return validationf("table %q not found; call list_tables to see the tables", asked)
 	}
@@ -212,6 +231,127 @@ func (t *Tools) notFound(ctx context.Context, q dialect.Queryer, asked string, r
 		return validationf("table %q not found; call list_tables to see the tables", asked)
 	}
 	return validationf("table %q not found. Close matches: %s. Call list_tables to see every table", asked, strings.Join(matches, ", "))
+}
+
+// listTables is the backend's ListTables without what the access policy
+// hides: denied tables, and the tables of schemas it does not list.
+func (db *database) listTables(ctx context.Context, q dialect.Queryer, schema string) ([]dialect.Table, error) {
+	tables, err := db.Backend.ListTables(ctx, q, schema)
+	if err != nil || db.Access.Empty() {
+		return tables, err
+	}
+	return slices.DeleteFunc(tables, func(tb dialect.Table) bool { return db.Access.TableDenied(tb.Schema, tb.Name) != "" }), nil
+}
+
+// hideDenied removes from a table's description what the access policy
+// hides: its denied columns, and every key, constraint and index that
+// names one (a foreign key also when it references a denied table or
+// column). A primary key over a denied column is left out whole, and the
+// columns' positions in it with it.
+func hideDenied(p *access.Policy, info *dialect.TableInfo) *dialect.TableInfo {
+	if p.Empty() {
+		return info
+	}
+	denied := map[string]bool{} // lower-cased names of the denied columns
+	out := *info
+	out.Columns = nil
+	for _, c := range info.Columns {
+		if p.ColumnDenied(info.Schema, info.Name, c.Name) != "" {
+			denied[strings.ToLower(c.Name)] = true
+			continue
+		}
+		out.Columns = append(out.Columns, c)
+	}
+	if len(denied) == 0 && !fkHidden(p, info) {
+		return info
+	}
+	names := func(cols []string) bool { // reports whether cols name a denied column
+		for _, c := range cols {
+			if mentions(c, denied) {
+				return true
+			}
+		}
+		return false
+	}
+	if names(info.PrimaryKey) {
+		out.PrimaryKey = nil
+		for i := range out.Columns {
+			out.Columns[i].PrimaryKeyPosition = 0
+		}
+	}
+	out.Uniques = nil
+	for _, u := range info.Uniques {
+		if !names(u.Columns) {
+			out.Uniques = append(out.Uniques, u)
+		}
+	}
+	out.ForeignKeys = nil
+	for _, f := range info.ForeignKeys {
+		if !names(f.Columns) && !fkDenied(p, info, f) {
+			out.ForeignKeys = append(out.ForeignKeys, f)
+		}
+	}
+	out.Checks = nil
+	for _, c := range info.Checks {
+		if !mentions(c.Expression, denied) {
+			out.Checks = append(out.Checks, c)
+		}
+	}
+	out.Indexes = nil
+	for _, x := range info.Indexes {
+		if !names(x.Columns) {
+			out.Indexes = append(out.Indexes, x)
+		}
+	}
+	return &out
+}
+
+// fkDenied reports whether foreign key f of info references a table or a
+// column the policy hides.
+func fkDenied(p *access.Policy, info *dialect.TableInfo, f dialect.ForeignKey) bool {
+	schema := cmp.Or(f.ReferencedSchema, info.Schema)
+	if p.TableDenied(schema, f.ReferencedTable) != "" {
+		return true
+	}
+	for _, c := range f.ReferencedColumns {
+		if p.ColumnDenied(schema, f.ReferencedTable, c) != "" {
+			return true
+		}
+	}
+	return false
+}
+
+func fkHidden(p *access.Policy, info *dialect.TableInfo) bool {
+	return slices.ContainsFunc(info.ForeignKeys, func(f dialect.ForeignKey) bool { return fkDenied(p, info, f) })
+}
+
+// mentions reports whether text (a column name or an expression) names
+// one of the denied columns as a word, case-insensitively: an expression
+// index or a check constraint over a hidden column is hidden with it. It
+// errs on hiding: a string literal holding the name counts.
+func mentions(text string, denied map[string]bool) bool {
+	if len(denied) == 0 {
+		return false
+	}
+	text = strings.ToLower(text)
+	if denied[text] {
+		return true
+	}
+	words := strings.FieldsFunc(text, func(r rune) bool {
+		return !(r == '_' || r == '$' || unicode.IsLetter(r) || unicode.IsDigit(r))
+	})
+	for _, w := range words {
+		if denied[w] {
+			return true
+		}
+	}
+	for name := range denied { // a name that is not one word ("Mixed Case", "a.b")
+		if strings.IndexFunc(name, func(r rune) bool { return !(r == '_' || r == '$' || unicode.IsLetter(r) || unicode.IsDigit(r)) }) >= 0 &&
+			strings.Contains(text, name) {
+			return true
+		}
+	}
+	return false
 }
 
 // closeMatches ranks visible tables by edit distance of their names to the

@@ -16,8 +16,10 @@ import (
 
 // QueryInput is the query tool's arguments.
 type QueryInput struct {
-	SQL   string `json:"sql"` // described per backend: see queryTool
-	Limit *int   `json:"limit,omitempty" jsonschema:"the most rows to return"`
+	// Database is described per server: see databaseArg.
+	Database string `json:"database,omitempty"`
+	SQL      string `json:"sql"` // described per backend: see queryTool
+	Limit    *int   `json:"limit,omitempty" jsonschema:"the most rows to return"`
 }
 
 // QueryOutput is the query tool's structured result.
@@ -40,21 +42,33 @@ type ResultColumn struct {
 	Type string `json:"type" jsonschema:"the database type name, empty when the database does not report one"`
 }
 
-func (t *Tools) queryTool() *mcp.Tool {
+func (t *Tools) queryTool(dbs []*database) *mcp.Tool {
 	in := schemaFor[QueryInput]()
-	in.Properties["sql"].Description = "one read-only SQL statement: " + t.statements()
+	databaseArg(in, dbs)
+	statements := statementsOf(dbs)
+	in.Properties["sql"].Description = "one read-only SQL statement: " + statements
+	maxRows, same := 1, true
+	for _, db := range dbs {
+		maxRows = max(maxRows, db.MaxRows)
+		same = same && db.MaxRows == dbs[0].MaxRows
+	}
 	lim := in.Properties["limit"]
 	lim.Type = "integer"
 	lim.Types = nil
 	lim.AnyOf = nil // not null either
 	lim.Minimum = ptr(1.0)
-	lim.Maximum = ptr(float64(t.opts.MaxRows))
-	lim.Default = json.RawMessage(fmt.Sprint(t.opts.MaxRows))
-	lim.Description = fmt.Sprintf("the most rows to return, 1 to %d (default %d); truncated tells whether more existed", t.opts.MaxRows, t.opts.MaxRows)
+	lim.Maximum = ptr(float64(maxRows))
+	if same {
+		lim.Default = json.RawMessage(fmt.Sprint(maxRows))
+		lim.Description = fmt.Sprintf("the most rows to return, 1 to %d (default %d); truncated tells whether more existed", maxRows, maxRows)
+	} else {
+		lim.Description = fmt.Sprintf("the most rows to return, 1 to the database's cap (%s; the default is the cap); "+
+			"truncated tells whether more existed", rowCaps(dbs))
+	}
 	in.AdditionalProperties = falseSchema()
 	return &mcp.Tool{
 		Name: "query",
-		Description: "Run one read-only SQL statement and return its rows: " + t.statements() + ". Writes, DDL, SET, " +
+		Description: "Run one read-only SQL statement and return its rows: " + statements + ". Writes, DDL, SET, " +
 			"transaction control, SELECT … INTO, locking clauses and side-effecting functions are refused. Rows are " +
 			"capped by limit; write ORDER BY for a stable order.",
 		InputSchema:  in,
@@ -68,38 +82,38 @@ func (t *Tools) queryTool() *mcp.Tool {
 // flavor's Statements()): the tool's description, its input schema's sql
 // argument and the server instructions all say it from here, so that no
 // client is told of a statement its backend refuses.
-func (t *Tools) statements() string { return t.d.Traits().Statements }
+func (db *database) statements() string { return db.Backend.Traits().Statements }
 
 const queryArgs = `sql (string, required), limit (integer)`
 
-func (t *Tools) query(ctx context.Context, raw json.RawMessage, rec *Record) (result, error) {
+func (t *Tools) query(ctx context.Context, db *database, raw json.RawMessage, rec *Record) (result, error) {
 	var in QueryInput
-	if err := decodeArgs(raw, &in, queryArgs); err != nil {
+	if err := decodeArgs(raw, &in, queryArgs+t.argNote()); err != nil {
 		return result{}, err
 	}
 	rec.SQL = in.SQL
 	if strings.TrimSpace(in.SQL) == "" {
 		return result{}, validationf("argument sql is required: one read-only statement such as SELECT * FROM some_table")
 	}
-	limit := t.opts.MaxRows
+	limit := db.MaxRows
 	if in.Limit != nil {
-		if *in.Limit < 1 || *in.Limit > t.opts.MaxRows {
-			return result{}, validationf("limit must be between 1 and %d (got %d); page with WHERE/ORDER BY for more", t.opts.MaxRows, *in.Limit)
+		if *in.Limit < 1 || *in.Limit > db.MaxRows {
+			return result{}, validationf("limit must be between 1 and %d (got %d); page with WHERE/ORDER BY for more", db.MaxRows, *in.Limit)
 		}
 		limit = *in.Limit
 	}
-	st, err := t.d.CheckReadOnly(in.SQL)
+	st, err := db.Backend.CheckReadOnly(in.SQL)
 	if err != nil {
 		return result{}, err
 	}
-	if err := t.admit(); err != nil {
+	if err := db.admit(); err != nil {
 		return result{}, err
 	}
 
-	ctx, cancel := t.callContext(ctx)
+	ctx, cancel := db.callContext(ctx)
 	defer cancel()
 	start := time.Now()
-	sess, release, err := t.session(ctx, limit)
+	sess, release, err := db.session(ctx, limit)
 	if err != nil {
 		return result{}, err
 	}
@@ -118,8 +132,8 @@ func (t *Tools) query(ctx context.Context, raw json.RawMessage, rec *Record) (re
 	for i, ct := range cts {
 		cols[i] = ResultColumn{Name: ct.Name(), Type: ct.DatabaseTypeName()}
 	}
-	w := newResultWriter(limit, t.opts.MaxRows, t.opts.MaxResultBytes)
-	w.header(cols, t.d.ValueKind)
+	w := newResultWriter(limit, db.MaxRows, db.MaxResultBytes)
+	w.header(cols, db.Backend.ValueKind)
 	cells, dest := scanTargets(len(cols))
 	var reason string // why rows were left out
 	for rows.Next() {
@@ -138,7 +152,7 @@ func (t *Tools) query(ctx context.Context, raw json.RawMessage, rec *Record) (re
 	if err := rows.Err(); err != nil {
 		return result{}, err
 	}
-	if err := t.closeRows(sess, rows, reason != "", w.rows, limit, cells, dest); err != nil {
+	if err := db.closeRows(sess, rows, reason != "", w.rows, limit, cells, dest); err != nil {
 		return result{}, err
 	}
 	rec.Rows, rec.Truncated = w.rows, reason != ""
@@ -148,7 +162,7 @@ func (t *Tools) query(ctx context.Context, raw json.RawMessage, rec *Record) (re
 // closeRows closes the rows of a result whose first n rows were read. Of a
 // truncated result, the rows the session asked the database for past
 // those are not read by Close where that can be avoided.
-func (t *Tools) closeRows(sess dialect.Session, rows *sql.Rows, truncated bool, n, limit int, cells []rawCell, dest []any) error {
+func (db *database) closeRows(sess dialect.Session, rows *sql.Rows, truncated bool, n, limit int, cells []rawCell, dest []any) error {
 	abandoned := false
 	if truncated && rows.Next() {
 		// Rows beyond what the session asked the database for: it is not
@@ -157,7 +171,7 @@ func (t *Tools) closeRows(sess dialect.Session, rows *sql.Rows, truncated bool, 
 		if a, ok := sess.(dialect.Abandoner); ok {
 			a.Abandon()
 			abandoned = true
-		} else if _, early := sess.(dialect.EarlyCloser); !early && t.opts.MaxResultBytes >= memory.CollectFrom {
+		} else if _, early := sess.(dialect.EarlyCloser); !early && db.MaxResultBytes >= memory.CollectFrom {
 			// Closing reads the rest of the page (lib/pq), in rows
 			// as large as the ones that passed the cap: read it here,
 			// up to the page, so that its garbage is collected as it
@@ -170,7 +184,7 @@ func (t *Tools) closeRows(sess dialect.Session, rows *sql.Rows, truncated bool, 
 				for i := range cells {
 					raw += cells[i].size(dialect.KindUnknown)
 				}
-				memory.NoteRead(raw, t.opts.MaxResultBytes)
+				memory.NoteRead(raw, db.MaxResultBytes)
 				if !rows.Next() {
 					break
 				}

@@ -116,7 +116,7 @@ func TestQueryResultBytes(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tl := queryFixture(t, tc.opts)
-			res, err := tl.query(context.Background(), json.RawMessage(tc.args), &Record{})
+			res, err := tl.query(context.Background(), tl.only(), json.RawMessage(tc.args), &Record{})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/google/jsonschema-go/jsonschema"
+	"github.com/modelcontextprotocol/go-sdk/mcp"
 
 	"github.com/sqlmcp/sqlmcp/tools"
 	"github.com/sqlmcp/sqlmcp/tools/toolstest"
@@ -90,18 +91,28 @@ func toJSONValue(t *testing.T, v any) any {
 // nothing that constrains nothing (what MCP Inspector --strict reports).
 func TestToolSchemasArePortable(t *testing.T) {
 	db, d := newSQLite(t)
-	cs := toolstest.Connect(t, tools.New(db, d, tools.Options{MaxRows: 50}))
-	res, err := cs.ListTools(context.Background(), nil)
+	set, err := tools.NewSet(musicAndDemo(t), tools.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Tools) != 3 {
-		t.Fatalf("%d tools, want 3", len(res.Tools))
-	}
-	for _, tl := range res.Tools {
-		for kind, s := range map[string]any{"inputSchema": tl.InputSchema, "outputSchema": tl.OutputSchema} {
-			if found := unportable(toJSONValue(t, s), tl.Name+"."+kind, ""); len(found) > 0 {
-				t.Errorf("unportable schema:\n  %s", strings.Join(found, "\n  "))
+	for name, cs := range map[string]*mcp.ClientSession{
+		"one database":              toolstest.Connect(t, tools.New(db, d, tools.Options{MaxRows: 50})),
+		"two databases":             toolstest.Connect(t, set),
+		"two databases, one caller": toolstest.ConnectFor(t, set, []string{"demo"}, nil),
+		"two databases, no caller":  toolstest.ConnectFor(t, set, []string{}, nil),
+	} {
+		res, err := cs.ListTools(context.Background(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Tools) != 3 {
+			t.Fatalf("%s: %d tools, want 3", name, len(res.Tools))
+		}
+		for _, tl := range res.Tools {
+			for kind, s := range map[string]any{"inputSchema": tl.InputSchema, "outputSchema": tl.OutputSchema} {
+				if found := unportable(toJSONValue(t, s), tl.Name+"."+kind, ""); len(found) > 0 {
+					t.Errorf("%s: unportable schema:\n  %s", name, strings.Join(found, "\n  "))
+				}
 			}
 		}
 	}

@@ -85,61 +85,101 @@ func (o Options) withDefaults() Options {
 // Observer is told about every tool call; the metrics exporter implements
 // it. Its methods must be cheap and safe for concurrent use.
 type Observer interface {
-	CallStarted(tool string)
+	// CallStarted is told the tool and the database the call names (""
+	// when it names none the caller may use).
+	CallStarted(tool, database string)
 	CallFinished(r *Record)
 }
 
-// Tools serves the three tools over one database.
+// Tools serves the three tools over one or several databases (see
+// NewSet). What is server-wide lives here: the handler's wrapping, the
+// audit trail, the observer, the drain and the logger; each database has
+// its own pool, limits and policy (see database).
 type Tools struct {
-	db      *sql.DB
-	d       dialect.Backend
-	opts    Options
-	backend string
+	opts Options // server-wide: the defaults of the databases' limits
+
+	state atomic.Pointer[dbSet]
+
+	// smu serializes SetDatabases with the making of servers, so that a
+	// server made during a reload gets the new tools.
+	smu     sync.Mutex
+	servers []served
 
 	wg       sync.WaitGroup
 	mu       sync.Mutex
 	draining bool
-
-	// abandoned counts statements of finished calls that still run on
-	// the server (see admit).
-	abandoned atomic.Int64
 }
 
-// New returns the tools for db, whose backend is d.
+// New returns the tools for db, whose backend is d: one database, named
+// "default", whose limits and policy are opts'. Its tools take no
+// `database` argument.
 func New(db *sql.DB, d dialect.Backend, opts Options) *Tools {
-	return &Tools{db: db, d: d, opts: opts.withDefaults(), backend: d.Name()}
+	t := &Tools{opts: opts.withDefaults()}
+	t.state.Store(t.newSet([]Database{{Name: DefaultName, Backend: d, DB: db, Control: opts.Control, Access: opts.Access}}, nil))
+	return t
 }
 
-// Options returns the effective options (defaults applied).
-func (t *Tools) Options() Options { return t.opts }
+// Options returns the effective options (defaults applied). Of several
+// databases, MaxRows, QueryTimeout and MaxResultBytes are the largest of
+// the databases' own (what bounds a call or a result of any of them), and
+// Access is the policy of the database only when there is one.
+func (t *Tools) Options() Options {
+	o := t.opts
+	set := t.state.Load()
+	o.MaxRows, o.QueryTimeout, o.MaxResultBytes = 0, 0, 0
+	for _, db := range set.list {
+		o.MaxRows = max(o.MaxRows, db.MaxRows)
+		o.QueryTimeout = max(o.QueryTimeout, db.QueryTimeout)
+		o.MaxResultBytes = max(o.MaxResultBytes, db.MaxResultBytes)
+	}
+	o.Access = nil
+	if len(set.list) == 1 {
+		o.Access = set.list[0].Access
+	}
+	return o
+}
 
-// Register adds the three tools to s.
+// Register adds the three tools to s, for every database, and updates
+// them when the databases change (SetDatabases).
 func (t *Tools) Register(s *mcp.Server) {
-	s.AddTool(t.queryTool(), t.handler("query", t.bounded(t.query)))
-	s.AddTool(t.listTablesTool(), t.handler("list_tables", t.bounded(t.listTables)))
-	s.AddTool(t.describeTableTool(), t.handler("describe_table", t.bounded(t.describeTable)))
+	t.smu.Lock()
+	defer t.smu.Unlock()
+	t.register(s, nil)
 }
 
-// NewServer returns an MCP server with the tools registered.
-func (t *Tools) NewServer(version string) *mcp.Server {
-	s := mcp.NewServer(&mcp.Implementation{Name: "sqlmcp", Title: "sqlmcp: read-only SQL", Version: version}, &mcp.ServerOptions{
-		Instructions: t.instructions(),
-		// The SDK logs each session start at info; only its warnings
-		// and errors belong in our log.
-		Logger: slog.New(MinLevel(t.opts.Logger.Handler(), slog.LevelWarn)),
-	})
-	t.Register(s)
-	// Innermost of the receiving middleware: added before any transport
-	// adds its own.
-	s.AddReceivingMiddleware(t.auditMiddleware)
-	return s
-}
+// NewServer returns an MCP server with the tools registered, for every
+// database.
+func (t *Tools) NewServer(version string) *mcp.Server { return t.NewServerFor(version, nil) }
 
-func (t *Tools) instructions() string {
-	return fmt.Sprintf("Read-only access to a %s database. Start with list_tables, then describe_table for the "+
-		"columns and keys of the tables you need, then query with one read-only statement: %s. Results are "+
-		"capped at %d rows per call (use the limit argument, ORDER BY and WHERE to page). "+
-		"Writes, DDL, transaction control and side-effecting functions are refused.", t.backend, t.statements(), t.opts.MaxRows)
+func (t *Tools) instructions(dbs []*database) string {
+	if len(dbs) == 0 {
+		return "No database is available to this client: the tools answer every call with an error."
+	}
+	if legacy(dbs) {
+		db := dbs[0]
+		return fmt.Sprintf("Read-only access to a %s database. Start with list_tables, then describe_table for the "+
+			"columns and keys of the tables you need, then query with one read-only statement: %s. Results are "+
+			"capped at %d rows per call (use the limit argument, ORDER BY and WHERE to page). "+
+			"Writes, DDL, transaction control and side-effecting functions are refused.", db.backend, db.statements(), db.MaxRows)
+	}
+	var b strings.Builder
+	if len(dbs) == 1 {
+		fmt.Fprintf(&b, "Read-only access to one database: %s. ", describeDB(dbs[0]))
+	} else {
+		fmt.Fprintf(&b, "Read-only access to %d databases; every tool takes a database argument naming the one to use: ", len(dbs))
+		for i, db := range dbs {
+			if i > 0 {
+				b.WriteString("; ")
+			}
+			b.WriteString(describeDB(db))
+		}
+		b.WriteString(". ")
+	}
+	fmt.Fprintf(&b, "Start with list_tables, then describe_table for the columns and keys of the tables you need, then "+
+		"query with one read-only statement: %s. Results are capped at %s per call (use the limit argument, ORDER BY "+
+		"and WHERE to page). Writes, DDL, transaction control and side-effecting functions are refused.",
+		statementsOf(dbs), rowCaps(dbs))
+	return b.String()
 }
 
 // Drain stops taking new calls and waits for the in-flight ones, at most
@@ -168,9 +208,10 @@ func (t *Tools) enter() bool {
 	return true
 }
 
-// toolFunc is one tool's body: it fills in rec (what is audited) and
-// returns the structured result or an error of one of the categories.
-type toolFunc func(ctx context.Context, args json.RawMessage, rec *Record) (result, error)
+// toolFunc is one tool's body: it runs on db, fills in rec (what is
+// audited) and returns the structured result or an error of one of the
+// categories.
+type toolFunc func(ctx context.Context, db *database, args json.RawMessage, rec *Record) (result, error)
 
 // result is a successful tool result: the structured value and its text.
 type result struct {
@@ -178,17 +219,21 @@ type result struct {
 	text       string
 }
 
-// handler wraps a tool body with what every call gets: a request id, the
-// in-flight count for graceful shutdown, panic recovery, error
-// categorisation, the audit record and the observer.
+// handler is handlerFor a caller allowed every database.
+func (t *Tools) handler(name string, f toolFunc) mcp.ToolHandler { return t.handlerFor(name, nil, f) }
+
+// handlerFor wraps a tool body with what every call gets: a request id,
+// the database it names (of those allowed; nil means all), the in-flight
+// count for graceful shutdown and for the database's retirement, panic
+// recovery, error categorisation, the audit record and the observer.
 //
 // With AuditRequired, a call runs only if the audit trail is ready, and
 // its result reaches the client only if its record was written: a
 // statement whose record fails may have run (the trail broke while it
 // ran), but its answer is withheld.
-func (t *Tools) handler(name string, f toolFunc) mcp.ToolHandler {
+func (t *Tools) handlerFor(name string, allowed []string, f toolFunc) mcp.ToolHandler {
 	return func(ctx context.Context, req *mcp.CallToolRequest) (res *mcp.CallToolResult, err error) {
-		rec := &Record{Tool: name, RequestID: newID(), Backend: t.backend}
+		rec := &Record{Tool: name, RequestID: newID()}
 		if req != nil && req.Extra != nil && req.Extra.TokenInfo != nil {
 			rec.Token = req.Extra.TokenInfo.UserID
 		}
@@ -197,6 +242,11 @@ func (t *Tools) handler(name string, f toolFunc) mcp.ToolHandler {
 		var args json.RawMessage
 		if req != nil && req.Params != nil {
 			args = req.Params.Arguments
+		}
+		db, rerr := t.resolve(args, allowed)
+		if db != nil {
+			defer db.exit()
+			rec.Database, rec.Backend = db.Name, db.backend
 		}
 		if !t.enter() {
 			fillAuditArgs(rec, args)
@@ -214,7 +264,7 @@ func (t *Tools) handler(name string, f toolFunc) mcp.ToolHandler {
 			}
 		}
 		if t.opts.Observer != nil {
-			t.opts.Observer.CallStarted(name)
+			t.opts.Observer.CallStarted(name, rec.Database)
 		}
 		defer func() {
 			if p := recover(); p != nil {
@@ -232,9 +282,19 @@ func (t *Tools) handler(name string, f toolFunc) mcp.ToolHandler {
 			}
 		}()
 
-		out, ferr := f(ctx, args, rec)
+		var out result
+		ferr := rerr
+		switch {
+		case rerr != nil:
+			fillAuditArgs(rec, args)
+		case db.Unavailable != nil:
+			fillAuditArgs(rec, args)
+			ferr = db.unavailable()
+		default:
+			out, ferr = f(ctx, db, args, rec)
+		}
 		if ferr != nil {
-			te := t.categorize(ctx, ferr, rec)
+			te := t.categorize(ctx, db, ferr, rec)
 			return errorResult(te), nil
 		}
 		rec.Outcome = OutcomeOK
@@ -287,7 +347,7 @@ func internalError(id string) *toolError {
 // messages and the database's own message with its code. Anything else —
 // a broken connection, a driver bug, an error chain that could name the
 // host — is logged with a correlation id and shown generically.
-func (t *Tools) categorize(ctx context.Context, err error, rec *Record) *toolError {
+func (t *Tools) categorize(ctx context.Context, db *database, err error, rec *Record) *toolError {
 	var te *toolError
 	var v *policy.Violation
 	var denied *access.Denied
@@ -304,11 +364,18 @@ func (t *Tools) categorize(ctx context.Context, err error, rec *Record) *toolErr
 			}
 		case errors.Is(err, errAdmission):
 			rec.Outcome, rec.Error = OutcomeDenied, "abandoned_statements"
+		case errors.Is(err, errUnavailableDB):
+			rec.Outcome, rec.Error = OutcomeDBError, "unavailable"
 		}
 		return te
 	case errors.As(err, &v):
 		rec.Outcome, rec.Error = OutcomeDenied, "policy"
 		return &toolError{cat: catValidation, msg: v.Error()}
+	}
+	if db == nil { // not reached: only validation errors come without one
+		rec.Outcome, rec.Error = OutcomeInternal, "internal"
+		t.opts.Logger.Error("tool failed", "tool", rec.Tool, "request_id", rec.RequestID, "err", err.Error())
+		return internalError(rec.RequestID)
 	}
 	// A cancelled call reads as one whatever the driver reports: lib/pq's
 	// cancel request comes back as 57014, the code of a timeout.
@@ -321,12 +388,12 @@ func (t *Tools) categorize(ctx context.Context, err error, rec *Record) *toolErr
 		rec.Outcome, rec.Error = OutcomeTimeout, "pool_exhausted"
 		return &toolError{cat: catDatabase, code: "pool_exhausted", msg: fmt.Sprintf("the statement did not run: all %d "+
 			"of the server's database connections stayed busy with other calls for the whole query timeout (%s); "+
-			"retry shortly (the operator can raise --max-open-conns)", pe.size, t.opts.QueryTimeout)}
+			"retry shortly (the operator can raise --max-open-conns)", pe.size, db.QueryTimeout)}
 	}
 	var tm *tooManyConnectionsError
 	if errors.As(err, &tm) {
 		rec.Outcome, rec.Error = OutcomeDBError, "too_many_connections"
-		t.opts.Logger.Warn("the database refused a connection: too many connections", "tool", rec.Tool, "request_id", rec.RequestID, "err", tm.dbe.Message)
+		db.logger.Warn("the database refused a connection: too many connections", "tool", rec.Tool, "request_id", rec.RequestID, "err", tm.dbe.Message)
 		return &toolError{cat: catDatabase, code: "too_many_connections", msg: "the statement did not run: the database " +
 			"refused a new connection, too many connections for the role (its CONNECTION LIMIT, or the database's or " +
 			"server's connection limit): " + tm.dbe.Message + "; retry shortly"}
@@ -334,16 +401,16 @@ func (t *Tools) categorize(ctx context.Context, err error, rec *Record) *toolErr
 	var ue *unreachableError
 	if errors.As(err, &ue) {
 		rec.Outcome, rec.Error = OutcomeDBError, "unreachable"
-		t.opts.Logger.Warn("cannot reach the database", "tool", rec.Tool, "request_id", rec.RequestID, "err", ue.err.Error())
+		db.logger.Warn("cannot reach the database", "tool", rec.Tool, "request_id", rec.RequestID, "err", ue.err.Error())
 		return &toolError{cat: catDatabase, code: "unavailable", msg: "the database cannot be reached right now (request id " +
 			rec.RequestID + "); retry shortly"}
 	}
-	if dbe, ok := t.d.ClassifyError(err); ok {
+	if dbe, ok := db.Backend.ClassifyError(err); ok {
 		rec.Error = dbe.Code
 		switch {
 		case dbe.Timeout:
 			rec.Outcome = OutcomeTimeout
-			return &toolError{cat: catDatabase, code: dbe.Code, msg: dbe.Message + timeoutAdvice(t.opts.QueryTimeout)}
+			return &toolError{cat: catDatabase, code: dbe.Code, msg: dbe.Message + timeoutAdvice(db.QueryTimeout)}
 		case dbe.Denied:
 			rec.Outcome = OutcomeDenied
 			return &toolError{cat: catValidation, code: dbe.Code, msg: "not allowed: " + dbe.Message +
@@ -359,7 +426,7 @@ func (t *Tools) categorize(ctx context.Context, err error, rec *Record) *toolErr
 	if errors.Is(err, context.DeadlineExceeded) || (ctx.Err() == nil && errors.Is(err, errQueryDeadline)) {
 		rec.Outcome, rec.Error = OutcomeTimeout, "deadline"
 		return &toolError{cat: catDatabase, code: "timeout", msg: "the statement did not finish in time" +
-			timeoutAdvice(t.opts.QueryTimeout)}
+			timeoutAdvice(db.QueryTimeout)}
 	}
 	if errors.Is(err, context.Canceled) {
 		rec.Outcome, rec.Error = OutcomeCancelled, "cancelled"
@@ -369,23 +436,23 @@ func (t *Tools) categorize(ctx context.Context, err error, rec *Record) *toolErr
 		rec.Outcome, rec.Error = OutcomeTimeout, "abandoned"
 		return &toolError{cat: catDatabase, code: "timeout", msg: fmt.Sprintf("the call did not end within the query "+
 			"timeout (%s) and its grace: the database work did not return and was abandoned (request id %s); new "+
-			"queries are refused until it ends. Avoid this statement, or narrow it", t.opts.QueryTimeout, rec.RequestID)}
+			"queries are refused until it ends. Avoid this statement, or narrow it", db.QueryTimeout, rec.RequestID)}
 	}
 	if dialect.ConnectionLost(err) {
-		t.opts.Logger.Warn("database connection lost", "tool", rec.Tool, "request_id", rec.RequestID, "err", err.Error())
+		db.logger.Warn("database connection lost", "tool", rec.Tool, "request_id", rec.RequestID, "err", err.Error())
 		if dialect.SocketTimeout(err) {
 			rec.Outcome, rec.Error = OutcomeTimeout, "stalled"
 			return &toolError{cat: catDatabase, code: "unavailable", msg: fmt.Sprintf("no reply within the query "+
 				"timeout (%s) and its grace: the statement ignored the cancel, or the database stopped answering; the "+
 				"connection was dropped (request id %s). Retry shortly; if this statement is the cause, narrow it or "+
-				"avoid it", t.opts.QueryTimeout, rec.RequestID)}
+				"avoid it", db.QueryTimeout, rec.RequestID)}
 		}
 		rec.Outcome, rec.Error = OutcomeDBError, "connection_lost"
 		return &toolError{cat: catDatabase, code: "unavailable", msg: "the connection to the database was lost during " +
 			"the call (request id " + rec.RequestID + "); retry shortly"}
 	}
 	rec.Outcome, rec.Error = OutcomeInternal, "internal"
-	t.opts.Logger.Error("tool failed", "tool", rec.Tool, "request_id", rec.RequestID, "err", err.Error())
+	db.logger.Error("tool failed", "tool", rec.Tool, "request_id", rec.RequestID, "err", err.Error())
 	return internalError(rec.RequestID)
 }
 
@@ -481,42 +548,42 @@ func readOnlyAnnotations(title string) *mcp.ToolAnnotations {
 // while opening the session (a restart or a cut since it was pooled) ran
 // none of the caller's SQL: its idle siblings are dropped as well, and the
 // session is opened once more on a fresh connection.
-func (t *Tools) session(ctx context.Context, maxRows int) (dialect.Session, func(), error) {
-	s, conn, err := t.begin(ctx, maxRows)
+func (db *database) session(ctx context.Context, maxRows int) (dialect.Session, func(), error) {
+	s, conn, err := db.begin(ctx, maxRows)
 	if errors.Is(err, dialect.ErrConnectionStale) && ctx.Err() == nil {
-		t.opts.Logger.Info("stale pooled connection; retrying on a fresh one", "err", err.Error())
-		dialect.FlushIdle(t.db)
-		s, conn, err = t.begin(ctx, maxRows)
+		db.logger.Info("stale pooled connection; retrying on a fresh one", "err", err.Error())
+		dialect.FlushIdle(db.DB)
+		s, conn, err = db.begin(ctx, maxRows)
 	}
 	if err != nil {
 		return nil, nil, err
 	}
 	return s, func() {
 		if err := s.Close(); err != nil {
-			t.opts.Logger.Warn("session cleanup failed; connection discarded", "err", err.Error())
+			db.logger.Warn("session cleanup failed; connection discarded", "err", err.Error())
 		}
 		conn.Close()
 		if l, ok := s.(dialect.Lingerer); ok {
 			if done := l.Lingering(); done != nil {
-				t.track(done)
+				db.track(done)
 			}
 		}
 	}, nil
 }
 
-func (t *Tools) begin(ctx context.Context, maxRows int) (dialect.Session, *sql.Conn, error) {
-	st := t.db.Stats()
+func (db *database) begin(ctx context.Context, maxRows int) (dialect.Session, *sql.Conn, error) {
+	st := db.DB.Stats()
 	full := st.MaxOpenConnections > 0 && st.InUse >= st.MaxOpenConnections
-	conn, err := t.db.Conn(ctx)
+	conn, err := db.DB.Conn(ctx)
 	if err != nil {
-		return nil, nil, t.acquireError(ctx, err, full)
+		return nil, nil, db.acquireError(ctx, err, full)
 	}
-	s, err := t.d.Begin(ctx, conn, dialect.SessionOptions{
-		Timeout:       t.opts.QueryTimeout,
+	s, err := db.Backend.Begin(ctx, conn, dialect.SessionOptions{
+		Timeout:       db.QueryTimeout,
 		MaxRows:       maxRows,
-		MaxValueBytes: t.opts.MaxResultBytes + 1,
-		Control:       cmp.Or(t.opts.Control, t.db),
-		Access:        t.opts.Access,
+		MaxValueBytes: db.MaxResultBytes + 1,
+		Control:       cmp.Or(db.Control, db.DB),
+		Access:        db.Access,
 	})
 	if err != nil {
 		conn.Close()
@@ -528,18 +595,18 @@ func (t *Tools) begin(ctx context.Context, maxRows int) (dialect.Session, *sql.C
 // acquireError says why no connection came from the pool: the call was
 // cancelled, every connection stayed busy, the server refused one more,
 // or the database cannot be reached.
-func (t *Tools) acquireError(ctx context.Context, err error, fullAtStart bool) error {
+func (db *database) acquireError(ctx context.Context, err error, fullAtStart bool) error {
 	if errors.Is(ctx.Err(), context.Canceled) {
 		return err
 	}
 	if ctx.Err() != nil {
-		st := t.db.Stats()
+		st := db.DB.Stats()
 		if fullAtStart || (st.MaxOpenConnections > 0 && st.InUse >= st.MaxOpenConnections) {
 			return &poolExhaustedError{size: st.MaxOpenConnections}
 		}
 		return &unreachableError{err}
 	}
-	if dbe, ok := t.d.ClassifyError(err); ok && dbe.TooManyConnections {
+	if dbe, ok := db.Backend.ClassifyError(err); ok && dbe.TooManyConnections {
 		return &tooManyConnectionsError{dbe}
 	}
 	return &unreachableError{err}
@@ -561,14 +628,14 @@ type tooManyConnectionsError struct{ dbe dialect.DBError }
 func (e *tooManyConnectionsError) Error() string { return "too many connections: " + e.dbe.Message }
 
 // track counts an abandoned statement as running until done is closed.
-func (t *Tools) track(done <-chan struct{}) {
-	n := t.abandoned.Add(1)
-	t.opts.Logger.Warn("a statement of a call that gave up still runs on the database server (it ignores cancellation); "+
+func (db *database) track(done <-chan struct{}) {
+	n := db.abandoned.Add(1)
+	db.logger.Warn("a statement of a call that gave up still runs on the database server (it ignores cancellation); "+
 		"new queries are refused until it ends", "abandoned", n)
 	go func() {
 		<-done
-		if t.abandoned.Add(-1) == 0 {
-			t.opts.Logger.Info("abandoned statements have ended; admitting queries again")
+		if db.abandoned.Add(-1) == 0 {
+			db.logger.Info("abandoned statements have ended; admitting queries again")
 		}
 	}()
 }
@@ -578,8 +645,8 @@ func (t *Tools) track(done <-chan struct{}) {
 // (a function that cannot be interrupted inside one expression), and
 // admitting more of them would stack work on the database that nobody
 // waits for. The catalog tools, whose SQL is ours, are not refused.
-func (t *Tools) admit() error {
-	if n := t.abandoned.Load(); n > 0 {
+func (db *database) admit() error {
+	if n := db.abandoned.Load(); n > 0 {
 		return &toolError{wrapped: errAdmission, cat: catDatabase, code: "unavailable", msg: fmt.Sprintf("%d statement(s) of earlier calls that "+
 			"timed out or were cancelled are still running on the database server, ignoring cancellation "+
 			"(a function that cannot be interrupted, e.g. over a very large value); new queries are refused until "+
@@ -591,23 +658,29 @@ func (t *Tools) admit() error {
 // callContext bounds a call by the query timeout plus a grace period, so
 // that the database's own timeout fires first and reports itself, while a
 // database that ignores it is still stopped by the context.
-func (t *Tools) callContext(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeoutCause(ctx, t.opts.QueryTimeout+t.grace(), errQueryDeadline)
+func (db *database) callContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeoutCause(ctx, db.QueryTimeout+db.grace(), errQueryDeadline)
 }
 
-func (t *Tools) grace() time.Duration {
-	return min(t.opts.QueryTimeout/10+500*time.Millisecond, 5*time.Second)
+func (db *database) grace() time.Duration {
+	return min(db.QueryTimeout/10+500*time.Millisecond, 5*time.Second)
 }
 
 // hardLimit is when a call answers at the latest, whatever the database
 // and the driver do: the call's context (timeout and grace), the
 // session's socket grace after it (dialect), and a margin for cleanup.
-func (t *Tools) hardLimit() time.Duration { return t.opts.QueryTimeout + t.grace() + 2*time.Second }
+func (db *database) hardLimit() time.Duration { return db.QueryTimeout + db.grace() + 2*time.Second }
 
 // CallBound is when a call answers at the latest, whatever the database
 // and the driver do (see bounded): what a graceful shutdown must wait for
-// the calls in flight.
-func (t *Tools) CallBound() time.Duration { return t.hardLimit() }
+// the calls in flight. Of several databases, the latest of theirs.
+func (t *Tools) CallBound() time.Duration {
+	var d time.Duration
+	for _, db := range t.state.Load().list {
+		d = max(d, db.hardLimit())
+	}
+	return d
+}
 
 // errAbandoned: the call's work did not return by hardLimit.
 var errAbandoned = errors.New("the call's database work did not return in time and was abandoned")
@@ -625,15 +698,17 @@ func (t *Tools) bounded(f toolFunc) toolFunc {
 		rec      Record
 		panicked any
 	}
-	return func(ctx context.Context, args json.RawMessage, rec *Record) (result, error) {
+	return func(ctx context.Context, db *database, args json.RawMessage, rec *Record) (result, error) {
 		done := make(chan outcome, 1)
 		own := *rec // the body's record: rec is audited when the handler returns
 		// The body counts as in flight until it returns, answered or
 		// abandoned: Drain must not report every call finished (and let
 		// the pool be closed) while it still holds its connection.
 		t.wg.Add(1)
+		db.hold()
 		go func() {
 			defer t.wg.Done()
+			defer db.exit()
 			var o outcome
 			defer func() {
 				if p := recover(); p != nil {
@@ -642,9 +717,9 @@ func (t *Tools) bounded(f toolFunc) toolFunc {
 				o.rec = own
 				done <- o
 			}()
-			o.res, o.err = f(ctx, args, &own)
+			o.res, o.err = f(ctx, db, args, &own)
 		}()
-		timer := time.NewTimer(t.hardLimit())
+		timer := time.NewTimer(db.hardLimit())
 		defer timer.Stop()
 		select {
 		case o := <-done:
@@ -662,16 +737,16 @@ func (t *Tools) bounded(f toolFunc) toolFunc {
 		}
 		_ = json.Unmarshal(args, &in)
 		rec.SQL, rec.Table, rec.Schema = in.SQL, in.TableName, in.Schema
-		t.abandoned.Add(1)
-		t.opts.Logger.Warn("a call's database work did not return in time; answering without it", "tool", rec.Tool,
-			"request_id", rec.RequestID, "after", t.hardLimit().String())
+		db.abandoned.Add(1)
+		db.logger.Warn("a call's database work did not return in time; answering without it", "tool", rec.Tool,
+			"request_id", rec.RequestID, "after", db.hardLimit().String())
 		tool := rec.Tool
 		go func() {
 			if o := <-done; o.panicked != nil {
-				t.opts.Logger.Error("tool panicked after its call was answered", "tool", tool, "panic", fmt.Sprint(o.panicked))
+				db.logger.Error("tool panicked after its call was answered", "tool", tool, "panic", fmt.Sprint(o.panicked))
 			}
-			if t.abandoned.Add(-1) == 0 {
-				t.opts.Logger.Info("abandoned statements have ended; admitting queries again")
+			if db.abandoned.Add(-1) == 0 {
+				db.logger.Info("abandoned statements have ended; admitting queries again")
 			}
 		}()
 		return result{}, errAbandoned

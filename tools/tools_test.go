@@ -243,7 +243,7 @@ type blockingObserver struct {
 	open    chan struct{}
 }
 
-func (o *blockingObserver) CallStarted(string) {
+func (o *blockingObserver) CallStarted(string, string) {
 	o.mu.Lock()
 	o.started++
 	if o.started == o.n {

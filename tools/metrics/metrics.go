@@ -28,6 +28,7 @@ type Metrics struct {
 	denied       *prometheus.CounterVec
 	inFlight     *prometheus.GaugeVec
 	authFailures prometheus.Counter
+	perDatabase  bool
 }
 
 var _ tools.Observer = (*Metrics)(nil)
@@ -36,40 +37,52 @@ var _ tools.Observer = (*Metrics)(nil)
 type Options struct {
 	Version string
 	Backend string
+	// Databases, when not empty, are the names of the databases served:
+	// the per-call series then carry a `database` label, pre-created for
+	// each. Empty (one database, as a single --dsn serves) leaves the
+	// series as they have always been, without it.
+	Databases []string
 }
 
 // New returns metrics on a fresh registry that also holds the Go runtime
 // and process collectors.
 func New(opts Options) *Metrics {
+	by := func(labels ...string) []string {
+		if len(opts.Databases) > 0 {
+			return append([]string{"database"}, labels...)
+		}
+		return labels
+	}
 	m := &Metrics{
-		reg: prometheus.NewRegistry(),
+		perDatabase: len(opts.Databases) > 0,
+		reg:         prometheus.NewRegistry(),
 		calls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sqlmcp_tool_calls_total",
 			Help: "Tool calls finished, by tool and outcome (ok, denied, db_error, timeout, cancelled, internal).",
-		}, []string{"tool", "outcome"}),
+		}, by("tool", "outcome")),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "sqlmcp_tool_call_duration_seconds",
 			Help: "Tool call latency inside the server, by tool.",
 			// From a cached catalog lookup to a query near the default
 			// 30s timeout.
 			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60},
-		}, []string{"tool"}),
+		}, by("tool")),
 		rows: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sqlmcp_rows_returned_total",
 			Help: "Rows returned to clients, by tool (for list_tables, tables listed).",
-		}, []string{"tool"}),
+		}, by("tool")),
 		truncated: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sqlmcp_results_truncated_total",
 			Help: "Results cut short by the row limit or the byte cap, by tool.",
-		}, []string{"tool"}),
+		}, by("tool")),
 		denied: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "sqlmcp_denied_total",
 			Help: "Calls refused, by tool and reason: policy (the read-only statement policy), validation (bad arguments) or database (the database's own read-only guard).",
-		}, []string{"tool", "reason"}),
+		}, by("tool", "reason")),
 		inFlight: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "sqlmcp_tool_calls_in_flight",
 			Help: "Tool calls running now, by tool.",
-		}, []string{"tool"}),
+		}, by("tool")),
 		authFailures: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "sqlmcp_http_auth_failures_total",
 			Help: "Requests to /mcp refused for a missing or wrong bearer token.",
@@ -88,10 +101,25 @@ func New(opts Options) *Metrics {
 	// Pre-create the series a dashboard alerts on, so that a rate() over
 	// them exists before the first call.
 	for _, tool := range []string{"query", "list_tables", "describe_table"} {
-		m.inFlight.WithLabelValues(tool)
-		m.calls.WithLabelValues(tool, string(tools.OutcomeOK))
+		if !m.perDatabase {
+			m.inFlight.WithLabelValues(tool)
+			m.calls.WithLabelValues(tool, string(tools.OutcomeOK))
+		}
+		for _, db := range opts.Databases {
+			m.inFlight.WithLabelValues(db, tool)
+			m.calls.WithLabelValues(db, tool, string(tools.OutcomeOK))
+		}
 	}
 	return m
+}
+
+// labels prefixes a call's label values with its database, when the
+// series carry one.
+func (m *Metrics) labels(database string, values ...string) []string {
+	if m.perDatabase {
+		return append([]string{database}, values...)
+	}
+	return values
 }
 
 // ObserveDB adds the connection pool statistics of db, as
@@ -101,23 +129,23 @@ func (m *Metrics) ObserveDB(db *sql.DB, name string) {
 }
 
 // CallStarted implements tools.Observer.
-func (m *Metrics) CallStarted(tool string) {
-	m.inFlight.WithLabelValues(tool).Inc()
+func (m *Metrics) CallStarted(tool, database string) {
+	m.inFlight.WithLabelValues(m.labels(database, tool)...).Inc()
 }
 
 // CallFinished implements tools.Observer.
 func (m *Metrics) CallFinished(r *tools.Record) {
-	m.inFlight.WithLabelValues(r.Tool).Dec()
-	m.calls.WithLabelValues(r.Tool, string(r.Outcome)).Inc()
-	m.duration.WithLabelValues(r.Tool).Observe(r.Duration.Seconds())
+	m.inFlight.WithLabelValues(m.labels(r.Database, r.Tool)...).Dec()
+	m.calls.WithLabelValues(m.labels(r.Database, r.Tool, string(r.Outcome))...).Inc()
+	m.duration.WithLabelValues(m.labels(r.Database, r.Tool)...).Observe(r.Duration.Seconds())
 	if r.Rows > 0 {
-		m.rows.WithLabelValues(r.Tool).Add(float64(r.Rows))
+		m.rows.WithLabelValues(m.labels(r.Database, r.Tool)...).Add(float64(r.Rows))
 	}
 	if r.Truncated {
-		m.truncated.WithLabelValues(r.Tool).Inc()
+		m.truncated.WithLabelValues(m.labels(r.Database, r.Tool)...).Inc()
 	}
 	if r.Outcome == tools.OutcomeDenied {
-		m.denied.WithLabelValues(r.Tool, deniedReason(r.Error)).Inc()
+		m.denied.WithLabelValues(m.labels(r.Database, r.Tool, deniedReason(r.Error))...).Inc()
 	}
 }
 

@@ -29,8 +29,16 @@ import (
 // sqlmcp's stdio writes.
 func Connect(t testing.TB, tl *tools.Tools) *mcp.ClientSession {
 	t.Helper()
+	return ConnectFor(t, tl, nil, nil)
+}
+
+// ConnectFor is Connect for a caller allowed only the databases named
+// (tools.NewServerFor; nil: all), with the client options given (nil:
+// none), e.g. to hear of tool list changes.
+func ConnectFor(t testing.TB, tl *tools.Tools, names []string, copts *mcp.ClientOptions) *mcp.ClientSession {
+	t.Helper()
 	ctx := context.Background()
-	server := tl.NewServer("test")
+	server := tl.NewServerFor("test", names)
 	inR, inW := io.Pipe()
 	outR, outW := io.Pipe()
 	tr := transport.NewStdio(server, inR, outW, tl.Options().MaxResultBytes)
@@ -40,7 +48,7 @@ func Connect(t testing.TB, tl *tools.Tools) *mcp.ClientSession {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { ss.Close() })
-	cs, err := mcp.NewClient(&mcp.Implementation{Name: "toolstest"}, nil).Connect(ctx,
+	cs, err := mcp.NewClient(&mcp.Implementation{Name: "toolstest"}, copts).Connect(ctx,
 		&mcp.IOTransport{Reader: outR, Writer: inW, MaxLineLength: -1}, nil)
 	if err != nil {
 		t.Fatal(err)
