@@ -336,30 +336,37 @@ func (f *fleet) swap() {
 	f.retire(retired)
 }
 
-// retire closes the pools of databases no longer served once every call
-// that may still use them has ended: no call outlives the tools' bound.
+// retire closes the pools of databases no longer served once the last
+// call on them has ended (tools.Database.Retired). f.mu held.
 func (f *fleet) retire(retired []tools.Database) {
 	live := map[*sql.DB]bool{}
 	for _, e := range f.entries {
 		live[e.db.DB] = true
 		live[e.db.Control] = true
 	}
-	var pools []*sql.DB
 	for _, d := range retired {
+		var pools []*sql.DB
 		for _, p := range []*sql.DB{d.DB, d.Control} {
 			if p != nil && !live[p] {
 				pools = append(pools, p)
 			}
 		}
-	}
-	if len(pools) == 0 {
-		return
-	}
-	time.AfterFunc(f.t.CallBound()+time.Second, func() {
-		for _, p := range pools {
-			p.Close()
+		if len(pools) == 0 {
+			continue
 		}
-	})
+		done := d.Retired()
+		if done == nil { // not the tools' own: no call can outlive the bound
+			c := make(chan struct{})
+			time.AfterFunc(f.t.CallBound()+time.Second, func() { close(c) })
+			done = c
+		}
+		go func() {
+			<-done
+			for _, p := range pools {
+				p.Close()
+			}
+		}()
+	}
 }
 
 // reload serves the databases of next in place of the current ones: new
@@ -391,7 +398,7 @@ func (f *fleet) reload(ctx context.Context, next config) error {
 			f.startRetry(e)
 		}
 	}
-	f.retire(append(retired, listOf(old)...))
+	f.retire(retired)
 	f.cfg.Databases = next.Databases
 	f.cfg.Tokens = next.Tokens
 	return nil

@@ -7,8 +7,12 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"sync"
 	"syscall"
+
+	"github.com/sqlmcp/sqlmcp/dialect"
 
 	"github.com/sqlmcp/sqlmcp/tools"
 	"github.com/sqlmcp/sqlmcp/tools/metrics"
@@ -31,7 +35,19 @@ func serveFleet(ctx context.Context, cfg config, rl *reloader, auditor tools.Aud
 	var m *metrics.Metrics
 	var observer tools.Observer
 	if cfg.Transport == "http" {
-		observer = lazyObserver{&m}
+		var backends, names []string
+		for _, d := range cfg.Databases {
+			names = append(names, d.Name)
+			if t, err := dialect.ParseDSN(d.DSN); err == nil && !slices.Contains(backends, t.Backend.Name()) {
+				backends = append(backends, t.Backend.Name())
+			}
+		}
+		slices.Sort(backends)
+		m = metrics.New(metrics.Options{Version: version, Backend: strings.Join(backends, ","), Databases: names})
+		if auditFile != nil {
+			m.ObserveAudit(auditFile.WriteErrors)
+		}
+		observer = m
 	}
 	opts := tools.Options{
 		MaxRows:        cfg.MaxRows,
@@ -49,8 +65,9 @@ func serveFleet(ctx context.Context, cfg config, rl *reloader, auditor tools.Aud
 	}
 	defer f.close()
 	t := f.t
-	if cfg.Transport == "http" {
-		m = metrics.New(metrics.Options{Version: version, Backend: f.backends()})
+	if m != nil {
+		// Pool statistics of the pools opened at start-up (a database
+		// opened later, by a reconnect or a reload, has none).
 		f.mu.Lock()
 		for _, e := range f.entries {
 			if e.db.DB != nil {
@@ -58,9 +75,6 @@ func serveFleet(ctx context.Context, cfg config, rl *reloader, auditor tools.Aud
 			}
 		}
 		f.mu.Unlock()
-		if auditFile != nil {
-			m.ObserveAudit(auditFile.WriteErrors)
-		}
 	}
 	rl.setFleet(f, cfg)
 
@@ -73,23 +87,6 @@ func serveFleet(ctx context.Context, cfg config, rl *reloader, auditor tools.Aud
 		fmt.Fprint(stderr, terminalHint)
 	}
 	return serveStdio(ctx, t, stdin, stdout, logger, cfg.QueryTimeout)
-}
-
-// lazyObserver forwards to the metrics once they exist: the tools are
-// made (with their observer) before the metrics, whose backend label
-// names the databases' backends.
-type lazyObserver struct{ m **metrics.Metrics }
-
-func (o lazyObserver) CallStarted(tool string) {
-	if *o.m != nil {
-		(*o.m).CallStarted(tool)
-	}
-}
-
-func (o lazyObserver) CallFinished(r *tools.Record) {
-	if *o.m != nil {
-		(*o.m).CallFinished(r)
-	}
 }
 
 // reloader re-reads the config file on SIGHUP and swaps in its
