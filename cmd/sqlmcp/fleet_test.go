@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -421,5 +422,80 @@ deny_tables = ["employee"]
 	code, _, stderr = runCmd(t, []string{"grants", "--config", cfg, "--database", "nope"}, nil, nil)
 	if code != 2 || !strings.Contains(stderr, `no database "nope": it has music`) {
 		t.Errorf("grants on an unknown database: exit %d, %q", code, stderr)
+	}
+}
+
+// TestNamedDSNFlagsOverStdio: repeated --dsn NAME=URL flags serve named
+// databases without a file, over stdio: the tools take a `database`
+// argument naming either, and each call reaches its own backend.
+func TestNamedDSNFlagsOverStdio(t *testing.T) {
+	s := startStdio(t, "--dsn", "music=sqlite://"+chinookCopy(t), "--dsn", "pg="+pgDSN)
+	s.send(t, `{"jsonrpc":"2.0","id":100,"method":"tools/list"}`)
+	line, err := s.out.ReadBytes('\n')
+	if err != nil {
+		t.Fatalf("tools/list: %v; stderr: %s", err, s.stderr.String())
+	}
+	if !strings.Contains(string(line), `"enum":["music","pg"]`) {
+		t.Errorf("tools/list does not offer the enum [music pg]: %s", line)
+	}
+	for db, want := range map[string]string{"music": "sqlite_version", "pg": "PostgreSQL"} {
+		sql := map[string]string{"music": "SELECT 'sqlite_version ' || sqlite_version() AS v", "pg": "SELECT version() AS v"}[db]
+		s.nextID++
+		args, _ := json.Marshal(map[string]any{"database": db, "sql": sql})
+		s.send(t, fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"query","arguments":%s}}`, s.nextID, args))
+		if r := s.read(t); r.IsError || !strings.Contains(r.Text, want) {
+			t.Errorf("query on %s: %+v", db, r)
+		}
+	}
+}
+
+// TestReloadChangesATokensDatabases: a reload that takes a database from
+// a token ends that token's sessions; its next session sees only what it
+// has now, and the database it lost is refused.
+func TestReloadChangesATokensDatabases(t *testing.T) {
+	music := chinookCopy(t)
+	cfg := writeConfig(t, "")
+	write := func(dbs string) {
+		t.Helper()
+		text := `[[database]]
+name = "music"
+dsn = "sqlite://` + music + `"
+
+[[database]]
+name = "pg"
+dsn = "` + pgDSN + `"
+
+[[token]]
+name = "alice"
+sha256 = "` + sha256Hex(tokenA) + `"
+databases = ` + dbs + "\n"
+		if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(`["music", "pg"]`)
+	s := startFleet(t, cfg)
+	cs, err := connectHTTP(t, s.base+"/mcp", tokenA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := databaseEnum(t, cs, "query"); !slices.Equal(got, []string{"music", "pg"}) {
+		t.Fatalf("enum = %v", got)
+	}
+	write(`["music"]`)
+	s.cmd.Process.Signal(syscall.SIGHUP)
+	waitLog(t, s.stdioServer, "configuration reloaded")
+	if text, isErr := callText(t, cs, "query", map[string]any{"database": "pg", "sql": "SELECT 1 AS one"}); !isErr {
+		t.Errorf("the old session still reads pg after the token lost it: %s", text)
+	}
+	cs2, err := connectHTTP(t, s.base+"/mcp", tokenA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := databaseEnum(t, cs2, "query"); !slices.Equal(got, []string{"music"}) {
+		t.Errorf("enum of a new session after the reload = %v, want [music]", got)
+	}
+	if text, isErr := callText(t, cs2, "query", map[string]any{"database": "pg", "sql": "SELECT 1 AS one"}); !isErr {
+		t.Errorf("pg after the token lost it: %s", text)
 	}
 }

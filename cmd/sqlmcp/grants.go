@@ -35,13 +35,16 @@ Flags:
 func runGrants(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer, stderr io.Writer) int {
 	fs := flag.NewFlagSet("sqlmcp grants", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	configFile := fs.String("config", getenv("SQLMCP_CONFIG"), "TOML config file [SQLMCP_CONFIG]")
-	name := fs.String("database", "", "the [[database]] whose policy to grant (default: the file's only one)")
-	role := fs.String("role", "", "the role to grant to (default: the user of the database's DSN)")
+	configFile := fs.String("config", getenv("SQLMCP_CONFIG"), "the TOML config `FILE` [SQLMCP_CONFIG]")
+	name := fs.String("database", "", "the [[database]] `NAME` whose policy to grant (default: the file's only one)")
+	role := fs.String("role", "", "the `ROLE` to grant to (default: the user of the database's DSN)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(stderr, grantsUsage)
-			fs.VisitAll(func(f *flag.Flag) { fmt.Fprintf(stderr, "  --%s\n    \t%s\n", f.Name, f.Usage) })
+			fs.VisitAll(func(f *flag.Flag) {
+				typ, usage := flag.UnquoteUsage(f)
+				fmt.Fprintf(stderr, "  --%s %s\n    \t%s\n", f.Name, typ, usage)
+			})
 			return 0
 		}
 		fmt.Fprintf(stderr, "sqlmcp grants: %v (see sqlmcp grants --help)\n", err)
@@ -85,7 +88,7 @@ func runGrants(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	gov, ok := target.Backend.(dialect.Governor)
 	if !ok {
-		fmt.Fprintf(stderr, "sqlmcp grants: database %s is %s: no grants apply; sqlmcp enforces its access policy itself "+
+		fmt.Fprintf(stderr, "sqlmcp grants: database %s is %s: no grants apply: sqlmcp enforces its access policy itself, soundly "+
 			"(SQLite's authorizer sees every table and column a statement reads)\n", dc.Name, target.Backend.Traits().Title)
 		return 0
 	}
