@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -325,6 +326,10 @@ func TestReloadOnSIGHUP(t *testing.T) {
 	cfg := writeConfig(t, `[[database]]
 name = "music"
 dsn = "sqlite://`+music+`"
+
+[[database]]
+name = "pg"
+dsn = "`+pgDSN+`"
 `)
 	s := startFleet(t, cfg)
 	cs, err := connectHTTP(t, s.base+"/mcp", "")
@@ -334,6 +339,19 @@ dsn = "sqlite://`+music+`"
 	if text, isErr := callText(t, cs, "list_tables", map[string]any{"database": "music"}); isErr || !strings.Contains(text, "employee") {
 		t.Fatalf("before reload: error=%v %s", isErr, text)
 	}
+	// A call in flight on pg while the reload replaces pg's pool (its
+	// DSN changes): it finishes on the pool it started on.
+	marker := "reload_inflight_" + sha256Hex(t.Name())[:8]
+	inflight := make(chan string, 1)
+	go func() {
+		text, isErr := callText(t, cs, "query", map[string]any{"database": "pg", "sql": "SELECT count(*) AS " + marker + " FROM generate_series(1, 3000) a, generate_series(1, 10000) b"})
+		if isErr {
+			text = "error: " + text
+		}
+		inflight <- text
+	}()
+	waitRunning(t, marker, inflight)
+
 	rewrite := func(text string) {
 		t.Helper()
 		if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
@@ -350,6 +368,10 @@ deny_tables = ["employee"]
 
 [[database]]
 name = "pg"
+dsn = "` + pgDSN + `&application_name=reloaded"
+
+[[database]]
+name = "pg2"
 dsn = "` + pgDSN + `"
 `)
 	waitLog(t, s.stdioServer, "configuration reloaded")
@@ -359,18 +381,29 @@ dsn = "` + pgDSN + `"
 		t.Fatal(err)
 	}
 	for _, c := range []*mcp.ClientSession{cs, cs2} {
-		if got := databaseEnum(t, c, "query"); !slices.Equal(got, []string{"music", "pg"}) {
-			t.Errorf("enum after reload = %v, want [music pg]", got)
+		if got := databaseEnum(t, c, "query"); !slices.Equal(got, []string{"music", "pg", "pg2"}) {
+			t.Errorf("enum after reload = %v, want [music pg pg2]", got)
 		}
 	}
 	if text, isErr := callText(t, cs, "list_tables", map[string]any{"database": "music"}); isErr || strings.Contains(text, "employee") || !strings.Contains(text, "artist") {
 		t.Errorf("after reload, list_tables music: error=%v %s; want artist without employee", isErr, text)
 	}
 	if text, isErr := callText(t, cs, "query", map[string]any{"database": "music", "sql": "SELECT * FROM employee"}); !isErr {
-		t.Errorf("after reload, employee still readable: %s", text)
+		t.Errorf("after reload, employee still readable: %.200s", text)
 	}
-	if text, isErr := callText(t, cs2, "query", map[string]any{"database": "pg", "sql": "SELECT 2 AS two"}); isErr {
+	if text, isErr := callText(t, cs2, "query", map[string]any{"database": "pg2", "sql": "SELECT 2 AS two"}); isErr {
 		t.Errorf("the added database: %s", text)
+	}
+	if text, isErr := callText(t, cs2, "query", map[string]any{"database": "pg", "sql": "SELECT current_setting('application_name') AS app"}); isErr || !strings.Contains(text, "reloaded") {
+		t.Errorf("pg after reload does not use its new DSN: error=%v %s", isErr, text)
+	}
+	select {
+	case text := <-inflight:
+		if !strings.Contains(text, "30000000") || strings.HasPrefix(text, "error") {
+			t.Errorf("the call in flight during the reload: %s", text)
+		}
+	case <-time.After(30 * time.Second):
+		t.Error("the call in flight during the reload never answered")
 	}
 
 	// An invalid rewrite: one error line, the previous configuration stays.
@@ -383,11 +416,39 @@ deny_tables = ["a.b.c"]
 	if !strings.Contains(line, "deny_tables") || !strings.Contains(line, ":4:") {
 		t.Errorf("the rejection does not name the key and line: %s", line)
 	}
-	if got := databaseEnum(t, cs, "query"); !slices.Equal(got, []string{"music", "pg"}) {
-		t.Errorf("enum after an invalid reload = %v, want the previous [music pg]", got)
+	if got := databaseEnum(t, cs, "query"); !slices.Equal(got, []string{"music", "pg", "pg2"}) {
+		t.Errorf("enum after an invalid reload = %v, want the previous [music pg pg2]", got)
 	}
-	if text, isErr := callText(t, cs, "query", map[string]any{"database": "pg", "sql": "SELECT 3 AS three"}); isErr {
+	if text, isErr := callText(t, cs, "query", map[string]any{"database": "pg2", "sql": "SELECT 3 AS three"}); isErr {
 		t.Errorf("after an invalid reload: %s", text)
+	}
+}
+
+// waitRunning waits until a statement containing marker runs on the
+// PostgreSQL test server.
+func waitRunning(t *testing.T, marker string, answered <-chan string) {
+	t.Helper()
+	db, err := sql.Open("postgres", pgDSN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var n int
+		err := db.QueryRow("SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%' || $1 || '%' AND pid <> pg_backend_pid()", marker).Scan(&n)
+		if err == nil && n > 0 {
+			return
+		}
+		select {
+		case text := <-answered:
+			t.Fatalf("the call answered before it was seen running: %s", text)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the statement never started (err %v)", err)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 

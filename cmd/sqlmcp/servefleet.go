@@ -83,6 +83,9 @@ func serveFleet(ctx context.Context, cfg config, rl *reloader, auditor tools.Aud
 	if cfg.Transport == "http" {
 		return serveHTTP(ctx, cfg, t, nil, f, m, logger, stderr, rl.setService)
 	}
+	if len(cfg.Tokens) > 0 {
+		logger.Info("the config file's [[token]]s apply to --transport http only; over stdio the client sees every database")
+	}
 	if f, ok := stdin.(*os.File); ok && isTerminal(f) {
 		fmt.Fprint(stderr, terminalHint)
 	}
