@@ -12,6 +12,7 @@ import (
 	gomysql "github.com/go-sql-driver/mysql"
 
 	"github.com/sqlmcp/sqlmcp/dialect"
+	"github.com/sqlmcp/sqlmcp/dialect/access"
 	"github.com/sqlmcp/sqlmcp/dialect/internal/sqlkit"
 	"github.com/sqlmcp/sqlmcp/dialect/internal/wire"
 	"github.com/sqlmcp/sqlmcp/dialect/policy"
@@ -87,7 +88,7 @@ func (d *mysql) Begin(ctx context.Context, conn *sql.Conn, opts dialect.SessionO
 	if _, err := conn.ExecContext(ctx, "START TRANSACTION READ ONLY"); err != nil {
 		return fail("begin read-only transaction", err)
 	}
-	sess := &mysqlSession{conn: conn, sock: sock, stopCancel: func(bool) {}, control: opts.Control}
+	sess := &mysqlSession{conn: conn, sock: sock, stopCancel: func(bool) {}, control: opts.Control, access: opts.Access}
 	if opts.Control != nil {
 		// go-sql-driver answers a cancelled context by closing its socket,
 		// and the server goes on running the statement; KILL QUERY stops it.
@@ -124,6 +125,7 @@ type mysqlSession struct {
 	control    *sql.DB
 	id         int64 // CONNECTION_ID(), when control is set
 	dropped    bool  // Close found the connection broken
+	access     *access.Policy
 }
 
 var (
@@ -172,6 +174,11 @@ func (s *mysqlSession) QueryRowContext(ctx context.Context, query string, args .
 // Query sends the statement as one COM_QUERY without arguments: the text
 // protocol, which with multiStatements off runs exactly one statement.
 func (s *mysqlSession) Query(ctx context.Context, st policy.Statement) (*sql.Rows, error) {
+	if !s.access.Empty() {
+		if err := s.accessCheck(ctx, st); err != nil {
+			return nil, err
+		}
+	}
 	return s.conn.QueryContext(ctx, st.Body)
 }
 

@@ -163,6 +163,9 @@ type checker struct {
 	r    *rules
 	src  string
 	toks []token
+	// explained is the index of the first token of the statement an
+	// EXPLAIN explains (set by explain).
+	explained int
 }
 
 func (c *checker) refuse(format string, args ...any) *Violation {
@@ -479,6 +482,7 @@ func (c *checker) explain(i int) (StatementKind, *Violation) {
 	if v := c.read(i); v != nil {
 		return 0, c.refuse("only read statements may be explained: %s", v.Reason)
 	}
+	c.explained = i
 	return Explain, nil
 }
 

@@ -116,6 +116,11 @@ func (s *pgSession) QueryRowContext(ctx context.Context, query string, args ...a
 // arguments as a simple query, which would run several statements), and
 // with binary_parameters (set by ParseDSN) the page takes one round trip.
 func (s *pgSession) Query(ctx context.Context, st policy.Statement) (*sql.Rows, error) {
+	if !s.opts.Access.Empty() {
+		if err := s.accessCheck(ctx, st); err != nil {
+			return nil, err
+		}
+	}
 	if st.Kind != policy.Select || s.opts.MaxRows <= 0 {
 		stmt, err := s.conn.PrepareContext(ctx, st.Body)
 		if err != nil {

@@ -99,6 +99,12 @@ func sqliteAuthorizer(action sqlitedrv.AuthorizerActionCode, arg1, arg2, _, _ st
 // context ends.
 func (sqlite) Begin(ctx context.Context, conn *sql.Conn, opts dialect.SessionOptions) (dialect.Session, error) {
 	var stale error
+	sess := &sqliteSession{conn: conn}
+	auth := sqliteAuthorizer
+	if !opts.Access.Empty() {
+		sess.access = &accessGuard{policy: opts.Access}
+		auth = sess.access.authorize
+	}
 	err := conn.Raw(func(dc any) error {
 		if stale = checkSQLiteFile(dc); stale != nil {
 			return nil
@@ -107,7 +113,7 @@ func (sqlite) Begin(ctx context.Context, conn *sql.Conn, opts dialect.SessionOpt
 		if !ok {
 			return fmt.Errorf("sqlite driver %T does not support an authorizer", dc)
 		}
-		return r.RegisterAuthorizer(sqliteAuthorizer)
+		return r.RegisterAuthorizer(auth)
 	})
 	if stale != nil {
 		wire.DiscardConn(conn)
@@ -133,11 +139,12 @@ func (sqlite) Begin(ctx context.Context, conn *sql.Conn, opts dialect.SessionOpt
 			return nil, fmt.Errorf("set sqlite limit: %w", err)
 		}
 	}
-	return &sqliteSession{conn: conn}, nil
+	return sess, nil
 }
 
 type sqliteSession struct {
-	conn *sql.Conn
+	conn   *sql.Conn
+	access *accessGuard // nil without an access policy
 }
 
 func (s *sqliteSession) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
@@ -149,12 +156,41 @@ func (s *sqliteSession) QueryRowContext(ctx context.Context, query string, args 
 }
 
 func (s *sqliteSession) Query(ctx context.Context, st policy.Statement) (*sql.Rows, error) {
-	return s.conn.QueryContext(ctx, st.Body)
+	if s.access == nil {
+		return s.conn.QueryContext(ctx, st.Body)
+	}
+	s.access.enforce.Store(true)
+	s.access.denied = nil
+	rows, err := s.conn.QueryContext(ctx, st.Body)
+	if err != nil && s.access.denied != nil {
+		return nil, s.access.denied
+	}
+	return rows, err
 }
 
-// Close leaves the authorizer and limits in place: they are the right
-// state for every use of a connection of this read-only pool.
-func (s *sqliteSession) Close() error { return nil }
+// Close leaves the read-only authorizer and the limits in place: they are
+// the right state for every use of a connection of this read-only pool.
+// A session with an access policy puts the plain read-only authorizer
+// back, so that the next session of the connection starts clean; if that
+// fails the connection is discarded rather than pooled with a policy that
+// is not its next user's.
+func (s *sqliteSession) Close() error {
+	if s.access == nil {
+		return nil
+	}
+	err := s.conn.Raw(func(dc any) error {
+		r, ok := dc.(sqlitedrv.AuthorizerRegisterer)
+		if !ok {
+			return fmt.Errorf("sqlite driver %T does not support an authorizer", dc)
+		}
+		return r.RegisterAuthorizer(sqliteAuthorizer)
+	})
+	if err != nil {
+		wire.DiscardConn(s.conn)
+		return fmt.Errorf("restore the read-only authorizer: %w", err)
+	}
+	return nil
+}
 
 func (sqlite) ClassifyError(err error) (dialect.DBError, bool) {
 	var se *sqlitedrv.Error

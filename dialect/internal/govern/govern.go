@@ -1,0 +1,299 @@
+// Package govern holds what the PostgreSQL and MySQL backends share in
+// their plan-level access check: reading a statement's names from its
+// tokens, and the conservative rules for a table some of whose columns
+// the access policy denies. It knows the policy's lexer and the access
+// policy, nothing about drivers or MCP.
+package govern
+
+import (
+	"strings"
+
+	"github.com/sqlmcp/sqlmcp/dialect/access"
+	"github.com/sqlmcp/sqlmcp/dialect/policy"
+)
+
+// Stmt is a statement's tokens, read for names.
+type Stmt struct {
+	toks []policy.Token
+	// tablePos[i] is true when token i stands where a table is named (the
+	// FROM list, after JOIN).
+	tablePos []bool
+}
+
+// Parse lexes sql (a statement CheckReadOnly accepted) with flavor f.
+func Parse(f policy.Flavor, sql string) (*Stmt, error) {
+	toks, err := policy.Tokens(f, sql)
+	if err != nil {
+		return nil, err
+	}
+	s := &Stmt{toks: toks}
+	s.markTablePositions()
+	return s, nil
+}
+
+// Name is a dotted name of the statement: one to three parts, each a
+// word or quoted identifier as written (Quoted tells which, per part).
+type Name struct {
+	Parts  []string
+	Quoted []bool
+	// Call is true when the name is followed by "(": a function.
+	Call bool
+	// Table is true when the name stands where a FROM list names a table.
+	Table bool
+}
+
+// Names returns every dotted name of the statement, keywords included
+// (callers resolve them against the catalog, where a keyword names
+// nothing).
+func (s *Stmt) Names() []Name {
+	var out []Name
+	for i := 0; i < len(s.toks); i++ {
+		if !s.isName(i) || (i > 0 && s.isOp(i-1, ".")) {
+			continue
+		}
+		n := Name{}
+		j := i
+		for {
+			n.Parts = append(n.Parts, s.toks[j].Name)
+			n.Quoted = append(n.Quoted, s.toks[j].Kind == policy.TokenIdent)
+			if s.isOp(j+1, ".") && s.isName(j+2) {
+				j += 2
+				continue
+			}
+			break
+		}
+		n.Call = s.kind(j+1) == policy.TokenLParen
+		n.Table = s.tablePos[j]
+		if len(n.Parts) <= 3 {
+			out = append(out, n)
+		}
+		i = j
+	}
+	return out
+}
+
+// Escaped reports whether the statement spells an identifier with
+// escapes (U&"…"), which name checks cannot read.
+func (s *Stmt) Escaped() bool {
+	for _, t := range s.toks {
+		if t.Escaped {
+			return true
+		}
+	}
+	return false
+}
+
+// Mentions reports whether some identifier of the statement spells name
+// (case-insensitively: a policy errs on refusing).
+func (s *Stmt) Mentions(name string) bool {
+	for _, t := range s.toks {
+		if t.Name != "" && strings.EqualFold(t.Name, name) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Stmt) kind(i int) policy.TokenKind {
+	if i < 0 || i >= len(s.toks) {
+		return 0
+	}
+	return s.toks[i].Kind
+}
+
+func (s *Stmt) isName(i int) bool {
+	k := s.kind(i)
+	return (k == policy.TokenWord || k == policy.TokenIdent) && s.toks[i].Name != ""
+}
+
+func (s *Stmt) isOp(i int, op string) bool {
+	return s.kind(i) == policy.TokenOp && s.toks[i].Text == op
+}
+
+func (s *Stmt) isWord(i int, words ...string) bool {
+	if s.kind(i) != policy.TokenWord {
+		return false
+	}
+	for _, w := range words {
+		if strings.EqualFold(s.toks[i].Text, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// clauseEnd are the words that end a FROM list.
+var clauseEnd = []string{"WHERE", "GROUP", "HAVING", "ORDER", "LIMIT", "OFFSET", "FETCH", "WINDOW", "UNION",
+	"EXCEPT", "INTERSECT", "MINUS", "FOR", "QUALIFY", "SELECT", "RETURNING", "INTO", "PROCEDURE", "LOCK"}
+
+// notAlias are the words that may follow a table in a FROM list and are
+// not its alias.
+var notAlias = append([]string{"JOIN", "INNER", "LEFT", "RIGHT", "FULL", "CROSS", "NATURAL", "OUTER", "ON", "USING",
+	"TABLESAMPLE", "STRAIGHT_JOIN", "USE", "FORCE", "IGNORE", "PARTITION", "LATERAL", "AS", "WITH", "AND", "OR"}, clauseEnd...)
+
+// markTablePositions finds the tokens that stand where a FROM list names
+// a table: after FROM, JOIN, a comma of the list, LATERAL or ONLY, and
+// the last part of a qualified name there. Parentheses open a new frame:
+// a subquery, a parenthesised join (which continues the list) or an
+// expression (never a FROM list, so that EXTRACT(x FROM y) is not one).
+func (s *Stmt) markTablePositions() {
+	s.tablePos = make([]bool, len(s.toks))
+	const (
+		stNone = iota
+		stFrom
+		stOn
+	)
+	type frame struct {
+		query bool
+		state int
+	}
+	stack := []frame{{query: true}}
+	top := func() *frame { return &stack[len(stack)-1] }
+	selectish := func(i int) bool { return s.isWord(i, "SELECT", "WITH", "VALUES", "TABLE") }
+	afterListStart := func(i int) bool {
+		return s.isWord(i, "FROM", "JOIN", "LATERAL", "ONLY", "STRAIGHT_JOIN") || s.isOp(i, ",") || s.kind(i) == policy.TokenLParen
+	}
+	for i := 0; i < len(s.toks); i++ {
+		f := top()
+		switch {
+		case s.kind(i) == policy.TokenLParen:
+			inList := f.state == stFrom && afterListStart(i-1)
+			nf := frame{query: selectish(i+1) || inList}
+			if inList && !selectish(i+1) {
+				nf.state = stFrom
+			}
+			stack = append(stack, nf)
+			continue
+		case s.kind(i) == policy.TokenRParen:
+			if len(stack) > 1 {
+				stack = stack[:len(stack)-1]
+			}
+			continue
+		}
+		if !f.query {
+			continue
+		}
+		switch {
+		case s.isWord(i, "FROM") && !s.isWord(i-1, "DISTINCT"):
+			f.state = stFrom
+		case s.isWord(i, "JOIN", "STRAIGHT_JOIN"):
+			f.state = stFrom
+		case s.isWord(i, "ON", "USING"):
+			if f.state != stNone {
+				f.state = stOn
+			}
+		case s.isOp(i, ",") && f.state == stOn:
+			f.state = stFrom
+		case s.isWord(i, clauseEnd...):
+			f.state = stNone
+		case s.isName(i) && s.isWord(i-1, "TABLE"):
+			s.tablePos[i] = true // TABLE t, SHOW CREATE TABLE t
+		case f.state == stFrom && s.isName(i):
+			if afterListStart(i-1) || s.isOp(i-1, ".") && s.tablePos[i-2] {
+				s.tablePos[i] = true
+			}
+		}
+	}
+}
+
+// ColumnRule is the first deny_columns rule that applies to a column of
+// schema.table.
+func ColumnRule(p *access.Policy, schema, table string) string {
+	for _, r := range p.ColumnRules() {
+		if (r[0] == "" || globEq(r[0], schema)) && globEq(r[1], table) {
+			return "deny_columns " + ruleText(r)
+		}
+	}
+	return "deny_columns"
+}
+
+func ruleText(r [3]string) string {
+	if r[0] == "" {
+		return r[1] + "." + r[2]
+	}
+	return r[0] + "." + r[1] + "." + r[2]
+}
+
+// globEq matches through a one-rule policy: the policy's own matcher.
+func globEq(pattern, name string) bool {
+	p, err := access.Compile(access.Rules{Schemas: []string{pattern}})
+	return err == nil && p.SchemaVisible(name)
+}
+
+// CheckColumns applies the conservative rules for schema.table, which the
+// statement reads and on which some deny_columns rule applies (HasColumnRules).
+// It is allowed only when the statement names the table itself, never
+// reads it whole (*, t.*, NATURAL JOIN, the table or its alias as a
+// value, column aliases in FROM) and no identifier spells a denied column.
+func (s *Stmt) CheckColumns(p *access.Policy, schema, table string) *access.Denied {
+	object := table
+	if schema != "" {
+		object = schema + "." + table
+	}
+	rule := ColumnRule(p, schema, table)
+	deny := func(detail string) *access.Denied {
+		return &access.Denied{Rule: rule, Object: object, Detail: detail}
+	}
+	if s.Escaped() {
+		return deny("an identifier written with escapes (U&\"…\") cannot be checked")
+	}
+	// Denied columns by name, wherever they appear.
+	for _, t := range s.toks {
+		if t.Name == "" {
+			continue
+		}
+		if r := p.ColumnDenied(schema, table, t.Name); r != "" {
+			return &access.Denied{Rule: r, Object: object + "." + t.Name}
+		}
+	}
+	// The table's names in the statement: itself and its aliases.
+	names := map[string]bool{strings.ToLower(table): true}
+	aliasDef := make([]bool, len(s.toks))
+	named := false
+	for i := range s.toks {
+		if !s.tablePos[i] || !strings.EqualFold(s.toks[i].Name, table) {
+			continue
+		}
+		named = true
+		j := i + 1
+		if s.isWord(j, "AS") {
+			j++
+		}
+		if s.isName(j) && !s.isWord(j, notAlias...) {
+			names[strings.ToLower(s.toks[j].Name)] = true
+			aliasDef[j] = true
+			if s.kind(j+1) == policy.TokenLParen {
+				return deny("column aliases in FROM rename its columns by position")
+			}
+		} else if s.kind(j) == policy.TokenLParen && j == i+2 {
+			return deny("column aliases in FROM rename its columns by position")
+		}
+	}
+	if !named {
+		return deny("it is reached through a view, a function or a name the check cannot follow, and some of its columns are denied")
+	}
+	for i, t := range s.toks {
+		switch {
+		case t.Kind == policy.TokenOp && t.Text == "*":
+			if s.isOp(i-1, ".") {
+				if names[strings.ToLower(s.toks[i-2].Name)] {
+					return deny(s.toks[i-2].Text + ".* reads every column")
+				}
+				continue
+			}
+			if s.isOp(i-1, ",") || s.isWord(i-1, "SELECT", "DISTINCT", "ALL") {
+				if s.isWord(i-1, "SELECT") && s.kind(i-2) == policy.TokenLParen && s.isWord(i-3, "EXISTS") {
+					continue // EXISTS (SELECT * …) reads no column
+				}
+				return deny("SELECT * reads every column; name the allowed columns")
+			}
+		case s.isWord(i, "NATURAL"):
+			return deny("NATURAL JOIN compares every column of the same name")
+		case i == 0 && s.isWord(i, "TABLE"):
+			return deny("TABLE reads every column")
+		case t.Name != "" && names[strings.ToLower(t.Name)] && !s.tablePos[i] && !aliasDef[i] && !s.isOp(i+1, "."):
+			return deny("the table's row is used as a value (" + t.Text + "); name the allowed columns")
+		}
+	}
+	return nil
+}

@@ -1,0 +1,228 @@
+package mysql
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/sqlmcp/sqlmcp/dialect/access"
+	"github.com/sqlmcp/sqlmcp/dialect/internal/govern"
+	"github.com/sqlmcp/sqlmcp/dialect/policy"
+)
+
+// The access check (SessionOptions.Access) on MySQL and MariaDB, the
+// second layer: the role's grants are the sound one (GrantScript,
+// Exposed). It reads the statement, not its plan: MySQL's and MariaDB's
+// EXPLAIN is no safe preview, since the optimizer runs uncorrelated
+// subqueries and reads const tables while explaining (a value can come
+// back in an error), and their JSON plans name tables by alias only.
+// Instead, before the statement runs:
+//
+//   - every name in a FROM list (and every name of SHOW, DESCRIBE and
+//     EXPLAIN <table>) is judged as a table of its qualifier or of the
+//     current database, case-insensitively: a denied table, one outside
+//     schemas, or a statistics table holding values is refused;
+//   - a view among them is read through its stored definition, which
+//     MySQL keeps with every name qualified and * expanded, and that text
+//     is checked the same way, recursively;
+//   - a table with denied columns must pass govern.Stmt.CheckColumns in
+//     the text that names it (the statement or a view's definition);
+//   - a call of a stored function (not in a system schema) is refused:
+//     its body can read anything.
+//
+// It costs one catalog query per nesting level of views (one for a
+// statement without views).
+
+// mysqlStatTables hold column values (MariaDB's engine-independent
+// statistics, MySQL's histograms) and are refused whenever a policy is set.
+var mysqlStatTables = map[string]bool{
+	"information_schema.column_statistics": true, "mysql.column_stats": true,
+	"mysql.table_stats": true, "mysql.index_stats": true,
+}
+
+var mysqlRoutineSystemSchemas = map[string]bool{"mysql": true, "sys": true, "information_schema": true, "performance_schema": true}
+
+// mysqlText is one text to check: the statement or a view's definition,
+// with the database its unqualified names resolve in ("" for the
+// session's current database).
+type mysqlText struct {
+	sql, db, via string
+}
+
+// mysqlRef is a table a text reads.
+type mysqlRef struct {
+	schema, table string
+	text          mysqlText
+	stmt          *govern.Stmt
+}
+
+func (s *mysqlSession) accessCheck(ctx context.Context, st policy.Statement) error {
+	p := s.access
+	var current string
+	if err := s.conn.QueryRowContext(ctx, "SELECT COALESCE(DATABASE(), '')").Scan(&current); err != nil {
+		return fmt.Errorf("access check: %w", err)
+	}
+	queue := []mysqlText{{sql: st.Body, db: current}}
+	seen := map[string]bool{}
+	for depth := 0; len(queue) > 0; depth++ {
+		if depth > 16 {
+			return &access.Denied{Rule: "access policy", Object: "views nested too deeply", Detail: "the check stops at 16 levels"}
+		}
+		var refs []mysqlRef
+		var calls []string
+		for _, t := range queue {
+			stmt, err := govern.Parse(policy.MySQL, t.sql)
+			if err != nil {
+				if t.via != "" {
+					return &access.Denied{Rule: "access policy", Object: "view " + t.via, Detail: "its definition could not be read"}
+				}
+				return err
+			}
+			all := st.Kind == policy.Show && t.via == ""
+			for _, n := range stmt.Names() {
+				if n.Call {
+					if len(n.Parts) == 2 && mysqlRoutineSystemSchemas[strings.ToLower(n.Parts[0])] {
+						continue
+					}
+					calls = append(calls, strings.ToLower(n.Parts[len(n.Parts)-1]))
+					continue
+				}
+				if !n.Table && !all || len(n.Parts) > 2 {
+					continue
+				}
+				schema, table := t.db, n.Parts[len(n.Parts)-1]
+				if len(n.Parts) == 2 {
+					schema = n.Parts[0]
+				}
+				if d := mysqlTableDenied(p, schema, table, t.via); d != nil {
+					return d
+				}
+				refs = append(refs, mysqlRef{schema: schema, table: table, text: t, stmt: stmt})
+			}
+		}
+		found, err := s.lookUp(ctx, p, refs, calls, seen)
+		if err != nil {
+			return err
+		}
+		for _, r := range refs {
+			if !found.denied[strings.ToLower(r.schema+"."+r.table)] {
+				continue
+			}
+			if st.Kind == policy.Show && r.text.via == "" {
+				return &access.Denied{Rule: govern.ColumnRule(p, r.schema, r.table), Object: r.schema + "." + r.table,
+					Detail: "it has hidden columns; use describe_table"}
+			}
+			if d := r.stmt.CheckColumns(p, r.schema, r.table); d != nil {
+				if r.text.via != "" && !strings.Contains(d.Detail, "through") {
+					d.Detail = strings.TrimPrefix(d.Detail+"; ", "; ") + "through view " + r.text.via
+				}
+				return d
+			}
+		}
+		queue = found.views
+	}
+	return nil
+}
+
+// mysqlTableDenied judges one table a text reads.
+func mysqlTableDenied(p *access.Policy, schema, table, via string) *access.Denied {
+	detail := ""
+	if via != "" {
+		detail = "through view " + via
+	}
+	obj := schema + "." + table
+	if mysqlStatTables[strings.ToLower(obj)] {
+		return &access.Denied{Rule: "access policy", Object: obj, Detail: "statistics hold column values"}
+	}
+	rule := p.TableDenied(schema, table)
+	if rule == "schemas" && strings.EqualFold(schema, "information_schema") {
+		rule = ""
+	}
+	if rule != "" {
+		return &access.Denied{Rule: rule, Object: obj, Detail: detail}
+	}
+	return nil
+}
+
+// mysqlFound is what lookUp found: the definitions of views to check
+// next, and the tables (schema.table, lower case) with a denied column.
+type mysqlFound struct {
+	views  []mysqlText
+	denied map[string]bool
+}
+
+// lookUp reads, in one catalog query, the definitions of the views among
+// refs (not seen before), the columns of those on which a deny_columns
+// rule may apply, and the stored functions among calls (a refusal).
+func (s *mysqlSession) lookUp(ctx context.Context, p *access.Policy, refs []mysqlRef, calls []string, seen map[string]bool) (mysqlFound, error) {
+	found := mysqlFound{denied: map[string]bool{}}
+	var q strings.Builder
+	var args []any
+	q.WriteString("SELECT 'view', TABLE_SCHEMA, TABLE_NAME, VIEW_DEFINITION FROM information_schema.VIEWS WHERE 1 = 0")
+	cols := false
+	for _, r := range refs {
+		key := strings.ToLower(r.schema + "." + r.table)
+		if !seen[key] {
+			seen[key] = true
+			q.WriteString(" OR (LOWER(TABLE_SCHEMA) = LOWER(?) AND LOWER(TABLE_NAME) = LOWER(?))")
+			args = append(args, r.schema, r.table)
+		}
+		cols = cols || p.HasColumnRules(r.schema, r.table)
+	}
+	if cols {
+		q.WriteString(" UNION ALL SELECT 'column', TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME FROM information_schema.COLUMNS WHERE 1 = 0")
+		for _, r := range refs {
+			if p.HasColumnRules(r.schema, r.table) {
+				q.WriteString(" OR (LOWER(TABLE_SCHEMA) = LOWER(?) AND LOWER(TABLE_NAME) = LOWER(?))")
+				args = append(args, r.schema, r.table)
+			}
+		}
+	}
+	if len(calls) > 0 {
+		q.WriteString(" UNION ALL SELECT 'routine', ROUTINE_SCHEMA, ROUTINE_NAME, '' FROM information_schema.ROUTINES" +
+			" WHERE ROUTINE_SCHEMA NOT IN ('mysql', 'sys', 'information_schema', 'performance_schema') AND LOWER(ROUTINE_NAME) IN (?")
+		q.WriteString(strings.Repeat(", ?", len(calls)-1))
+		q.WriteString(")")
+		for _, c := range calls {
+			args = append(args, c)
+		}
+	}
+	if len(args) == 0 {
+		return found, nil
+	}
+	rows, err := s.conn.QueryContext(ctx, q.String(), args...)
+	if err != nil {
+		return found, fmt.Errorf("access check: %w", err)
+	}
+	defer rows.Close()
+	var denied *access.Denied
+	for rows.Next() {
+		var kind, schema, name string
+		var def *string
+		if err := rows.Scan(&kind, &schema, &name, &def); err != nil {
+			return found, fmt.Errorf("access check: %w", err)
+		}
+		switch {
+		case denied != nil:
+		case kind == "routine":
+			denied = &access.Denied{Rule: "access policy", Object: "function " + schema + "." + name,
+				Detail: "a stored function may read anything, and the check cannot see its body"}
+		case kind == "column":
+			if def != nil && p.ColumnDenied(schema, name, *def) != "" {
+				found.denied[strings.ToLower(schema+"."+name)] = true
+			}
+		case def == nil || strings.TrimSpace(*def) == "":
+			denied = &access.Denied{Rule: "access policy", Object: "view " + schema + "." + name,
+				Detail: "the connected role cannot read its definition (SHOW VIEW), so what it reads cannot be checked"}
+		default:
+			found.views = append(found.views, mysqlText{sql: *def, db: schema, via: schema + "." + name})
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return found, fmt.Errorf("access check: %w", err)
+	}
+	if denied != nil {
+		return found, denied
+	}
+	return found, nil
+}

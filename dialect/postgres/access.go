@@ -1,0 +1,338 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/lib/pq"
+
+	"github.com/sqlmcp/sqlmcp/dialect/access"
+	"github.com/sqlmcp/sqlmcp/dialect/internal/govern"
+	"github.com/sqlmcp/sqlmcp/dialect/policy"
+)
+
+// The plan-level access check (SessionOptions.Access), PostgreSQL's second
+// layer: the role's grants are the sound one (GrantScript, Exposed). Before
+// the statement runs, in its transaction:
+//
+//  1. Its names are read from its tokens. Functions that run SQL from text
+//     or dump whole tables are refused by name; the relations it names in
+//     FROM lists, and everything their view and materialized-view
+//     definitions depend on (pg_rewrite/pg_depend, recursively), and the
+//     functions it calls that are not PostgreSQL's own, are looked up in one
+//     catalog query. User-defined functions are refused, because planning
+//     may run them (constant folding) and the plan never shows their bodies.
+//  2. EXPLAIN (VERBOSE, FORMAT JSON) lists every relation the planner will
+//     scan: views expanded, CTEs, subqueries, search-path-resolved names.
+//     A relation of the plan the first query did not see is looked up the
+//     same way.
+//  3. A denied table (or one outside schemas, or pg_toast, or planner
+//     statistics) is refused; a table with denied columns is allowed only
+//     under govern.Stmt.CheckColumns and when no view leads to it.
+
+// pgStatRelations hold values of columns: planner statistics.
+var pgStatRelations = map[string]bool{
+	"pg_stats": true, "pg_stats_ext": true, "pg_stats_ext_exprs": true, "pg_statistic": true,
+	"pg_statistic_ext_data": true,
+}
+
+// pgSQLFunctionPrefixes name PostgreSQL's functions that run SQL given
+// as text or dump whole tables (query_to_xml, table_to_xml, ts_stat,
+// dblink, …): the plan shows the call, never what it reads.
+var pgSQLFunctionPrefixes = []string{"query_to_", "table_to_", "cursor_to_", "schema_to_", "database_to_", "dblink", "ts_stat"}
+
+func pgSQLFunction(name string) bool {
+	n := strings.ToLower(name)
+	for _, p := range pgSQLFunctionPrefixes {
+		if strings.HasPrefix(n, p) {
+			return true
+		}
+	}
+	return false
+}
+
+func pgSystemSchema(s string) bool { return s == "pg_catalog" || s == "information_schema" }
+
+// pgReach finds, for the relations named in $2 (to_regclass texts), each
+// relation and every relation their views and materialized views read,
+// recursively (kind 'rel': schema, name, relkind, the view it was reached
+// through, its columns, a view's definition); the functions those
+// definitions call that are not pinned (kind 'func': PostgreSQL records no
+// dependency on its built-in functions, so the definitions' text is read
+// for those); and the
+// functions named in $1 that are not PostgreSQL's own (kind 'udf').
+const pgReach = `WITH RECURSIVE reach(oid, via, depth) AS (
+  SELECT c.oid::oid, ''::text, 0 FROM unnest($2::text[]) AS n(name) CROSS JOIN LATERAL pg_catalog.to_regclass(n.name) AS c(oid)
+  WHERE c.oid IS NOT NULL
+  UNION
+  SELECT d.refobjid, r.ev_class::regclass::text, reach.depth + 1
+  FROM reach JOIN pg_catalog.pg_rewrite r ON r.ev_class = reach.oid
+  JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = r.oid
+   AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid <> r.ev_class
+  WHERE reach.depth < 16
+)
+SELECT 'rel', n.nspname::text, c.relname::text, c.relkind::text, reach.via,
+  ARRAY(SELECT a.attname::text FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped),
+  CASE WHEN c.relkind IN ('v', 'm') THEN pg_catalog.pg_get_viewdef(c.oid) END
+FROM reach JOIN pg_catalog.pg_class c ON c.oid = reach.oid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+UNION ALL
+SELECT 'func', n.nspname::text, p.proname::text, '', r.ev_class::regclass::text, NULL, NULL
+FROM reach JOIN pg_catalog.pg_rewrite r ON r.ev_class = reach.oid
+JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = r.oid AND d.refclassid = 'pg_catalog.pg_proc'::regclass
+JOIN pg_catalog.pg_proc p ON p.oid = d.refobjid JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+UNION ALL
+SELECT 'udf', n.nspname::text, p.proname::text, '', '', NULL, NULL
+FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+WHERE p.proname = ANY($1::text[]) AND n.nspname NOT IN ('pg_catalog', 'information_schema')`
+
+type pgRel struct {
+	schema, name, kind string
+	vias               []string
+	// denied is true when some column of the relation is denied.
+	denied bool
+}
+
+// accessCheck refuses st with an *access.Denied when it would read what
+// the session's policy denies.
+func (s *pgSession) accessCheck(ctx context.Context, st policy.Statement) error {
+	p := s.opts.Access
+	target := st.Body
+	if st.Kind == policy.Explain {
+		inner, ok := policy.Explained(policy.Postgres, st.Body)
+		if !ok {
+			return &access.Denied{Rule: "access policy", Object: "an EXPLAIN", Detail: "its statement could not be read"}
+		}
+		target = inner
+	}
+	stmt, err := govern.Parse(policy.Postgres, target)
+	if err != nil {
+		return err
+	}
+	var calls, rels []string
+	for _, n := range stmt.Names() {
+		last := pgFold(n, len(n.Parts)-1)
+		switch {
+		case n.Call:
+			if pgSQLFunction(last) {
+				return &access.Denied{Rule: "access policy", Object: "function " + strings.Join(n.Parts, "."),
+					Detail: "it runs SQL given as text or reads whole tables, which the check cannot follow"}
+			}
+			calls = append(calls, last)
+		case n.Table:
+			parts := n.Parts
+			q := make([]string, 0, 2)
+			for i := max(0, len(parts)-2); i < len(parts); i++ {
+				q = append(q, pq.QuoteIdentifier(pgFold(n, i)))
+			}
+			rels = append(rels, strings.Join(q, "."))
+		}
+	}
+	seen := map[string]*pgRel{}
+	if err := s.reach(ctx, p, stmt, calls, rels, seen); err != nil {
+		return err
+	}
+	plan, err := s.planRelations(ctx, target)
+	if err != nil {
+		return err
+	}
+	var more []string
+	for _, r := range plan {
+		if seen[r[0]+"."+r[1]] == nil {
+			more = append(more, pq.QuoteIdentifier(r[0])+"."+pq.QuoteIdentifier(r[1]))
+		}
+	}
+	if len(more) > 0 {
+		before := len(seen)
+		if err := s.reach(ctx, p, stmt, nil, more, seen); err != nil {
+			return err
+		}
+		if len(seen) == before {
+			return fmt.Errorf("access check: the plan reads relations the catalog does not show")
+		}
+	}
+	// A table with denied columns must be named by the statement itself
+	// (no view leads to it) and pass the text rules.
+	for _, r := range plan {
+		rel := seen[r[0]+"."+r[1]]
+		if rel == nil || !rel.denied {
+			continue
+		}
+		if len(rel.vias) > 0 {
+			return &access.Denied{Rule: govern.ColumnRule(p, rel.schema, rel.name), Object: rel.schema + "." + rel.name,
+				Detail: "through " + rel.vias[0] + ", whose column use the check cannot follow"}
+		}
+		if d := stmt.CheckColumns(p, rel.schema, rel.name); d != nil {
+			return d
+		}
+	}
+	return nil
+}
+
+// pgFold is part i of n as PostgreSQL reads it: a bare word folded to
+// lower case, a quoted identifier as is.
+func pgFold(n govern.Name, i int) string {
+	if n.Quoted[i] {
+		return n.Parts[i]
+	}
+	return strings.ToLower(n.Parts[i])
+}
+
+// reach runs pgReach and judges what it finds, adding the relations to seen.
+func (s *pgSession) reach(ctx context.Context, p *access.Policy, stmt *govern.Stmt, calls, rels []string, seen map[string]*pgRel) error {
+	if len(calls) == 0 && len(rels) == 0 {
+		return nil
+	}
+	rows, err := s.conn.QueryContext(ctx, pgReach, pq.Array(calls), pq.Array(rels))
+	if err != nil {
+		return fmt.Errorf("access check: %w", err)
+	}
+	defer rows.Close()
+	var denied *access.Denied
+	var found []*pgRel
+	for rows.Next() {
+		var kind, schema, name, relkind, via string
+		var cols []string
+		var def *string
+		if err := rows.Scan(&kind, &schema, &name, &relkind, &via, pq.Array(&cols), &def); err != nil {
+			return fmt.Errorf("access check: %w", err)
+		}
+		if denied != nil {
+			continue
+		}
+		switch kind {
+		case "udf":
+			denied = &access.Denied{Rule: "access policy", Object: "function " + schema + "." + name,
+				Detail: "a function that is not PostgreSQL's own may read anything, and the plan does not show its body"}
+		case "func":
+			if !pgSystemSchema(schema) || pgSQLFunction(name) {
+				denied = &access.Denied{Rule: "access policy", Object: "function " + schema + "." + name,
+					Detail: "called by " + via + "; the plan does not show what it reads"}
+			}
+		case "rel":
+			key := schema + "." + name
+			r := seen[key]
+			if r == nil {
+				r = &pgRel{schema: schema, name: name, kind: relkind}
+				for _, c := range cols {
+					if p.ColumnDenied(schema, name, c) != "" {
+						r.denied = true
+					}
+				}
+				seen[key] = r
+				found = append(found, r)
+			}
+			if def != nil && denied == nil {
+				denied = pgDefinitionDenied(key, *def)
+			}
+			if via != "" {
+				r.vias = append(r.vias, via)
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("access check: %w", err)
+	}
+	if denied != nil {
+		return denied
+	}
+	for _, r := range found {
+		if d := pgRelationDenied(p, r); d != nil {
+			return d
+		}
+	}
+	// A table with denied columns reached through a view is refused, and
+	// one named directly must pass the text rules.
+	for _, r := range found {
+		if r.kind == "v" || r.kind == "m" || !r.denied {
+			continue
+		}
+		if len(r.vias) > 0 {
+			return &access.Denied{Rule: govern.ColumnRule(p, r.schema, r.name), Object: r.schema + "." + r.name,
+				Detail: "through " + r.vias[0] + ", whose column use the check cannot follow"}
+		}
+		if d := stmt.CheckColumns(p, r.schema, r.name); d != nil {
+			return d
+		}
+	}
+	return nil
+}
+
+// pgRelationDenied judges one relation the statement reads.
+func pgRelationDenied(p *access.Policy, r *pgRel) *access.Denied {
+	detail := ""
+	if len(r.vias) > 0 {
+		detail = "through " + r.vias[0]
+	}
+	obj := r.schema + "." + r.name
+	switch {
+	case r.schema == "pg_catalog" && pgStatRelations[r.name]:
+		return &access.Denied{Rule: "access policy", Object: obj, Detail: "planner statistics hold column values"}
+	case r.schema == "pg_toast" || strings.HasPrefix(r.schema, "pg_toast_temp"):
+		return &access.Denied{Rule: "access policy", Object: obj, Detail: "TOAST tables hold other tables' values"}
+	}
+	rule := p.TableDenied(r.schema, r.name)
+	if rule == "schemas" && pgSystemSchema(r.schema) {
+		rule = ""
+	}
+	if rule != "" {
+		return &access.Denied{Rule: rule, Object: obj, Detail: detail}
+	}
+	return nil
+}
+
+// pgDefinitionDenied reads a view's definition for calls of the functions
+// that run SQL from text, which pg_depend does not record (built-ins).
+func pgDefinitionDenied(view, def string) *access.Denied {
+	stmt, err := govern.Parse(policy.Postgres, def)
+	if err != nil {
+		return &access.Denied{Rule: "access policy", Object: "view " + view, Detail: "its definition could not be read"}
+	}
+	for _, n := range stmt.Names() {
+		if n.Call && pgSQLFunction(n.Parts[len(n.Parts)-1]) {
+			return &access.Denied{Rule: "access policy", Object: "function " + strings.Join(n.Parts, "."),
+				Detail: "called by " + view + "; it runs SQL given as text or reads whole tables"}
+		}
+	}
+	return nil
+}
+
+// planRelations explains target and returns the (schema, name) of every
+// relation its plan scans.
+func (s *pgSession) planRelations(ctx context.Context, target string) ([][2]string, error) {
+	// Prepared: the extended protocol runs one statement only.
+	stmt, err := s.conn.PrepareContext(ctx, "EXPLAIN (VERBOSE, FORMAT JSON) "+target)
+	if err != nil {
+		return nil, unwrapPosition(err, len("EXPLAIN (VERBOSE, FORMAT JSON) "))
+	}
+	defer stmt.Close()
+	var doc []byte
+	if err := stmt.QueryRowContext(ctx).Scan(&doc); err != nil {
+		return nil, unwrapPosition(err, len("EXPLAIN (VERBOSE, FORMAT JSON) "))
+	}
+	var plan any
+	if err := json.Unmarshal(doc, &plan); err != nil {
+		return nil, fmt.Errorf("access check: read the plan: %w", err)
+	}
+	var out [][2]string
+	var walk func(v any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			if name, ok := v["Relation Name"].(string); ok {
+				schema, _ := v["Schema"].(string)
+				out = append(out, [2]string{schema, name})
+			}
+			for _, c := range v {
+				walk(c)
+			}
+		case []any:
+			for _, c := range v {
+				walk(c)
+			}
+		}
+	}
+	walk(plan)
+	return out, nil
+}

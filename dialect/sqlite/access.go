@@ -1,0 +1,81 @@
+package sqlite
+
+import (
+	"strings"
+	"sync/atomic"
+
+	sqlitedrv "modernc.org/sqlite"
+
+	"github.com/sqlmcp/sqlmcp/dialect/access"
+)
+
+// accessGuard enforces an access policy with SQLite's authorizer, which
+// SQLite consults for every column of every table a statement reads while
+// compiling it: through views (expanded to their base tables' columns),
+// subqueries, CTEs, triggers' bodies and SELECT * (one read per column).
+// A table read without any column (SELECT count(*) FROM t) is a read with
+// an empty column name. This is the sound layer on SQLite: nothing reads
+// a table's values without an authorized SQLITE_READ.
+type accessGuard struct {
+	policy *access.Policy
+	// enforce is set by the first Query: the catalog tools' own SQL,
+	// which runs in sessions that never call Query, reads sqlite_stat1
+	// for row counts and pragmas of every table.
+	enforce atomic.Bool
+	// denied is the rule that made the authorizer refuse the statement
+	// being compiled: the callback runs on the goroutine of Query.
+	denied *access.Denied
+}
+
+// sqliteStatTables hold the planner's statistics; sqlite_stat4 (and the
+// older sqlite_stat3) keep sample rows' values of indexed columns, and
+// sqlite_stat1 is refused with them so that no statistics table needs a
+// rule of its own.
+var sqliteStatTables = map[string]bool{"sqlite_stat1": true, "sqlite_stat2": true, "sqlite_stat3": true, "sqlite_stat4": true}
+
+// sqliteSystemTable tells whether a table is SQLite's own catalog, which
+// the schemas rule does not hide (it holds definitions, not values).
+func sqliteSystemTable(name string) bool {
+	n := strings.ToLower(name)
+	return strings.HasPrefix(n, "sqlite_") || strings.HasPrefix(n, "pragma_")
+}
+
+func (g *accessGuard) authorize(action sqlitedrv.AuthorizerActionCode, arg1, arg2, arg3, arg4 string) sqlitedrv.AuthorizerReturnCode {
+	if action == sqlitedrv.AuthRead && g.enforce.Load() {
+		if d := g.readDenied(arg3, arg1, arg2, arg4); d != nil {
+			if g.denied == nil {
+				g.denied = d
+			}
+			return sqlitedrv.AuthorizerDeny
+		}
+	}
+	return sqliteAuthorizer(action, arg1, arg2, arg3, arg4)
+}
+
+// readDenied judges one SQLITE_READ of schema.table.column, inside view
+// (the innermost view or trigger, "" for the statement itself).
+func (g *accessGuard) readDenied(schema, table, column, view string) *access.Denied {
+	p := g.policy
+	if schema == "" {
+		// SQLite names no database for the read of a table none of whose
+		// columns is used (SELECT count(*) FROM t); the session can only
+		// have main (and temp, which nothing may create).
+		schema = "main"
+	}
+	detail := ""
+	if view != "" {
+		detail = "through " + view
+	}
+	if sqliteStatTables[strings.ToLower(table)] {
+		return &access.Denied{Rule: "access policy (planner statistics hold column values)", Object: schema + "." + table, Detail: detail}
+	}
+	if rule := p.TableDenied(schema, table); rule != "" && !(rule == "schemas" && sqliteSystemTable(table)) {
+		return &access.Denied{Rule: rule, Object: schema + "." + table, Detail: detail}
+	}
+	if column != "" {
+		if rule := p.ColumnDenied(schema, table, column); rule != "" {
+			return &access.Denied{Rule: rule, Object: schema + "." + table + "." + column, Detail: detail}
+		}
+	}
+	return nil
+}

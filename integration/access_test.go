@@ -1,0 +1,209 @@
+package integration_test
+
+import (
+	"bufio"
+	"context"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sqlmcp/sqlmcp/dialect/access"
+	"github.com/sqlmcp/sqlmcp/tools"
+)
+
+// accessFixture is what the access-policy corpus needs of a backend: the
+// objects it aims at (created in a database of their own, so the other
+// tests' catalogs are untouched) and the policy it runs under. {db} in
+// the statements and rules is the database's name.
+type accessFixture struct {
+	setup []string
+	rules access.Rules
+}
+
+// accessFixtures are keyed by conformance record. The secrets the corpus
+// must never see in a refusal are in accessSecrets.
+var accessFixtures = map[*conformance]accessFixture{
+	&postgresRecord: {
+		setup: append(accessCommonSetup("text"),
+			`CREATE MATERIALIZED VIEW mv_employee AS SELECT * FROM employee`,
+			`CREATE VIEW v_mv AS SELECT name FROM mv_employee`,
+			`CREATE SCHEMA hidden`,
+			`CREATE TABLE hidden.t (x text)`,
+			`INSERT INTO hidden.t VALUES ('s3cr3t-hidden')`,
+			`CREATE FUNCTION leak() RETURNS text LANGUAGE sql AS $$SELECT secret FROM employee LIMIT 1$$`,
+			`CREATE VIEW v_leak AS SELECT leak() AS x`,
+			`CREATE VIEW v_xml AS SELECT query_to_xml('SELECT email FROM customer', true, true, '') AS x`,
+			`ANALYZE`,
+		),
+		rules: access.Rules{Schemas: []string{"public"}, DenyTables: []string{"employee", "*.audit_*"},
+			DenyColumns: []string{"customer.email", "*.password_hash"}},
+	},
+	&mysqlRecord: {
+		setup: append(accessCommonSetup("varchar(100)"),
+			`CREATE FUNCTION leak() RETURNS varchar(100) READS SQL DATA RETURN (SELECT secret FROM employee LIMIT 1)`,
+			`CREATE VIEW v_v_employee AS SELECT name FROM v_employee`,
+			`ANALYZE TABLE customer PERSISTENT FOR ALL`,
+		),
+		rules: access.Rules{Schemas: []string{"{db}"}, DenyTables: []string{"employee", "*.audit_*"},
+			DenyColumns: []string{"customer.email", "*.password_hash"}},
+	},
+	&sqliteRecord: {
+		setup: append(accessCommonSetup("text"),
+			`CREATE VIEW v_v_employee AS SELECT name FROM v_employee`,
+			`ANALYZE`,
+		),
+		rules: access.Rules{Schemas: []string{"main"}, DenyTables: []string{"employee", "*.audit_*"},
+			DenyColumns: []string{"customer.email", "*.password_hash"}},
+	},
+}
+
+// accessSecrets are values of denied tables and columns: no answer to a
+// refused statement may hold one.
+var accessSecrets = []string{"secret.example", "s3cr3t", "$2b$"}
+
+func accessCommonSetup(text string) []string {
+	return []string{
+		`CREATE TABLE customer (id int PRIMARY KEY, name ` + text + `, email ` + text + `)`,
+		`INSERT INTO customer VALUES (1, 'Ann', 'ann@secret.example'), (2, 'Bob', 'bob@secret.example')`,
+		`CREATE INDEX customer_email ON customer (email)`,
+		`CREATE TABLE employee (id int PRIMARY KEY, name ` + text + `, secret ` + text + `)`,
+		`INSERT INTO employee VALUES (1, 'Eve', 's3cr3t-salary')`,
+		`CREATE TABLE audit_log (id int, event ` + text + `)`,
+		`INSERT INTO audit_log VALUES (1, 's3cr3t-audit')`,
+		`CREATE TABLE account (id int, login ` + text + `, password_hash ` + text + `)`,
+		`INSERT INTO account VALUES (1, 'ann', '$2b$12$abcdefghijkl')`,
+		`CREATE TABLE orders (id int, customer_id int, amount int)`,
+		`INSERT INTO orders VALUES (1, 1, 10), (2, 2, 20), (3, 1, 30)`,
+		`CREATE VIEW v_employee AS SELECT name, secret FROM employee`,
+		`CREATE VIEW v_contact AS SELECT id, email AS contact FROM customer`,
+		`CREATE VIEW v_orders AS SELECT id, amount FROM orders`,
+	}
+}
+
+// accessCase is one line of testdata/access/<file>.txt: "deny <SQL>"
+// (refused as access_denied, no secret in the answer), "refuse <SQL>"
+// (refused by the read-only policy before the access policy looks, no
+// secret in the answer) or "allow <SQL>" (answers).
+type accessCase struct {
+	file string
+	line int
+	verb string
+	sql  string
+}
+
+func readAccessCorpus(t *testing.T, names ...string) []accessCase {
+	t.Helper()
+	var out []accessCase
+	for _, name := range names {
+		path := filepath.Join("..", "testdata", "access", name+".txt")
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc := bufio.NewScanner(f)
+		for n := 1; sc.Scan(); n++ {
+			line := strings.TrimSpace(sc.Text())
+			if line == "" || strings.HasPrefix(line, "#") {
+				continue
+			}
+			verb, sql, _ := strings.Cut(line, " ")
+			if verb != "deny" && verb != "refuse" && verb != "allow" {
+				t.Fatalf("%s:%d: a case starts with deny, refuse or allow", path, n)
+			}
+			out = append(out, accessCase{file: name, line: n, verb: verb, sql: strings.TrimSpace(sql)})
+		}
+		f.Close()
+		if err := sc.Err(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return out
+}
+
+// newAccessBackend creates a database of its own with fx's objects and
+// opens sqlmcp's pool on it.
+func newAccessBackend(t *testing.T, r *conformance, fx accessFixture) *backend {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	b, skip, err := r.newDatabase(ctx, r)
+	if err != nil || b == nil {
+		t.Fatalf("create the access database: %v %s", err, skip)
+	}
+	b.rec, b.name, b.transport = r, r.name, "inmemory"
+	for _, s := range fx.setup {
+		if _, err := b.admin.ExecContext(ctx, strings.ReplaceAll(s, "{db}", b.dbName)); err != nil {
+			t.Fatalf("fixture: %s: %v", s, err)
+		}
+	}
+	if b.db, b.d, err = openTarget(b.url); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.db.Close(); b.admin.Close() })
+	return b
+}
+
+func expandRules(r access.Rules, db string) access.Rules {
+	sub := func(in []string) []string {
+		out := make([]string, len(in))
+		for i, s := range in {
+			out[i] = strings.ReplaceAll(s, "{db}", db)
+		}
+		return out
+	}
+	return access.Rules{Schemas: sub(r.Schemas), DenyTables: sub(r.DenyTables), DenyColumns: sub(r.DenyColumns)}
+}
+
+// TestAccessPolicyCorpus runs the denial corpus on every backend through
+// the query tool: each way around the policy (views, materialized views,
+// aliases, CTEs, subqueries, *, t.*, whole-row values, quoted, folded and
+// qualified names, functions that run SQL from text, planner statistics,
+// EXPLAIN, errors that echo values) is refused with access_denied and no
+// denied value in the answer, and each legitimate read still answers.
+func TestAccessPolicyCorpus(t *testing.T) {
+	for _, r := range records {
+		t.Run(r.name, func(t *testing.T) {
+			if backendOf(t, r) == nil {
+				return
+			}
+			fx := accessFixtures[r]
+			b := newAccessBackend(t, r, fx)
+			p := access.MustCompile(expandRules(fx.rules, b.dbName))
+			s := serve(t, b, tools.Options{Access: p})
+			for _, c := range readAccessCorpus(t, "common", r.name) {
+				sql := strings.ReplaceAll(c.sql, "{db}", b.dbName)
+				res := s.call("query", map[string]any{"sql": sql})
+				where := c.file + ".txt:" + strconv.Itoa(c.line)
+				switch c.verb {
+				case "allow":
+					if res.IsError {
+						t.Errorf("%s: legitimate read refused: %s\n  -> %s", where, sql, res.Text)
+					}
+					continue
+				case "deny":
+					if !res.IsError || !strings.HasPrefix(res.Text, "validation error access_denied: ") {
+						t.Errorf("%s: not refused by the access policy: %s\n  -> %.300s", where, sql, res.Text)
+					}
+				case "refuse":
+					if !res.IsError || !strings.HasPrefix(res.Text, "validation error: not allowed: ") {
+						t.Errorf("%s: not refused by the read-only policy: %s\n  -> %.300s", where, sql, res.Text)
+					}
+				}
+				for _, secret := range accessSecrets {
+					if strings.Contains(res.Text, secret) {
+						t.Errorf("%s: the answer holds a denied value (%s): %s\n  -> %.300s", where, secret, sql, res.Text)
+					}
+				}
+			}
+			// Without a policy the same database answers everything: the
+			// refusals above are the policy's, not the fixture's.
+			open := serve(t, b, tools.Options{})
+			if res := open.call("query", map[string]any{"sql": "SELECT secret FROM employee"}); res.IsError {
+				t.Errorf("without a policy, reading employee failed: %s", res.Text)
+			}
+		})
+	}
+}
