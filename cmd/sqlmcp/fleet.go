@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -63,7 +64,7 @@ const (
 func openFleet(ctx context.Context, cfg config, opts tools.Options, logger *slog.Logger) (*fleet, error) {
 	f := &fleet{logger: logger, cfg: cfg}
 	f.retry, f.cancel = context.WithCancel(context.Background())
-	entries, err := f.openAll(ctx, cfg.Databases, nil)
+	entries, err := f.openAll(ctx, withDefaults(cfg), nil)
 	if err != nil {
 		f.cancel()
 		return nil, err
@@ -119,6 +120,23 @@ func (f *fleet) openAll(ctx context.Context, dcs []dbConfig, old []*fleetEntry) 
 		return nil, err
 	}
 	return entries, nil
+}
+
+// withDefaults returns c's databases with the server-wide limits filled
+// in where a database sets none, so that a reload applies a changed
+// top-level max_rows (say) too.
+func withDefaults(c config) []dbConfig {
+	dbs := slices.Clone(c.Databases)
+	for i := range dbs {
+		d := &dbs[i]
+		d.MaxRows = cmp.Or(d.MaxRows, c.MaxRows)
+		d.QueryTimeout = cmp.Or(d.QueryTimeout, c.QueryTimeout)
+		d.MaxResultBytes = cmp.Or(d.MaxResultBytes, c.MaxResultBytes)
+		if c.MaxOpenConnsSet {
+			d.MaxOpenConns = cmp.Or(d.MaxOpenConns, c.MaxOpenConns)
+		}
+	}
+	return dbs
 }
 
 func findEntry(entries []*fleetEntry, name string) *fleetEntry {
@@ -375,7 +393,7 @@ func (f *fleet) retire(retired []tools.Database) {
 func (f *fleet) reload(ctx context.Context, next config) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	entries, err := f.openAll(ctx, next.Databases, f.entries)
+	entries, err := f.openAll(ctx, withDefaults(next), f.entries)
 	if err != nil {
 		return err
 	}

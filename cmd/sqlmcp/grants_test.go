@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/sqlmcp/sqlmcp/dialect"
 )
 
 // TestGrantsScriptMakesLeastPrivilegeStart: on PostgreSQL and MariaDB,
@@ -87,6 +89,11 @@ func TestGrantsScriptMakesLeastPrivilegeStart(t *testing.T) {
 			defer admin.Close()
 			if err := admin.PingContext(ctx); err != nil {
 				t.Skipf("%s not reachable: %v", tc.name, err)
+			}
+			if target, err := dialect.ParseDSN(tc.sqlmcpAdmin); err != nil {
+				t.Fatal(err)
+			} else if _, ok := target.Backend.(dialect.Governor); !ok {
+				t.Skipf("%s does not implement dialect.Governor yet", tc.name)
 			}
 			exec := func(stmts ...string) {
 				t.Helper()
