@@ -359,7 +359,17 @@ func tomlError(path string, err error) error {
 	case errors.As(err, &se) && len(se.Errors) > 0:
 		e := se.Errors[0]
 		row, _ := e.Position()
-		return usagef("%s:%d: unknown key %s (see the config reference in README.md)", path, row, strings.Join(e.Key(), "."))
+		key := strings.Join(e.Key(), ".")
+		hint := "see the config reference in README.md"
+		switch key {
+		case "dsn", "name", "description", "schemas", "deny_tables", "deny_columns", "required":
+			hint = "it belongs in a [[database]] table"
+		case "demo", "version", "healthcheck", "config":
+			hint = "a command-line flag only"
+		case "auth_token":
+			hint = "give auth_token_file, a [[token]], or SQLMCP_AUTH_TOKEN: a secret does not belong in the file"
+		}
+		return usagef("%s:%d: unknown key %s (%s)", path, row, key, hint)
 	case errors.As(err, &de):
 		row, _ := de.Position()
 		msg := strings.TrimPrefix(de.Error(), "toml: ")

@@ -33,6 +33,7 @@ func TestConfigFileErrorsNameFileLineAndKey(t *testing.T) {
 		want       string
 	}{
 		{"unknown top-level key", "max_rowz = 5\n" + db, nil, ":1: unknown key max_rowz"},
+		{"a database key at the top", "dsn = \"x.db\"\n" + db, nil, ":1: unknown key dsn (it belongs in a [[database]] table)"},
 		{"unknown database key", db + "deny_table = [\"x\"]\n", nil, ":4: unknown key database.deny_table"},
 		{"wrong type", "max_rows = \"many\"\n" + db, nil, ":1: max_rows: cannot decode TOML string: want an integer"},
 		{"wrong type in a database", db + "required = 1\n", nil, ":4: database.required: cannot decode TOML integer: want true or false"},
