@@ -105,7 +105,7 @@ func (f *fleet) openAll(ctx context.Context, dcs []dbConfig, old []*fleetEntry) 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			entries[i], errs[i] = f.open(ctx, dc)
+			entries[i], errs[i] = f.open(ctx, dc, false)
 		}()
 	}
 	wg.Wait()
@@ -156,8 +156,10 @@ func sameConnection(a, b dbConfig) bool {
 
 // open connects to one database. A database that cannot be reached is
 // returned unavailable (no error); only a role that
-// --require-least-privilege refuses is an error.
-func (f *fleet) open(ctx context.Context, dc dbConfig) (*fleetEntry, error) {
+// --require-least-privilege refuses is an error. A reconnect (retrying)
+// logs its failures at debug level: the first one was logged, and
+// /readyz tells.
+func (f *fleet) open(ctx context.Context, dc dbConfig, retrying bool) (*fleetEntry, error) {
 	logger := f.logger.With("database", dc.Name)
 	target, err := dialect.ParseDSN(dc.DSN)
 	if err != nil { // checked when the configuration was read
@@ -170,7 +172,11 @@ func (f *fleet) open(ctx context.Context, dc dbConfig) (*fleetEntry, error) {
 		if errors.As(err, &refused) {
 			return nil, err
 		}
-		logger.Error("database unreachable; serving the others and retrying in the background",
+		level := slog.LevelError
+		if retrying {
+			level = slog.LevelDebug
+		}
+		logger.Log(ctx, level, "database unreachable; serving the others and retrying in the background",
 			"backend", target.Backend.Name(), "dsn", target.Redacted, "err", dialect.Scrub(err.Error(), dc.DSN))
 		e.db = f.database(dc, target.Backend, nil, nil)
 		e.db.Unavailable = unreachable(err)
@@ -314,7 +320,7 @@ func (f *fleet) startRetry(e *fleetEntry) {
 			case <-time.After(wait):
 			}
 			wait = min(2*wait, retryMax)
-			opened, err := f.open(ctx, e.cfg)
+			opened, err := f.open(ctx, e.cfg, true)
 			if err != nil {
 				// The role is refused: retrying will not change it.
 				f.logger.Error("database refused", "database", e.cfg.Name, "err", err.Error())

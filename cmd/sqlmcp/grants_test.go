@@ -86,7 +86,7 @@ func TestGrantsScriptMakesLeastPrivilegeStart(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer admin.Close()
+			t.Cleanup(func() { admin.Close() }) // after the teardown below (cleanups run last-in first-out)
 			if err := admin.PingContext(ctx); err != nil {
 				t.Skipf("%s not reachable: %v", tc.name, err)
 			}
