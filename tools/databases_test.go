@@ -429,3 +429,36 @@ func TestAccessPolicySchemas(t *testing.T) {
 		t.Errorf("describe artist = %q, want not found", r.Text)
 	}
 }
+
+// TestReloadOfLimitsAndPolicyKeepsThePool: a reload that changes only a
+// database's limits and policy retires nothing (its pool goes on), and
+// its next calls run under the new ones.
+func TestReloadOfLimitsAndPolicyKeepsThePool(t *testing.T) {
+	dbs := musicAndDemo(t)
+	tl, err := tools.NewSet(dbs, tools.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs := toolstest.Connect(t, tl)
+	dbs[0].MaxRows = 2
+	dbs[1].Access = access.MustCompile(access.Rules{DenyTables: []string{"city"}})
+	retired, err := tl.SetDatabases(dbs)
+	if err != nil || len(retired) != 0 {
+		t.Fatalf("SetDatabases = %+v, %v; want nothing retired", retired, err)
+	}
+	if r := toolstest.Call(t, cs, "query", map[string]any{"database": "music", "sql": "SELECT * FROM track"}); len(r.Rows()) != 2 {
+		t.Errorf("music after max_rows 2: %q", r.Text)
+	}
+	if r := toolstest.Call(t, cs, "list_tables", map[string]any{"database": "demo"}); r.IsError || strings.Contains(r.Text, "city") {
+		t.Errorf("demo after denying city: %q", r.Text)
+	}
+	if r := toolstest.Call(t, cs, "list_tables", map[string]any{"database": "music"}); r.IsError || !strings.Contains(r.Text, "track") {
+		t.Errorf("music, whose policy is none: %q", r.Text)
+	}
+	if got := listedInputs(t, cs)["query"].Properties["limit"].Maximum; got == nil || *got != 100 {
+		t.Errorf("limit maximum after the reload = %v, want 100 (demo's, the default)", got)
+	}
+	if desc := listedInputs(t, cs)["query"].Properties["limit"].Description; !strings.Contains(desc, "2 rows on music, 100 on demo") {
+		t.Errorf("limit description after the reload = %q, want each database's cap", desc)
+	}
+}

@@ -1,6 +1,7 @@
 // Package tools holds sqlmcp's MCP tools — query, list_tables and
 // describe_table — with their input validation, execution policy, result
-// encoding, error categories and audit trail.
+// encoding, error categories and audit trail, over one database (New) or
+// several, each named by the tools' `database` argument (NewSet).
 //
 // It knows MCP and database/sql, and asks a dialect.Backend for everything
 // backend-specific: it holds no backend SQL. It reads no flags and no
