@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/sqlmcp/sqlmcp/dialect"
 	"github.com/sqlmcp/sqlmcp/dialect/access"
 	"github.com/sqlmcp/sqlmcp/dialect/internal/govern"
 	"github.com/sqlmcp/sqlmcp/dialect/policy"
@@ -57,12 +58,13 @@ type mysqlRef struct {
 }
 
 func (s *mysqlSession) accessCheck(ctx context.Context, st policy.Statement) error {
-	p := s.access
-	var current string
-	if err := s.conn.QueryRowContext(ctx, "SELECT COALESCE(DATABASE(), '')").Scan(&current); err != nil {
-		return fmt.Errorf("access check: %w", err)
-	}
-	queue := []mysqlText{{sql: st.Body, db: current}}
+	return mysqlAccessCheck(ctx, s.conn, s.access, s.database, st)
+}
+
+// mysqlAccessCheck checks st, run in database db, against p, reading the
+// catalog through q.
+func mysqlAccessCheck(ctx context.Context, q dialect.Queryer, p *access.Policy, db string, st policy.Statement) error {
+	queue := []mysqlText{{sql: st.Body, db: db}}
 	seen := map[string]bool{}
 	for depth := 0; len(queue) > 0; depth++ {
 		if depth > 16 {
@@ -100,7 +102,7 @@ func (s *mysqlSession) accessCheck(ctx context.Context, st policy.Statement) err
 				refs = append(refs, mysqlRef{schema: schema, table: table, text: t, stmt: stmt})
 			}
 		}
-		found, err := s.lookUp(ctx, p, refs, calls, seen)
+		found, err := mysqlLookUp(ctx, q, p, refs, calls, seen)
 		if err != nil {
 			return err
 		}
@@ -154,35 +156,40 @@ type mysqlFound struct {
 // lookUp reads, in one catalog query, the definitions of the views among
 // refs (not seen before), the columns of those on which a deny_columns
 // rule may apply, and the stored functions among calls (a refusal).
-func (s *mysqlSession) lookUp(ctx context.Context, p *access.Policy, refs []mysqlRef, calls []string, seen map[string]bool) (mysqlFound, error) {
+func mysqlLookUp(ctx context.Context, q dialect.Queryer, p *access.Policy, refs []mysqlRef, calls []string, seen map[string]bool) (mysqlFound, error) {
 	found := mysqlFound{denied: map[string]bool{}}
-	var q strings.Builder
+	var text strings.Builder
 	var args []any
-	q.WriteString("SELECT 'view', TABLE_SCHEMA, TABLE_NAME, VIEW_DEFINITION FROM information_schema.VIEWS WHERE 1 = 0")
+	// Every relation among refs with its type and, for a view, its
+	// definition: a view whose definition the account cannot read (no
+	// SHOW VIEW) is refused, never taken for a table.
+	text.WriteString("SELECT 'rel', t.TABLE_SCHEMA, t.TABLE_NAME, t.TABLE_TYPE, v.VIEW_DEFINITION" +
+		" FROM information_schema.TABLES t LEFT JOIN information_schema.VIEWS v" +
+		" ON v.TABLE_SCHEMA = t.TABLE_SCHEMA AND v.TABLE_NAME = t.TABLE_NAME WHERE 1 = 0")
 	cols := false
 	for _, r := range refs {
 		key := strings.ToLower(r.schema + "." + r.table)
 		if !seen[key] {
 			seen[key] = true
-			q.WriteString(" OR (LOWER(TABLE_SCHEMA) = LOWER(?) AND LOWER(TABLE_NAME) = LOWER(?))")
+			text.WriteString(" OR (LOWER(t.TABLE_SCHEMA) = LOWER(?) AND LOWER(t.TABLE_NAME) = LOWER(?))")
 			args = append(args, r.schema, r.table)
 		}
 		cols = cols || p.HasColumnRules(r.schema, r.table)
 	}
 	if cols {
-		q.WriteString(" UNION ALL SELECT 'column', TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME FROM information_schema.COLUMNS WHERE 1 = 0")
+		text.WriteString(" UNION ALL SELECT 'column', TABLE_SCHEMA, TABLE_NAME, '', COLUMN_NAME FROM information_schema.COLUMNS WHERE 1 = 0")
 		for _, r := range refs {
 			if p.HasColumnRules(r.schema, r.table) {
-				q.WriteString(" OR (LOWER(TABLE_SCHEMA) = LOWER(?) AND LOWER(TABLE_NAME) = LOWER(?))")
+				text.WriteString(" OR (LOWER(TABLE_SCHEMA) = LOWER(?) AND LOWER(TABLE_NAME) = LOWER(?))")
 				args = append(args, r.schema, r.table)
 			}
 		}
 	}
 	if len(calls) > 0 {
-		q.WriteString(" UNION ALL SELECT 'routine', ROUTINE_SCHEMA, ROUTINE_NAME, '' FROM information_schema.ROUTINES" +
+		text.WriteString(" UNION ALL SELECT 'routine', ROUTINE_SCHEMA, ROUTINE_NAME, '', '' FROM information_schema.ROUTINES" +
 			" WHERE ROUTINE_SCHEMA NOT IN ('mysql', 'sys', 'information_schema', 'performance_schema') AND LOWER(ROUTINE_NAME) IN (?")
-		q.WriteString(strings.Repeat(", ?", len(calls)-1))
-		q.WriteString(")")
+		text.WriteString(strings.Repeat(", ?", len(calls)-1))
+		text.WriteString(")")
 		for _, c := range calls {
 			args = append(args, c)
 		}
@@ -190,16 +197,16 @@ func (s *mysqlSession) lookUp(ctx context.Context, p *access.Policy, refs []mysq
 	if len(args) == 0 {
 		return found, nil
 	}
-	rows, err := s.conn.QueryContext(ctx, q.String(), args...)
+	rows, err := q.QueryContext(ctx, text.String(), args...)
 	if err != nil {
 		return found, fmt.Errorf("access check: %w", err)
 	}
 	defer rows.Close()
 	var denied *access.Denied
 	for rows.Next() {
-		var kind, schema, name string
+		var kind, schema, name, typ string
 		var def *string
-		if err := rows.Scan(&kind, &schema, &name, &def); err != nil {
+		if err := rows.Scan(&kind, &schema, &name, &typ, &def); err != nil {
 			return found, fmt.Errorf("access check: %w", err)
 		}
 		switch {
@@ -211,6 +218,7 @@ func (s *mysqlSession) lookUp(ctx context.Context, p *access.Policy, refs []mysq
 			if def != nil && p.ColumnDenied(schema, name, *def) != "" {
 				found.denied[strings.ToLower(schema+"."+name)] = true
 			}
+		case kind == "rel" && typ != "VIEW":
 		case def == nil || strings.TrimSpace(*def) == "":
 			denied = &access.Denied{Rule: "access policy", Object: "view " + schema + "." + name,
 				Detail: "the connected role cannot read its definition (SHOW VIEW), so what it reads cannot be checked"}

@@ -89,12 +89,21 @@ func (d *mysql) Begin(ctx context.Context, conn *sql.Conn, opts dialect.SessionO
 		return fail("begin read-only transaction", err)
 	}
 	sess := &mysqlSession{conn: conn, sock: sock, stopCancel: func(bool) {}, control: opts.Control, access: opts.Access}
-	if opts.Control != nil {
-		// go-sql-driver answers a cancelled context by closing its socket,
-		// and the server goes on running the statement; KILL QUERY stops it.
+	switch {
+	case !opts.Access.Empty():
+		// The access check resolves unqualified names in the current
+		// database: read it with the connection id, in the same round trip.
+		if err := conn.QueryRowContext(ctx, "SELECT CONNECTION_ID(), COALESCE(DATABASE(), '')").Scan(&sess.id, &sess.database); err != nil {
+			return fail("read connection id", err)
+		}
+	case opts.Control != nil:
 		if err := conn.QueryRowContext(ctx, "SELECT CONNECTION_ID()").Scan(&sess.id); err != nil {
 			return fail("read connection id", err)
 		}
+	}
+	if opts.Control != nil {
+		// go-sql-driver answers a cancelled context by closing its socket,
+		// and the server goes on running the statement; KILL QUERY stops it.
 		sess.stopCancel = wire.WatchCancel(ctx, opts.Control, fmt.Sprintf("KILL QUERY %d", sess.id))
 	}
 	return sess, nil
@@ -126,6 +135,7 @@ type mysqlSession struct {
 	id         int64 // CONNECTION_ID(), when control is set
 	dropped    bool  // Close found the connection broken
 	access     *access.Policy
+	database   string // DATABASE(), read by Begin when access is set
 }
 
 var (
