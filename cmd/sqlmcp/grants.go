@@ -15,18 +15,22 @@ import (
 	"github.com/sqlmcp/sqlmcp/dialect"
 )
 
-const grantsUsage = `Usage: sqlmcp grants --config FILE [--database NAME] [--role ROLE]
+const grantsUsage = `Usage: sqlmcp grants --config FILE [--database NAME] [--role ROLE] [--dsn ADMIN_URL]
 
 Prints to stdout the GRANT/REVOKE script that makes ROLE able to read exactly
 what the access policy (schemas, deny_tables, deny_columns) of the config
 file's database NAME allows, and nothing else there: on PostgreSQL and
 MySQL/MariaDB the database's own grants are the sound enforcement of the
 policy. Review the script, then apply it as an administrator, e.g.
-  sqlmcp grants --config sqlmcp.toml --database music --role sqlmcp_ro | psql -U postgres music
+  sqlmcp grants --config sqlmcp.toml --database music --dsn postgres://postgres@db/music | psql -U postgres music
 Start sqlmcp with --require-least-privilege to refuse a role broader than that.
 
-It connects with the database's DSN to read the catalog; ROLE defaults to the
-DSN's user. SQLite needs no grants: sqlmcp's authorizer enforces the policy.
+ROLE defaults to the user of the database's DSN in the file: the role sqlmcp
+connects as. The catalog is read with that DSN, or with --dsn (an
+administrator's URL): a fresh role may not see the tables it is to be granted
+(MySQL shows an account only what it holds privileges on). The script names
+the database's tables as they are now: run it again after adding tables.
+SQLite needs no grants: sqlmcp's authorizer enforces the policy.
 
 Flags:
 `
@@ -37,7 +41,8 @@ func runGrants(ctx context.Context, args []string, getenv func(string) string, s
 	fs.SetOutput(io.Discard)
 	configFile := fs.String("config", getenv("SQLMCP_CONFIG"), "the TOML config `FILE` [SQLMCP_CONFIG]")
 	name := fs.String("database", "", "the [[database]] `NAME` whose policy to grant (default: the file's only one)")
-	role := fs.String("role", "", "the `ROLE` to grant to (default: the user of the database's DSN)")
+	role := fs.String("role", "", "the `ROLE` to grant to (default: the user of the database's DSN in the file)")
+	adminDSN := fs.String("dsn", "", "connect with this `URL` (an administrator's) to read the catalog, instead of the database's DSN in the file")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprint(stderr, grantsUsage)
@@ -102,12 +107,25 @@ func runGrants(ctx context.Context, args []string, getenv func(string) string, s
 			return 2
 		}
 	}
+	connDSN := dc.DSN
+	if *adminDSN != "" {
+		connDSN = *adminDSN
+		t, err := dialect.ParseDSN(connDSN)
+		if err != nil {
+			fmt.Fprintf(stderr, "sqlmcp grants: --dsn: %s\n", dialect.Scrub(err.Error(), connDSN))
+			return 2
+		}
+		if t.Backend.Name() != target.Backend.Name() {
+			fmt.Fprintf(stderr, "sqlmcp grants: --dsn is %s but database %s is %s\n", t.Backend.Traits().Title, dc.Name, target.Backend.Traits().Title)
+			return 2
+		}
+	}
 	ctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	logger := slog.New(slog.DiscardHandler)
-	db, _, err := dialect.Connect(ctx, dc.DSN, 1, dialect.OpenOptions{Logger: logger})
+	db, _, err := dialect.Connect(ctx, connDSN, 1, dialect.OpenOptions{Logger: logger})
 	if err != nil {
-		fmt.Fprintf(stderr, "sqlmcp grants: %s\n", dialect.Scrub(err.Error(), dc.DSN))
+		fmt.Fprintf(stderr, "sqlmcp grants: %s\n", dialect.Scrub(dialect.Scrub(err.Error(), connDSN), dc.DSN))
 		return 1
 	}
 	defer db.Close()
@@ -117,7 +135,7 @@ func runGrants(ctx context.Context, args []string, getenv func(string) string, s
 		return err
 	})
 	if err != nil {
-		fmt.Fprintf(stderr, "sqlmcp grants: database %s: %s\n", dc.Name, dialect.Scrub(err.Error(), dc.DSN))
+		fmt.Fprintf(stderr, "sqlmcp grants: database %s: %s\n", dc.Name, dialect.Scrub(dialect.Scrub(err.Error(), connDSN), dc.DSN))
 		return 1
 	}
 	io.WriteString(stdout, script)

@@ -114,9 +114,13 @@ func TestGrantsScriptMakesLeastPrivilegeStart(t *testing.T) {
 			exec(tc.grantWide(wide)...)
 
 			policy := tc.policy + "\ndeny_tables = [\"secret\"]\ndeny_columns = [\"customer.email\"]\n"
-			adminCfg := writeConfig(t, fmt.Sprintf("[[database]]\nname = \"shop\"\ndsn = %q\n%s", tc.sqlmcpAdmin, policy))
-			code, script, stderr := runCmd(t, []string{"grants", "--config", adminCfg, "--database", "shop", "--role", narrow}, nil, nil)
-			if code != 0 || !strings.Contains(strings.ToUpper(script), "GRANT") {
+			roleCfg := func(role string) string {
+				return writeConfig(t, fmt.Sprintf("[[database]]\nname = \"shop\"\ndsn = %q\n%s", tc.roleDSN(role), policy))
+			}
+			// The file's DSN is the role sqlmcp runs as (the script's
+			// role by default); --dsn reads the catalog as the admin.
+			code, script, stderr := runCmd(t, []string{"grants", "--config", roleCfg(narrow), "--database", "shop", "--dsn", tc.sqlmcpAdmin}, nil, nil)
+			if code != 0 || !strings.Contains(strings.ToUpper(script), "GRANT") || !strings.Contains(script, narrow) {
 				t.Fatalf("grants: exit %d, stderr %s, script:\n%s", code, stderr, script)
 			}
 			if _, err := admin.ExecContext(ctx, script); err != nil {
@@ -127,8 +131,7 @@ func TestGrantsScriptMakesLeastPrivilegeStart(t *testing.T) {
 				name string
 				ok   bool
 			}{{narrow, true}, {wide, false}} {
-				cfg := writeConfig(t, fmt.Sprintf("[[database]]\nname = \"shop\"\ndsn = %q\n%s", tc.roleDSN(role.name), policy))
-				code, _, stderr := runCmd(t, []string{"--config", cfg, "--require-least-privilege"}, nil, nil)
+				code, _, stderr := runCmd(t, []string{"--config", roleCfg(role.name), "--require-least-privilege"}, nil, nil)
 				if role.ok && code != 0 {
 					t.Errorf("role with the script's grants: exit %d, want 0 (it starts); stderr:\n%s", code, stderr)
 				}
