@@ -331,7 +331,7 @@ dsn = "sqlite://`+music+`"
 name = "pg"
 dsn = "`+pgDSN+`"
 `)
-	s := startFleet(t, cfg)
+	s := startFleet(t, cfg, "--audit-log", filepath.Join(t.TempDir(), "audit.jsonl"))
 	cs, err := connectHTTP(t, s.base+"/mcp", "")
 	if err != nil {
 		t.Fatal(err)
@@ -375,6 +375,7 @@ name = "pg2"
 dsn = "` + pgDSN + `"
 `)
 	waitLog(t, s.stdioServer, "configuration reloaded")
+	waitLog(t, s.stdioServer, "audit log reopened") // SIGHUP does both
 	// A new session sees the new enum; the old one's tools were updated.
 	cs2, err := connectHTTP(t, s.base+"/mcp", "")
 	if err != nil {
