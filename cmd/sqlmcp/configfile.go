@@ -326,6 +326,9 @@ func loadConfigFile(path string, getenv func(string) string) (*configFile, error
 				return nil, usagef("%s: %v", key("file"), err)
 			}
 			tok := strings.TrimSpace(string(raw))
+			if strings.ContainsAny(tok, "\r\n") {
+				return nil, usagef("%s: the file holds more than one line: it must hold the one token", key("file"))
+			}
 			if len(tok) < minTokenLen {
 				return nil, usagef("%s: the token must be at least %d characters (generate one with: openssl rand -hex 32)", key("file"), minTokenLen)
 			}
