@@ -58,6 +58,13 @@ func startFleet(t *testing.T, config string, args ...string) *fleetServer {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	t.Cleanup(func() {
+		// With a binary built with -race (SQLMCP_MEASURE_BIN), a race
+		// report fails the test.
+		if strings.Contains(s.stderr.String(), "DATA RACE") {
+			t.Errorf("data race:\n%s", s.stderr.String())
+		}
+	})
 	return &fleetServer{stdioServer: s, base: base}
 }
 
