@@ -109,7 +109,9 @@ func (f *fleet) openAll(ctx context.Context, dcs []dbConfig, old []*fleetEntry) 
 		}()
 	}
 	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	// The first error alone: start-up prints one line.
+	if i := slices.IndexFunc(errs, func(err error) bool { return err != nil }); i >= 0 {
+		err := errs[i]
 		var opened []*fleetEntry
 		for _, e := range entries {
 			if e != nil {
