@@ -31,8 +31,8 @@ import (
 //   - a call of a stored function (not in a system schema) is refused:
 //     its body can read anything.
 //
-// It costs one catalog query per nesting level of views (one for a
-// statement without views).
+// It costs one catalog query for a statement that reads no view, and two
+// more for each level of views it reads (their definitions, then theirs).
 
 // mysqlStatTables hold column values (MariaDB's engine-independent
 // statistics, MySQL's histograms) and are refused whenever a policy is set.
@@ -160,19 +160,18 @@ func mysqlLookUp(ctx context.Context, q dialect.Queryer, p *access.Policy, refs 
 	found := mysqlFound{denied: map[string]bool{}}
 	var text strings.Builder
 	var args []any
-	// Every relation among refs with its type and, for a view, its
-	// definition: a view whose definition the account cannot read (no
-	// SHOW VIEW) is refused, never taken for a table.
-	text.WriteString("SELECT 'rel', t.TABLE_SCHEMA, t.TABLE_NAME, t.TABLE_TYPE, v.VIEW_DEFINITION" +
-		" FROM information_schema.TABLES t LEFT JOIN information_schema.VIEWS v" +
-		" ON v.TABLE_SCHEMA = t.TABLE_SCHEMA AND v.TABLE_NAME = t.TABLE_NAME WHERE 1 = 0")
+	// Every relation among refs with its type; the views' definitions
+	// are read next (information_schema.VIEWS is slow to scan, and most
+	// statements read no view). Names are compared as written and in
+	// lower case (lower_case_table_names), by equality, which
+	// information_schema answers without opening every table.
+	text.WriteString("SELECT 'rel', TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE, NULL FROM information_schema.TABLES WHERE 1 = 0")
 	cols := false
 	for _, r := range refs {
 		key := strings.ToLower(r.schema + "." + r.table)
 		if !seen[key] {
 			seen[key] = true
-			text.WriteString(" OR (LOWER(t.TABLE_SCHEMA) = LOWER(?) AND LOWER(t.TABLE_NAME) = LOWER(?))")
-			args = append(args, r.schema, r.table)
+			args = mysqlNameMatch(&text, args, r.schema, r.table)
 		}
 		cols = cols || p.HasColumnRules(r.schema, r.table)
 	}
@@ -180,8 +179,7 @@ func mysqlLookUp(ctx context.Context, q dialect.Queryer, p *access.Policy, refs 
 		text.WriteString(" UNION ALL SELECT 'column', TABLE_SCHEMA, TABLE_NAME, '', COLUMN_NAME FROM information_schema.COLUMNS WHERE 1 = 0")
 		for _, r := range refs {
 			if p.HasColumnRules(r.schema, r.table) {
-				text.WriteString(" OR (LOWER(TABLE_SCHEMA) = LOWER(?) AND LOWER(TABLE_NAME) = LOWER(?))")
-				args = append(args, r.schema, r.table)
+				args = mysqlNameMatch(&text, args, r.schema, r.table)
 			}
 		}
 	}
@@ -203,6 +201,7 @@ func mysqlLookUp(ctx context.Context, q dialect.Queryer, p *access.Policy, refs 
 	}
 	defer rows.Close()
 	var denied *access.Denied
+	var views [][2]string
 	for rows.Next() {
 		var kind, schema, name, typ string
 		var def *string
@@ -218,12 +217,8 @@ func mysqlLookUp(ctx context.Context, q dialect.Queryer, p *access.Policy, refs 
 			if def != nil && p.ColumnDenied(schema, name, *def) != "" {
 				found.denied[strings.ToLower(schema+"."+name)] = true
 			}
-		case kind == "rel" && typ != "VIEW":
-		case def == nil || strings.TrimSpace(*def) == "":
-			denied = &access.Denied{Rule: "access policy", Object: "view " + schema + "." + name,
-				Detail: "the connected role cannot read its definition (SHOW VIEW), so what it reads cannot be checked"}
-		default:
-			found.views = append(found.views, mysqlText{sql: *def, db: schema, via: schema + "." + name})
+		case kind == "rel" && typ == "VIEW":
+			views = append(views, [2]string{schema, name})
 		}
 	}
 	if err := rows.Err(); err != nil {
@@ -232,5 +227,71 @@ func mysqlLookUp(ctx context.Context, q dialect.Queryer, p *access.Policy, refs 
 	if denied != nil {
 		return found, denied
 	}
-	return found, nil
+	if len(views) == 0 {
+		return found, nil
+	}
+	return found, mysqlViewDefinitions(ctx, q, views, &found)
+}
+
+// mysqlNameMatch appends " OR (TABLE_SCHEMA … AND TABLE_NAME …)" for
+// schema.table, as written and in lower case.
+func mysqlNameMatch(text *strings.Builder, args []any, schema, table string) []any {
+	text.WriteString(" OR (")
+	for i, v := range []string{schema, table} {
+		col := "TABLE_SCHEMA"
+		if i == 1 {
+			text.WriteString(" AND ")
+			col = "TABLE_NAME"
+		}
+		if lv := strings.ToLower(v); lv != v {
+			text.WriteString(col + " IN (?, ?)")
+			args = append(args, v, lv)
+		} else {
+			text.WriteString(col + " = ?")
+			args = append(args, v)
+		}
+	}
+	text.WriteString(")")
+	return args
+}
+
+// mysqlViewDefinitions reads the definitions of views (schema, name as
+// the catalog spells them) into found. A view whose definition the
+// account cannot read (no SHOW VIEW) is refused, never taken for a table.
+func mysqlViewDefinitions(ctx context.Context, q dialect.Queryer, views [][2]string, found *mysqlFound) error {
+	var text strings.Builder
+	var args []any
+	text.WriteString("SELECT TABLE_SCHEMA, TABLE_NAME, VIEW_DEFINITION FROM information_schema.VIEWS WHERE 1 = 0")
+	for _, v := range views {
+		text.WriteString(" OR (TABLE_SCHEMA = ? AND TABLE_NAME = ?)")
+		args = append(args, v[0], v[1])
+	}
+	rows, err := q.QueryContext(ctx, text.String(), args...)
+	if err != nil {
+		return fmt.Errorf("access check: %w", err)
+	}
+	defer rows.Close()
+	defs := map[[2]string]string{}
+	for rows.Next() {
+		var schema, name string
+		var def *string
+		if err := rows.Scan(&schema, &name, &def); err != nil {
+			return fmt.Errorf("access check: %w", err)
+		}
+		if def != nil {
+			defs[[2]string{schema, name}] = *def
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("access check: %w", err)
+	}
+	for _, v := range views {
+		def := defs[v]
+		if strings.TrimSpace(def) == "" {
+			return &access.Denied{Rule: "access policy", Object: "view " + v[0] + "." + v[1],
+				Detail: "the connected account cannot read its definition (SHOW VIEW), so what it reads cannot be checked"}
+		}
+		found.views = append(found.views, mysqlText{sql: def, db: v[0], via: v[0] + "." + v[1]})
+	}
+	return nil
 }

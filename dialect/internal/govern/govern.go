@@ -62,7 +62,7 @@ func (s *Stmt) Names() []Name {
 			}
 			break
 		}
-		n.Call = s.kind(j+1) == policy.TokenLParen
+		n.Call = s.kind(j+1) == policy.TokenLParen && !(len(n.Parts) == 1 && !n.Quoted[0] && parenKeyword[strings.ToUpper(n.Parts[0])])
 		n.Table = s.tablePos[j]
 		if len(n.Parts) <= 3 {
 			out = append(out, n)
@@ -70,6 +70,15 @@ func (s *Stmt) Names() []Name {
 		i = j
 	}
 	return out
+}
+
+// parenKeyword are keywords a "(" may follow that are no function call.
+var parenKeyword = map[string]bool{
+	"IN": true, "EXISTS": true, "ANY": true, "ALL": true, "SOME": true, "VALUES": true, "USING": true, "ON": true,
+	"AS": true, "FROM": true, "JOIN": true, "WHERE": true, "AND": true, "OR": true, "NOT": true, "SELECT": true,
+	"LATERAL": true, "OVER": true, "FILTER": true, "WITHIN": true, "ROW": true, "ARRAY": true, "WITH": true,
+	"UNION": true, "EXCEPT": true, "INTERSECT": true, "HAVING": true, "BY": true, "WHEN": true, "THEN": true,
+	"ELSE": true, "CASE": true, "IS": true, "LIKE": true, "BETWEEN": true, "DISTINCT": true, "TABLE": true,
 }
 
 // Escaped reports whether the statement spells an identifier with

@@ -1,0 +1,88 @@
+package govern_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/sqlmcp/sqlmcp/dialect/access"
+	"github.com/sqlmcp/sqlmcp/dialect/internal/govern"
+	"github.com/sqlmcp/sqlmcp/dialect/policy"
+)
+
+// TestCheckColumns: a table with a denied column is readable only by
+// naming its other columns, in a statement that names the table itself.
+func TestCheckColumns(t *testing.T) {
+	p := access.MustCompile(access.Rules{DenyColumns: []string{"customer.email"}})
+	cases := []struct {
+		sql  string
+		deny string // a fragment of the refusal's detail or object; "" to allow
+	}{
+		{"SELECT id, name FROM customer", ""},
+		{"SELECT c.id, c.name FROM customer c", ""},
+		{"SELECT c.id FROM public.customer AS c WHERE c.id = 1", ""},
+		{"SELECT count(*) FROM customer", ""},
+		{"SELECT o.*, c.name FROM orders o JOIN customer c ON c.id = o.customer_id", ""},
+		{"SELECT name FROM customer WHERE EXISTS (SELECT * FROM orders o WHERE o.cid = customer.id)", ""},
+		{"SELECT extract(year FROM c.created) FROM customer c", ""},
+		{"SELECT substring(name FROM 1 FOR 2) FROM customer", ""},
+		{"SELECT 2 * 3, id FROM customer", ""},
+		{"SELECT email FROM customer", "customer.email"},
+		{`SELECT "EMAIL" FROM customer`, "customer.EMAIL"},
+		{"SELECT name FROM customer ORDER BY email", "customer.email"},
+		{"SELECT * FROM customer", "SELECT *"},
+		{"SELECT id, * FROM customer", "SELECT *"},
+		{"SELECT c.* FROM customer c", "c.*"},
+		{"SELECT ROW(c.*) FROM customer c", "c.*"},
+		{"SELECT to_jsonb(c) FROM customer c", "as a value"},
+		{"SELECT row_to_json(customer) FROM customer", "as a value"},
+		{"SELECT c FROM customer c", "as a value"},
+		{"SELECT c::text FROM customer AS c", "as a value"},
+		{"SELECT trim(both FROM c::text) FROM customer c", "as a value"},
+		{"SELECT * FROM customer c, LATERAL (SELECT to_jsonb(c)) j", "SELECT *"},
+		{"SELECT j FROM customer c, LATERAL to_jsonb(c) j", "as a value"},
+		{"SELECT x FROM customer c(i, n, x)", "column aliases"},
+		{"SELECT x FROM customer AS c (i, n, x)", "column aliases"},
+		{"SELECT name FROM customer NATURAL JOIN orders", "NATURAL"},
+		{"TABLE customer", "TABLE"},
+		{`SELECT U&"d\0061ta" FROM customer`, "escapes"},
+		{"SELECT name FROM v_customer", "reached through"},
+	}
+	for _, c := range cases {
+		s, err := govern.Parse(policy.Postgres, c.sql)
+		if err != nil {
+			t.Fatalf("%s: %v", c.sql, err)
+		}
+		d := s.CheckColumns(p, "public", "customer")
+		switch {
+		case c.deny == "" && d != nil:
+			t.Errorf("%s: refused: %v", c.sql, d)
+		case c.deny != "" && d == nil:
+			t.Errorf("%s: allowed; want a refusal (%s)", c.sql, c.deny)
+		case d != nil && !strings.Contains(d.Error(), c.deny):
+			t.Errorf("%s: refusal %q does not say %q", c.sql, d.Error(), c.deny)
+		}
+	}
+}
+
+// TestNames: calls and the names of FROM lists, qualified and quoted.
+func TestNames(t *testing.T) {
+	s, err := govern.Parse(policy.MySQL, "SELECT f(a), `db`.g(b) FROM `s`.`t` AS x JOIN u ON u.id = x.id, (v) WHERE a IN (SELECT 1 FROM w)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var calls, tables []string
+	for _, n := range s.Names() {
+		switch {
+		case n.Call:
+			calls = append(calls, strings.Join(n.Parts, "."))
+		case n.Table:
+			tables = append(tables, strings.Join(n.Parts, "."))
+		}
+	}
+	if got, want := strings.Join(calls, " "), "f db.g"; got != want {
+		t.Errorf("calls = %q, want %q", got, want)
+	}
+	if got, want := strings.Join(tables, " "), "s.t u v w"; got != want {
+		t.Errorf("tables = %q, want %q", got, want)
+	}
+}
