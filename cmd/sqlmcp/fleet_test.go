@@ -256,6 +256,16 @@ func sha256Hex(s string) string {
 // other's database is refused, list_tables works on their own, and the
 // audit record names the token.
 func TestTokensSeeOnlyTheirDatabases(t *testing.T) {
+	for _, stateless := range []bool{false, true} {
+		name := "stateful"
+		if stateless {
+			name = "stateless"
+		}
+		t.Run(name, func(t *testing.T) { testTokensSeeOnlyTheirDatabases(t, stateless) })
+	}
+}
+
+func testTokensSeeOnlyTheirDatabases(t *testing.T, stateless bool) {
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "bob.token"), []byte(tokenB+"\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -283,7 +293,11 @@ databases = ["pg", "music"]
 `), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s := startFleet(t, cfg)
+	var args []string
+	if stateless {
+		args = append(args, "--stateless")
+	}
+	s := startFleet(t, cfg, args...)
 	if code, _ := post(t, s.base+"/mcp", nil, initialize); code.StatusCode != http.StatusUnauthorized {
 		t.Errorf("no token: %d, want 401", code.StatusCode)
 	}
