@@ -144,12 +144,14 @@ func (s *pgSession) accessCheck(ctx context.Context, st policy.Statement) error 
 		}
 	}
 	if len(more) > 0 {
-		before := len(seen)
 		if err := s.reach(ctx, p, stmt, nil, more, seen); err != nil {
 			return err
 		}
-		if len(seen) == before {
-			return fmt.Errorf("access check: the plan reads relations the catalog does not show")
+		for _, r := range plan {
+			if seen[r[0]+"."+r[1]] == nil {
+				// Fail closed: a relation the check could not judge.
+				return &access.Denied{Rule: "access policy", Object: r[0] + "." + r[1], Detail: "the plan reads it and the catalog does not show it"}
+			}
 		}
 	}
 	// A table with denied columns must be named by the statement itself

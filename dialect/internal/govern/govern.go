@@ -195,6 +195,8 @@ func (s *Stmt) markTablePositions() {
 			f.state = stFrom
 		case s.isWord(i, clauseEnd...):
 			f.state = stNone
+		case s.isName(i) && s.isOp(i-1, ".") && i >= 2 && s.tablePos[i-2]:
+			s.tablePos[i] = true // the next part of a qualified table name
 		case s.isName(i) && s.isWord(i-1, "TABLE"):
 			s.tablePos[i] = true // TABLE t, SHOW CREATE TABLE t
 		case f.state == stFrom && s.isName(i):
@@ -203,6 +205,33 @@ func (s *Stmt) markTablePositions() {
 			}
 		}
 	}
+}
+
+// operandEnd tells whether token i can end an operand of a binary
+// operator: a literal, a name that is not a keyword of the select list,
+// or a closing parenthesis.
+func (s *Stmt) operandEnd(i int) bool {
+	switch s.kind(i) {
+	case policy.TokenNumber, policy.TokenString, policy.TokenParam, policy.TokenIdent, policy.TokenRParen:
+		return true
+	case policy.TokenWord:
+		return !s.isWord(i, "SELECT", "DISTINCT", "ALL", "ON", "BY", "AS")
+	}
+	return false
+}
+
+// operandStart tells whether token i can start an operand: a literal, a
+// name that does not end the select list, "(" or a unary operator.
+func (s *Stmt) operandStart(i int) bool {
+	switch s.kind(i) {
+	case policy.TokenNumber, policy.TokenString, policy.TokenParam, policy.TokenIdent, policy.TokenLParen:
+		return true
+	case policy.TokenWord:
+		return !s.isWord(i, clauseEnd...) && !s.isWord(i, "FROM", "AS")
+	case policy.TokenOp:
+		return s.isOp(i, "-") || s.isOp(i, "+") || s.isOp(i, "~") || s.isOp(i, "!")
+	}
+	return false
 }
 
 // ColumnRule is the first deny_columns rule that applies to a column of
@@ -255,16 +284,18 @@ func (s *Stmt) CheckColumns(p *access.Policy, schema, table string) *access.Deni
 			return &access.Denied{Rule: r, Object: object + "." + t.Name}
 		}
 	}
-	// The table's names in the statement: itself and its aliases.
+	// The table's names in the statement: itself, its aliases, and the
+	// aliases of the parenthesised FROM items (joins, subqueries) that
+	// hold it, whose whole row holds its columns.
 	names := map[string]bool{strings.ToLower(table): true}
 	aliasDef := make([]bool, len(s.toks))
 	named := false
-	for i := range s.toks {
-		if !s.tablePos[i] || !strings.EqualFold(s.toks[i].Name, table) {
-			continue
-		}
-		named = true
+	// alias records the alias after token i (a table name or a ")"), if any.
+	alias := func(i int) *access.Denied {
 		j := i + 1
+		if s.isOp(j, "*") {
+			j++ // FROM t * (PostgreSQL's old spelling of "with descendants")
+		}
 		if s.isWord(j, "AS") {
 			j++
 		}
@@ -274,8 +305,41 @@ func (s *Stmt) CheckColumns(p *access.Policy, schema, table string) *access.Deni
 			if s.kind(j+1) == policy.TokenLParen {
 				return deny("column aliases in FROM rename its columns by position")
 			}
-		} else if s.kind(j) == policy.TokenLParen && j == i+2 {
-			return deny("column aliases in FROM rename its columns by position")
+		}
+		return nil
+	}
+	var opens []int
+	holds := make([]bool, 0, 8) // per open parenthesis: it holds the table
+	for i := range s.toks {
+		switch s.kind(i) {
+		case policy.TokenLParen:
+			opens = append(opens, i)
+			holds = append(holds, false)
+			continue
+		case policy.TokenRParen:
+			if n := len(opens); n > 0 {
+				held := holds[n-1]
+				opens, holds = opens[:n-1], holds[:n-1]
+				if held {
+					if len(holds) > 0 {
+						holds[len(holds)-1] = true
+					}
+					if d := alias(i); d != nil {
+						return d
+					}
+				}
+			}
+			continue
+		}
+		if !s.tablePos[i] || !strings.EqualFold(s.toks[i].Name, table) {
+			continue
+		}
+		named = true
+		if len(holds) > 0 {
+			holds[len(holds)-1] = true
+		}
+		if d := alias(i); d != nil {
+			return d
 		}
 	}
 	if !named {
@@ -284,23 +348,33 @@ func (s *Stmt) CheckColumns(p *access.Policy, schema, table string) *access.Deni
 	for i, t := range s.toks {
 		switch {
 		case t.Kind == policy.TokenOp && t.Text == "*":
-			if s.isOp(i-1, ".") {
-				if names[strings.ToLower(s.toks[i-2].Name)] {
+			switch {
+			case s.isOp(i-1, "."):
+				if s.toks[i-2].Name == "" || names[strings.ToLower(s.toks[i-2].Name)] {
 					return deny(s.toks[i-2].Text + ".* reads every column")
 				}
-				continue
-			}
-			if s.isOp(i-1, ",") || s.isWord(i-1, "SELECT", "DISTINCT", "ALL") {
-				if s.isWord(i-1, "SELECT") && s.kind(i-2) == policy.TokenLParen && s.isWord(i-3, "EXISTS") {
-					continue // EXISTS (SELECT * …) reads no column
-				}
+			case s.kind(i-1) == policy.TokenLParen && s.kind(i+1) == policy.TokenRParen:
+				// count(*): no column
+			case s.isWord(i-1, "SELECT") && s.kind(i-2) == policy.TokenLParen && s.isWord(i-3, "EXISTS"):
+				// EXISTS (SELECT * …) reads no column
+			case s.tablePos[i-1] || aliasDef[i-1]:
+				// FROM t *: PostgreSQL's "with descendants"
+			case s.operandEnd(i-1) && s.operandStart(i+1):
+				// multiplication
+			default:
 				return deny("SELECT * reads every column; name the allowed columns")
 			}
 		case s.isWord(i, "NATURAL"):
 			return deny("NATURAL JOIN compares every column of the same name")
-		case i == 0 && s.isWord(i, "TABLE"):
-			return deny("TABLE reads every column")
-		case t.Name != "" && names[strings.ToLower(t.Name)] && !s.tablePos[i] && !aliasDef[i] && !s.isOp(i+1, "."):
+		case s.isWord(i, "TABLE") && s.isName(i+1):
+			j := i + 1
+			for s.isOp(j+1, ".") && s.isName(j+2) {
+				j += 2
+			}
+			if names[strings.ToLower(s.toks[j].Name)] {
+				return deny("TABLE reads every column")
+			}
+		case t.Name != "" && names[strings.ToLower(t.Name)] && !s.tablePos[i] && !aliasDef[i] && !s.isOp(i+1, ".") && !s.isWord(i-1, "TABLE"):
 			return deny("the table's row is used as a value (" + t.Text + "); name the allowed columns")
 		}
 	}

@@ -46,6 +46,18 @@ func TestCheckColumns(t *testing.T) {
 		{"TABLE customer", "TABLE"},
 		{`SELECT U&"d\0061ta" FROM customer`, "escapes"},
 		{"SELECT name FROM v_customer", "reached through"},
+		{"SELECT DISTINCT ON (id) * FROM customer", "SELECT *"},
+		{"SELECT SQL_NO_CACHE * FROM customer", "SELECT *"},
+		{"SELECT id * 2, name FROM customer", ""},
+		{"SELECT (id) * (2), name FROM customer WHERE id * -1 < 0", ""},
+		{"WITH t(a, b, x) AS (TABLE customer) SELECT x FROM t", "TABLE"},
+		{"SELECT x FROM (TABLE public.customer) AS t(a, b, x)", "column aliases"},
+		{"SELECT t.x FROM (TABLE public.customer) AS t", "TABLE"},
+		{"SELECT to_jsonb(c) FROM customer * c", "as a value"},
+		{"SELECT to_jsonb(j) FROM (customer c JOIN orders o ON o.cid = c.id) AS j", "as a value"},
+		{"SELECT x FROM (customer c JOIN orders o ON o.cid = c.id) AS j(a, b, x)", "column aliases"},
+		{"SELECT to_jsonb(t) FROM (SELECT id FROM customer) t", "as a value"},
+		{"SELECT t.id FROM (SELECT id, name FROM customer) t", ""},
 	}
 	for _, c := range cases {
 		s, err := govern.Parse(policy.Postgres, c.sql)
