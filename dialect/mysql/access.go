@@ -68,7 +68,7 @@ func mysqlAccessCheck(ctx context.Context, q dialect.Queryer, p *access.Policy, 
 	seen := map[string]bool{}
 	for depth := 0; len(queue) > 0; depth++ {
 		if depth > 16 {
-			return &access.Denied{Rule: "access policy", Object: "views nested too deeply", Detail: "the check stops at 16 levels"}
+			return &access.Denied{Rule: govern.RuleUncheckable, Object: "views nested too deeply", Detail: "the check stops at 16 levels"}
 		}
 		var refs []mysqlRef
 		var calls []string
@@ -76,7 +76,7 @@ func mysqlAccessCheck(ctx context.Context, q dialect.Queryer, p *access.Policy, 
 			stmt, err := govern.Parse(policy.MySQL, t.sql)
 			if err != nil {
 				if t.via != "" {
-					return &access.Denied{Rule: "access policy", Object: "view " + t.via, Detail: "its definition could not be read"}
+					return &access.Denied{Rule: govern.RuleUncheckable, Object: "view " + t.via, Detail: "its definition could not be read"}
 				}
 				return err
 			}
@@ -134,7 +134,7 @@ func mysqlTableDenied(p *access.Policy, schema, table, via string) *access.Denie
 	}
 	obj := schema + "." + table
 	if mysqlStatTables[strings.ToLower(obj)] {
-		return &access.Denied{Rule: "access policy", Object: obj, Detail: "statistics hold column values"}
+		return &access.Denied{Rule: govern.RuleStatistics, Object: obj, Detail: "statistics hold column values"}
 	}
 	rule := p.TableDenied(schema, table)
 	if rule == "schemas" && strings.EqualFold(schema, "information_schema") {
@@ -211,7 +211,7 @@ func mysqlLookUp(ctx context.Context, q dialect.Queryer, p *access.Policy, refs 
 		switch {
 		case denied != nil:
 		case kind == "routine":
-			denied = &access.Denied{Rule: "access policy", Object: "function " + schema + "." + name,
+			denied = &access.Denied{Rule: govern.RuleFunctions, Object: "function " + schema + "." + name,
 				Detail: "a stored function may read anything, and the check cannot see its body"}
 		case kind == "column":
 			if def != nil && p.ColumnDenied(schema, name, *def) != "" {
@@ -288,7 +288,7 @@ func mysqlViewDefinitions(ctx context.Context, q dialect.Queryer, views [][2]str
 	for _, v := range views {
 		def := defs[v]
 		if strings.TrimSpace(def) == "" {
-			return &access.Denied{Rule: "access policy", Object: "view " + v[0] + "." + v[1],
+			return &access.Denied{Rule: govern.RuleUncheckable, Object: "view " + v[0] + "." + v[1],
 				Detail: "the connected account cannot read its definition (SHOW VIEW), so what it reads cannot be checked"}
 		}
 		found.views = append(found.views, mysqlText{sql: def, db: v[0], via: v[0] + "." + v[1]})

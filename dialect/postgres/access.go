@@ -61,8 +61,9 @@ func pgSystemSchema(s string) bool { return s == "pg_catalog" || s == "informati
 // through, its columns, a view's definition); the functions those
 // definitions call that are not pinned (kind 'func': PostgreSQL records no
 // dependency on its built-in functions, so the definitions' text is read
-// for those); and the
-// functions named in $1 that are not PostgreSQL's own (kind 'udf').
+// for those); and (kind 'udf') the functions named in $1 that are not
+// PostgreSQL's own, and those behind the operators in $3 and the casts to
+// the types named in $4 that are neither PostgreSQL's nor an extension's.
 const pgReach = `WITH RECURSIVE reach(oid, via, depth) AS (
   SELECT c.oid::oid, ''::text, 0 FROM unnest($2::text[]) AS n(name) CROSS JOIN LATERAL pg_catalog.to_regclass(n.name) AS c(oid)
   WHERE c.oid IS NOT NULL
@@ -85,7 +86,18 @@ JOIN pg_catalog.pg_proc p ON p.oid = d.refobjid JOIN pg_catalog.pg_namespace n O
 UNION ALL
 SELECT 'udf', n.nspname::text, p.proname::text, '', '', NULL, NULL
 FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
-WHERE p.proname = ANY($1::text[]) AND n.nspname NOT IN ('pg_catalog', 'information_schema')`
+WHERE p.proname = ANY($1::text[]) AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+UNION ALL
+SELECT 'udf', n.nspname::text, p.proname::text, '', 'operator ' || o.oprname, NULL, NULL
+FROM pg_catalog.pg_operator o JOIN pg_catalog.pg_proc p ON p.oid = o.oprcode JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+WHERE o.oprname = ANY($3::text[]) AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog.pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')
+UNION ALL
+SELECT 'udf', n.nspname::text, p.proname::text, '', 'cast to ' || t.typname, NULL, NULL
+FROM pg_catalog.pg_cast c JOIN pg_catalog.pg_type t ON t.oid = c.casttarget
+JOIN pg_catalog.pg_proc p ON p.oid = c.castfunc JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+WHERE t.typname = ANY($4::text[]) AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog.pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')`
 
 type pgRel struct {
 	schema, name, kind string
@@ -102,7 +114,7 @@ func (s *pgSession) accessCheck(ctx context.Context, st policy.Statement) error 
 	if st.Kind == policy.Explain {
 		inner, ok := policy.Explained(policy.Postgres, st.Body)
 		if !ok {
-			return &access.Denied{Rule: "access policy", Object: "an EXPLAIN", Detail: "its statement could not be read"}
+			return &access.Denied{Rule: govern.RuleUncheckable, Object: "an EXPLAIN", Detail: "its statement could not be read"}
 		}
 		target = inner
 	}
@@ -116,7 +128,7 @@ func (s *pgSession) accessCheck(ctx context.Context, st policy.Statement) error 
 		switch {
 		case n.Call:
 			if pgSQLFunction(last) {
-				return &access.Denied{Rule: "access policy", Object: "function " + strings.Join(n.Parts, "."),
+				return &access.Denied{Rule: govern.RuleFunctions, Object: "function " + strings.Join(n.Parts, "."),
 					Detail: "it runs SQL given as text or reads whole tables, which the check cannot follow"}
 			}
 			calls = append(calls, last)
@@ -130,7 +142,11 @@ func (s *pgSession) accessCheck(ctx context.Context, st policy.Statement) error 
 		}
 	}
 	seen := map[string]*pgRel{}
-	if err := s.reach(ctx, p, stmt, calls, rels, seen); err != nil {
+	words := stmt.Words()
+	for i, w := range words {
+		words[i] = strings.ToLower(w)
+	}
+	if err := s.reach(ctx, p, stmt, [4][]string{calls, rels, stmt.Operators(), words}, seen); err != nil {
 		return err
 	}
 	plan, err := s.planRelations(ctx, target)
@@ -144,13 +160,13 @@ func (s *pgSession) accessCheck(ctx context.Context, st policy.Statement) error 
 		}
 	}
 	if len(more) > 0 {
-		if err := s.reach(ctx, p, stmt, nil, more, seen); err != nil {
+		if err := s.reach(ctx, p, stmt, [4][]string{nil, more, nil, nil}, seen); err != nil {
 			return err
 		}
 		for _, r := range plan {
 			if seen[r[0]+"."+r[1]] == nil {
 				// Fail closed: a relation the check could not judge.
-				return &access.Denied{Rule: "access policy", Object: r[0] + "." + r[1], Detail: "the plan reads it and the catalog does not show it"}
+				return &access.Denied{Rule: govern.RuleUncheckable, Object: r[0] + "." + r[1], Detail: "the plan reads it and the catalog does not show it"}
 			}
 		}
 	}
@@ -182,11 +198,12 @@ func pgFold(n govern.Name, i int) string {
 }
 
 // reach runs pgReach and judges what it finds, adding the relations to seen.
-func (s *pgSession) reach(ctx context.Context, p *access.Policy, stmt *govern.Stmt, calls, rels []string, seen map[string]*pgRel) error {
-	if len(calls) == 0 && len(rels) == 0 {
+// args are pgReach's: calls, relations, operators, words.
+func (s *pgSession) reach(ctx context.Context, p *access.Policy, stmt *govern.Stmt, args [4][]string, seen map[string]*pgRel) error {
+	if len(args[0]) == 0 && len(args[1]) == 0 && len(args[2]) == 0 && len(args[3]) == 0 {
 		return nil
 	}
-	rows, err := s.conn.QueryContext(ctx, pgReach, pq.Array(calls), pq.Array(rels))
+	rows, err := s.conn.QueryContext(ctx, pgReach, pq.Array(args[0]), pq.Array(args[1]), pq.Array(args[2]), pq.Array(args[3]))
 	if err != nil {
 		return fmt.Errorf("access check: %w", err)
 	}
@@ -205,11 +222,14 @@ func (s *pgSession) reach(ctx context.Context, p *access.Policy, stmt *govern.St
 		}
 		switch kind {
 		case "udf":
-			denied = &access.Denied{Rule: "access policy", Object: "function " + schema + "." + name,
-				Detail: "a function that is not PostgreSQL's own may read anything, and the plan does not show its body"}
+			detail := "a function that is not PostgreSQL's own may read anything, and the plan does not show its body"
+			if via != "" {
+				detail = "behind " + via + "; " + detail
+			}
+			denied = &access.Denied{Rule: govern.RuleFunctions, Object: "function " + schema + "." + name, Detail: detail}
 		case "func":
 			if !pgSystemSchema(schema) || pgSQLFunction(name) {
-				denied = &access.Denied{Rule: "access policy", Object: "function " + schema + "." + name,
+				denied = &access.Denied{Rule: govern.RuleFunctions, Object: "function " + schema + "." + name,
 					Detail: "called by " + via + "; the plan does not show what it reads"}
 			}
 		case "rel":
@@ -270,9 +290,9 @@ func pgRelationDenied(p *access.Policy, r *pgRel) *access.Denied {
 	obj := r.schema + "." + r.name
 	switch {
 	case r.schema == "pg_catalog" && pgStatRelations[r.name]:
-		return &access.Denied{Rule: "access policy", Object: obj, Detail: "planner statistics hold column values"}
+		return &access.Denied{Rule: govern.RuleStatistics, Object: obj, Detail: "planner statistics hold column values"}
 	case r.schema == "pg_toast" || strings.HasPrefix(r.schema, "pg_toast_temp"):
-		return &access.Denied{Rule: "access policy", Object: obj, Detail: "TOAST tables hold other tables' values"}
+		return &access.Denied{Rule: govern.RuleUncheckable, Object: obj, Detail: "TOAST tables hold other tables' values"}
 	}
 	rule := p.TableDenied(r.schema, r.name)
 	if rule == "schemas" && pgSystemSchema(r.schema) {
@@ -289,11 +309,11 @@ func pgRelationDenied(p *access.Policy, r *pgRel) *access.Denied {
 func pgDefinitionDenied(view, def string) *access.Denied {
 	stmt, err := govern.Parse(policy.Postgres, def)
 	if err != nil {
-		return &access.Denied{Rule: "access policy", Object: "view " + view, Detail: "its definition could not be read"}
+		return &access.Denied{Rule: govern.RuleUncheckable, Object: "view " + view, Detail: "its definition could not be read"}
 	}
 	for _, n := range stmt.Names() {
 		if n.Call && pgSQLFunction(n.Parts[len(n.Parts)-1]) {
-			return &access.Denied{Rule: "access policy", Object: "function " + strings.Join(n.Parts, "."),
+			return &access.Denied{Rule: govern.RuleFunctions, Object: "function " + strings.Join(n.Parts, "."),
 				Detail: "called by " + view + "; it runs SQL given as text or reads whole tables"}
 		}
 	}

@@ -12,6 +12,20 @@ import (
 	"github.com/sqlmcp/sqlmcp/dialect/policy"
 )
 
+// The rules a backend's check applies whenever a policy is set, beside
+// the policy's own (access.Denied.Rule: "… which this server's <rule>
+// rule hides").
+const (
+	// RuleStatistics: planner statistics hold values of columns.
+	RuleStatistics = "planner-statistics"
+	// RuleFunctions: a function whose reads the check cannot see (user
+	// code, SQL given as text, whole-table dumps).
+	RuleFunctions = "opaque-function"
+	// RuleUncheckable: an object or text the check cannot read, refused
+	// rather than guessed at.
+	RuleUncheckable = "uncheckable-read"
+)
+
 // Stmt is a statement's tokens, read for names.
 type Stmt struct {
 	toks []policy.Token
@@ -79,6 +93,55 @@ var parenKeyword = map[string]bool{
 	"LATERAL": true, "OVER": true, "FILTER": true, "WITHIN": true, "ROW": true, "ARRAY": true, "WITH": true,
 	"UNION": true, "EXCEPT": true, "INTERSECT": true, "HAVING": true, "BY": true, "WHEN": true, "THEN": true,
 	"ELSE": true, "CASE": true, "IS": true, "LIKE": true, "BETWEEN": true, "DISTINCT": true, "TABLE": true,
+}
+
+// Operators returns the operators of the statement written with more
+// than one character or with characters PostgreSQL's built-in arithmetic
+// does not use, as PostgreSQL reads them (adjacent operator characters),
+// for a lookup of user-defined operators.
+func (s *Stmt) Operators() []string {
+	const opChars = "+-*/<>=~!@#%^&|`?"
+	var out []string
+	for i := 0; i < len(s.toks); i++ {
+		if !s.isOpChars(i, opChars) {
+			continue
+		}
+		j := i
+		for j+1 < len(s.toks) && s.isOpChars(j+1, opChars) && s.toks[j+1].Start == s.toks[j].End {
+			j++
+		}
+		var b strings.Builder
+		for k := i; k <= j; k++ {
+			b.WriteString(s.toks[k].Text)
+		}
+		out = append(out, b.String())
+		i = j
+	}
+	return out
+}
+
+func (s *Stmt) isOpChars(i int, chars string) bool {
+	if s.kind(i) != policy.TokenOp {
+		return false
+	}
+	for _, c := range s.toks[i].Text {
+		if !strings.ContainsRune(chars, c) {
+			return false
+		}
+	}
+	return true
+}
+
+// Words returns every word and quoted identifier of the statement, for
+// lookups by name (types of casts).
+func (s *Stmt) Words() []string {
+	var out []string
+	for _, t := range s.toks {
+		if t.Name != "" {
+			out = append(out, t.Name)
+		}
+	}
+	return out
 }
 
 // Escaped reports whether the statement spells an identifier with
