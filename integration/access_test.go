@@ -35,6 +35,10 @@ var accessFixtures = map[*conformance]accessFixture{
 			`INSERT INTO hidden.t VALUES ('s3cr3t-hidden')`,
 			`CREATE FUNCTION leak() RETURNS text LANGUAGE sql AS $$SELECT secret FROM employee LIMIT 1$$`,
 			`CREATE VIEW v_leak AS SELECT leak() AS x`,
+			`CREATE VIEW v_cust_json AS SELECT to_jsonb(c) AS j FROM customer c`,
+			`CREATE VIEW v_cust_star AS SELECT c.* FROM customer c`,
+			`CREATE MATERIALIZED VIEW mv_contact AS SELECT id, email FROM customer`,
+			`CREATE MATERIALIZED VIEW mv_names AS SELECT id, name FROM customer`,
 			`CREATE VIEW v_xml AS SELECT query_to_xml('SELECT email FROM customer', true, true, '') AS x`,
 			`CREATE FUNCTION leak_op(int, int) RETURNS text LANGUAGE sql AS $$SELECT secret FROM employee LIMIT 1$$`,
 			`CREATE OPERATOR ### (LEFTARG = int, RIGHTARG = int, FUNCTION = leak_op)`,
@@ -85,6 +89,9 @@ func accessCommonSetup(text string) []string {
 		`CREATE VIEW v_employee AS SELECT name, secret FROM employee`,
 		`CREATE VIEW v_contact AS SELECT id, email AS contact FROM customer`,
 		`CREATE VIEW v_orders AS SELECT id, amount FROM orders`,
+		`CREATE VIEW v_customer_names AS SELECT id, name FROM customer`,
+		`CREATE VIEW v_v_contact AS SELECT contact FROM v_contact`,
+		`CREATE VIEW v_order_count AS SELECT count(*) AS n FROM orders`,
 	}
 }
 

@@ -68,7 +68,8 @@ const pgReach = `WITH RECURSIVE reach(oid, via, depth) AS (
   SELECT c.oid::oid, ''::text, 0 FROM unnest($2::text[]) AS n(name) CROSS JOIN LATERAL pg_catalog.to_regclass(n.name) AS c(oid)
   WHERE c.oid IS NOT NULL
   UNION
-  SELECT d.refobjid, r.ev_class::regclass::text, reach.depth + 1
+  SELECT d.refobjid, (SELECT vn.nspname || '.' || vc.relname FROM pg_catalog.pg_class vc
+    JOIN pg_catalog.pg_namespace vn ON vn.oid = vc.relnamespace WHERE vc.oid = r.ev_class)::text COLLATE "default", reach.depth + 1
   FROM reach JOIN pg_catalog.pg_rewrite r ON r.ev_class = reach.oid
   JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = r.oid
    AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid <> r.ev_class
@@ -101,9 +102,14 @@ WHERE t.typname = ANY($4::text[]) AND n.nspname NOT IN ('pg_catalog', 'informati
 
 type pgRel struct {
 	schema, name, kind string
-	vias               []string
+	// direct is true when the statement names the relation; vias are
+	// the views (schema.name) whose definitions read it.
+	direct bool
+	vias   []string
 	// denied is true when some column of the relation is denied.
 	denied bool
+	// def is a view's or materialized view's definition.
+	def string
 }
 
 // accessCheck refuses st with an *access.Denied when it would read what
@@ -170,18 +176,10 @@ func (s *pgSession) accessCheck(ctx context.Context, st policy.Statement) error 
 			}
 		}
 	}
-	// A table with denied columns must be named by the statement itself
-	// (no view leads to it) and pass the text rules.
+	// Every relation of the plan with denied columns passes the column
+	// rules (those reach found are judged again: cheap, and the same).
 	for _, r := range plan {
-		rel := seen[r[0]+"."+r[1]]
-		if rel == nil || !rel.denied {
-			continue
-		}
-		if len(rel.vias) > 0 {
-			return &access.Denied{Rule: govern.ColumnRule(p, rel.schema, rel.name), Object: rel.schema + "." + rel.name,
-				Detail: "through " + rel.vias[0] + ", whose column use the check cannot follow"}
-		}
-		if d := stmt.CheckColumns(p, rel.schema, rel.name); d != nil {
+		if d := pgColumnsDenied(p, stmt, seen[r[0]+"."+r[1]], seen); d != nil {
 			return d
 		}
 	}
@@ -245,11 +243,16 @@ func (s *pgSession) reach(ctx context.Context, p *access.Policy, stmt *govern.St
 				seen[key] = r
 				found = append(found, r)
 			}
-			if def != nil && denied == nil {
-				denied = pgDefinitionDenied(key, *def)
+			if def != nil {
+				r.def = *def
+				if denied == nil {
+					denied = pgDefinitionDenied(key, *def)
+				}
 			}
 			if via != "" {
 				r.vias = append(r.vias, via)
+			} else {
+				r.direct = true
 			}
 		}
 	}
@@ -264,17 +267,44 @@ func (s *pgSession) reach(ctx context.Context, p *access.Policy, stmt *govern.St
 			return d
 		}
 	}
-	// A table with denied columns reached through a view is refused, and
-	// one named directly must pass the text rules.
 	for _, r := range found {
-		if r.kind == "v" || r.kind == "m" || !r.denied {
-			continue
+		if d := pgColumnsDenied(p, stmt, r, seen); d != nil {
+			return d
 		}
-		if len(r.vias) > 0 {
-			return &access.Denied{Rule: govern.ColumnRule(p, r.schema, r.name), Object: r.schema + "." + r.name,
-				Detail: "through " + r.vias[0] + ", whose column use the check cannot follow"}
-		}
+	}
+	return nil
+}
+
+// pgColumnsDenied applies the column rules to a relation with denied
+// columns: the text that reads it, the statement or the definition of
+// each view that reads it (PostgreSQL's canonical text: names qualified,
+// * expanded), must pass govern.Stmt.CheckColumns. A relation the
+// statement neither names nor reaches through a view is refused.
+func pgColumnsDenied(p *access.Policy, stmt *govern.Stmt, r *pgRel, seen map[string]*pgRel) *access.Denied {
+	if r == nil {
+		return &access.Denied{Rule: govern.RuleUncheckable, Object: "a relation of the plan", Detail: "the catalog does not show it"}
+	}
+	if !r.denied {
+		return nil
+	}
+	if r.direct || len(r.vias) == 0 {
 		if d := stmt.CheckColumns(p, r.schema, r.name); d != nil {
+			return d
+		}
+	}
+	for _, v := range r.vias {
+		vr := seen[v]
+		if vr == nil || vr.def == "" {
+			return &access.Denied{Rule: govern.RuleUncheckable, Object: r.schema + "." + r.name,
+				Detail: "through " + v + ", whose definition the check cannot read"}
+		}
+		def, err := govern.Parse(policy.Postgres, vr.def)
+		if err != nil {
+			return &access.Denied{Rule: govern.RuleUncheckable, Object: r.schema + "." + r.name,
+				Detail: "through " + v + ", whose definition the check cannot read"}
+		}
+		if d := def.CheckColumns(p, r.schema, r.name); d != nil {
+			d.Detail = strings.TrimPrefix(d.Detail+"; ", "; ") + "through view " + v
 			return d
 		}
 	}
