@@ -41,6 +41,11 @@ var mysqlStatTables = map[string]bool{
 	"mysql.table_stats": true, "mysql.index_stats": true,
 }
 
+// mysqlLogTables hold other sessions' statements with the values they
+// wrote (when the server logs to tables) and are refused whenever a
+// policy is set.
+var mysqlLogTables = map[string]bool{"mysql.general_log": true, "mysql.slow_log": true}
+
 var mysqlRoutineSystemSchemas = map[string]bool{"mysql": true, "sys": true, "information_schema": true, "performance_schema": true}
 
 // mysqlText is one text to check: the statement or a view's definition,
@@ -135,6 +140,9 @@ func mysqlTableDenied(p *access.Policy, schema, table, via string) *access.Denie
 	obj := schema + "." + table
 	if mysqlStatTables[strings.ToLower(obj)] {
 		return &access.Denied{Rule: govern.RuleStatistics, Object: obj, Detail: "statistics hold column values"}
+	}
+	if mysqlLogTables[strings.ToLower(obj)] {
+		return &access.Denied{Rule: govern.RuleUncheckable, Object: obj, Detail: "the server's log holds other sessions' statements and their values"}
 	}
 	rule := p.TableDenied(schema, table)
 	if rule == "schemas" && strings.EqualFold(schema, "information_schema") {
