@@ -223,7 +223,8 @@ func (s *Stmt) markTablePositions() {
 	top := func() *frame { return &stack[len(stack)-1] }
 	selectish := func(i int) bool { return s.isWord(i, "SELECT", "WITH", "VALUES", "TABLE") }
 	afterListStart := func(i int) bool {
-		return s.isWord(i, "FROM", "JOIN", "LATERAL", "ONLY", "STRAIGHT_JOIN") || s.isOp(i, ",") || s.kind(i) == policy.TokenLParen
+		return s.isWord(i, "FROM", "JOIN", "LATERAL", "ONLY", "STRAIGHT_JOIN", "OJ") || s.isOp(i, ",") || s.isOp(i, "{") ||
+			s.kind(i) == policy.TokenLParen
 	}
 	for i := 0; i < len(s.toks); i++ {
 		f := top()
@@ -256,18 +257,55 @@ func (s *Stmt) markTablePositions() {
 			}
 		case s.isOp(i, ",") && f.state == stOn:
 			f.state = stFrom
+		case f.state != stNone && s.isWord(i, "USE", "FORCE", "IGNORE") && s.isWord(i+1, "INDEX", "KEY"):
+			// MySQL's index hint, USE INDEX [FOR JOIN | FOR ORDER BY |
+			// FOR GROUP BY] (list): its words end no FROM list.
+			j := i + 2
+			if s.isWord(j, "FOR") {
+				j++
+				if s.isWord(j, "ORDER", "GROUP") && s.isWord(j+1, "BY") {
+					j++
+				}
+				j++
+			}
+			if k := s.closing(j); k > 0 {
+				i = k
+			}
+		case s.isWord(i, "FOR") && f.state != stNone && !s.isWord(i+1, "UPDATE", "SHARE", "NO", "KEY"):
+			// MariaDB's FOR SYSTEM_TIME … and FOR PORTION OF … qualify a
+			// table of the list; only a locking clause ends it.
 		case s.isWord(i, clauseEnd...):
 			f.state = stNone
 		case s.isName(i) && s.isOp(i-1, ".") && i >= 2 && s.tablePos[i-2]:
 			s.tablePos[i] = true // the next part of a qualified table name
 		case s.isName(i) && s.isWord(i-1, "TABLE"):
 			s.tablePos[i] = true // TABLE t, SHOW CREATE TABLE t
-		case f.state == stFrom && s.isName(i):
+		case f.state == stFrom && s.isName(i) && !(s.isWord(i, "OJ") && s.isOp(i-1, "{")):
 			if afterListStart(i-1) || s.isOp(i-1, ".") && s.tablePos[i-2] {
 				s.tablePos[i] = true
 			}
 		}
 	}
+}
+
+// closing returns the index of the ")" matching the "(" at i, or -1.
+func (s *Stmt) closing(i int) int {
+	if s.kind(i) != policy.TokenLParen {
+		return -1
+	}
+	depth := 0
+	for j := i; j < len(s.toks); j++ {
+		switch s.kind(j) {
+		case policy.TokenLParen:
+			depth++
+		case policy.TokenRParen:
+			depth--
+			if depth == 0 {
+				return j
+			}
+		}
+	}
+	return -1
 }
 
 // operandEnd tells whether token i can end an operand of a binary
