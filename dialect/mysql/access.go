@@ -60,6 +60,23 @@ type mysqlRef struct {
 	schema, table string
 	text          mysqlText
 	stmt          *govern.Stmt
+	// suspect, if set, is the deny_tables rule of a name found outside a
+	// FROM list: refused if such a table exists.
+	suspect string
+}
+
+// mysqlCandidates are the tables a name outside a FROM list could be:
+// t, t.column, db.t.column, or db.t.
+func mysqlCandidates(parts []string, db string) [][2]string {
+	switch len(parts) {
+	case 1:
+		return [][2]string{{db, parts[0]}}
+	case 2:
+		return [][2]string{{db, parts[0]}, {parts[0], parts[1]}}
+	case 3:
+		return [][2]string{{parts[0], parts[1]}}
+	}
+	return nil
 }
 
 func (s *mysqlSession) accessCheck(ctx context.Context, st policy.Statement) error {
@@ -94,7 +111,20 @@ func mysqlAccessCheck(ctx context.Context, q dialect.Queryer, p *access.Policy, 
 					calls = append(calls, strings.ToLower(n.Parts[len(n.Parts)-1]))
 					continue
 				}
-				if !n.Table && !all || len(n.Parts) > 2 {
+				if !n.Table && !all {
+					// A name outside a FROM list is a column, an alias, or
+					// a table where the lexer-level reading missed a FROM
+					// list: a name of a denied table that exists there is
+					// refused (deny_tables only; schemas would read every
+					// qualified column as a table of another database).
+					for _, c := range mysqlCandidates(n.Parts, t.db) {
+						if rule := p.TableDenied(c[0], c[1]); rule != "" && rule != "schemas" {
+							refs = append(refs, mysqlRef{schema: c[0], table: c[1], text: t, stmt: stmt, suspect: rule})
+						}
+					}
+					continue
+				}
+				if len(n.Parts) > 2 {
 					continue
 				}
 				schema, table := t.db, n.Parts[len(n.Parts)-1]
@@ -112,7 +142,14 @@ func mysqlAccessCheck(ctx context.Context, q dialect.Queryer, p *access.Policy, 
 			return err
 		}
 		for _, r := range refs {
-			if !found.denied[strings.ToLower(r.schema+"."+r.table)] {
+			key := strings.ToLower(r.schema + "." + r.table)
+			if r.suspect != "" {
+				if found.exists[key] {
+					return &access.Denied{Rule: r.suspect, Object: r.schema + "." + r.table, Detail: "named outside a FROM list the check can read"}
+				}
+				continue
+			}
+			if !found.denied[key] {
 				continue
 			}
 			if st.Kind == policy.Show && r.text.via == "" {
@@ -159,13 +196,15 @@ func mysqlTableDenied(p *access.Policy, schema, table, via string) *access.Denie
 type mysqlFound struct {
 	views  []mysqlText
 	denied map[string]bool
+	// exists holds the relations found (schema.name, lower case).
+	exists map[string]bool
 }
 
 // lookUp reads, in one catalog query, the definitions of the views among
 // refs (not seen before), the columns of those on which a deny_columns
 // rule may apply, and the stored functions among calls (a refusal).
 func mysqlLookUp(ctx context.Context, q dialect.Queryer, p *access.Policy, refs []mysqlRef, calls []string, seen map[string]bool) (mysqlFound, error) {
-	found := mysqlFound{denied: map[string]bool{}}
+	found := mysqlFound{denied: map[string]bool{}, exists: map[string]bool{}}
 	var text strings.Builder
 	var args []any
 	// Every relation among refs with its type; the views' definitions
@@ -175,8 +214,14 @@ func mysqlLookUp(ctx context.Context, q dialect.Queryer, p *access.Policy, refs 
 	// information_schema answers without opening every table.
 	text.WriteString("SELECT 'rel', TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE, NULL FROM information_schema.TABLES WHERE 1 = 0")
 	cols := false
+	suspects := map[string]bool{}
 	for _, r := range refs {
 		key := strings.ToLower(r.schema + "." + r.table)
+		if r.suspect != "" {
+			suspects[key] = true
+			args = mysqlNameMatch(&text, args, r.schema, r.table)
+			continue
+		}
 		if !seen[key] {
 			seen[key] = true
 			args = mysqlNameMatch(&text, args, r.schema, r.table)
@@ -186,7 +231,7 @@ func mysqlLookUp(ctx context.Context, q dialect.Queryer, p *access.Policy, refs 
 	if cols {
 		text.WriteString(" UNION ALL SELECT 'column', TABLE_SCHEMA, TABLE_NAME, '', COLUMN_NAME FROM information_schema.COLUMNS WHERE 1 = 0")
 		for _, r := range refs {
-			if p.HasColumnRules(r.schema, r.table) {
+			if r.suspect == "" && p.HasColumnRules(r.schema, r.table) {
 				args = mysqlNameMatch(&text, args, r.schema, r.table)
 			}
 		}
@@ -225,8 +270,12 @@ func mysqlLookUp(ctx context.Context, q dialect.Queryer, p *access.Policy, refs 
 			if def != nil && p.ColumnDenied(schema, name, *def) != "" {
 				found.denied[strings.ToLower(schema+"."+name)] = true
 			}
-		case kind == "rel" && typ == "VIEW":
-			views = append(views, [2]string{schema, name})
+		case kind == "rel":
+			key := strings.ToLower(schema + "." + name)
+			found.exists[key] = true
+			if typ == "VIEW" && !suspects[key] {
+				views = append(views, [2]string{schema, name})
+			}
 		}
 	}
 	if err := rows.Err(); err != nil {
