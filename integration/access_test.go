@@ -33,6 +33,9 @@ var accessFixtures = map[*conformance]accessFixture{
 			`CREATE SCHEMA hidden`,
 			`CREATE TABLE hidden.t (x text)`,
 			`INSERT INTO hidden.t VALUES ('s3cr3t-hidden')`,
+			// Unqualified names resolve through hidden too: the plan's
+			// resolved schema is what the schemas rule judges.
+			`ALTER DATABASE {db} SET search_path = public, hidden`,
 			`CREATE FUNCTION leak() RETURNS text LANGUAGE sql AS $$SELECT secret FROM employee LIMIT 1$$`,
 			`CREATE VIEW v_leak AS SELECT leak() AS x`,
 			`CREATE VIEW v_cust_json AS SELECT to_jsonb(c) AS j FROM customer c`,
