@@ -28,7 +28,7 @@ var accessRoleFacts = map[*conformance]accessRoles{
 		drop:   func(role, _ string) []string { return []string{`DROP OWNED BY ` + role, `DROP ROLE ` + role} },
 		grantAll: func(role, _ string) []string {
 			return []string{`GRANT USAGE ON SCHEMA public, hidden TO ` + role,
-				`GRANT SELECT ON ALL TABLES IN SCHEMA public, hidden TO ` + role}
+				`GRANT SELECT ON ALL TABLES IN SCHEMA public, hidden TO ` + role, `GRANT pg_read_all_data TO ` + role}
 		},
 		asRole: func(base, role string) string {
 			u, _ := url.Parse(base)
@@ -40,7 +40,8 @@ var accessRoleFacts = map[*conformance]accessRoles{
 		create: func(role, _ string) []string { return []string{`CREATE USER '` + role + `'@'%'`} },
 		drop:   func(role, _ string) []string { return []string{`DROP USER IF EXISTS '` + role + `'@'%'`} },
 		grantAll: func(role, db string) []string {
-			return []string{"GRANT SELECT ON `" + db + "`.* TO '" + role + "'@'%'", "GRANT SELECT ON mysql.column_stats TO '" + role + "'@'%'"}
+			return []string{"GRANT SELECT ON `" + db + "`.* TO '" + role + "'@'%'", "GRANT SELECT ON mysql.column_stats TO '" + role + "'@'%'",
+				"GRANT SELECT ON *.* TO '" + role + "'@'%'"}
 		},
 		asRole: func(base, role string) string {
 			u, _ := url.Parse(base)

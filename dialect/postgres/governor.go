@@ -153,6 +153,16 @@ func (postgres) GrantScript(ctx context.Context, q dialect.Queryer, p *access.Po
 	for _, s := range order {
 		fmt.Fprintf(&b, "REVOKE ALL ON ALL TABLES IN SCHEMA %s FROM %s;\n", pq.QuoteIdentifier(s), r)
 	}
+	// pg_read_all_data reads every table whatever the grants say.
+	var readsAll bool
+	if err := q.QueryRowContext(ctx, `SELECT EXISTS (SELECT FROM pg_catalog.pg_auth_members m
+		JOIN pg_catalog.pg_roles g ON g.oid = m.roleid JOIN pg_catalog.pg_roles u ON u.oid = m.member
+		WHERE g.rolname = 'pg_read_all_data' AND u.rolname = $1)`, role).Scan(&readsAll); err != nil {
+		return "", fmt.Errorf("grant script: %w", err)
+	}
+	if readsAll {
+		fmt.Fprintf(&b, "REVOKE pg_read_all_data FROM %s;\n", r)
+	}
 	var grants, skipped []string
 	for _, rel := range rels {
 		name := pq.QuoteIdentifier(rel.schema) + "." + pq.QuoteIdentifier(rel.name)
