@@ -18,19 +18,27 @@ import (
 // the statement runs, in its transaction:
 //
 //  1. Its names are read from its tokens. Functions that run SQL from text
-//     or dump whole tables are refused by name; the relations it names in
-//     FROM lists, and everything their view and materialized-view
-//     definitions depend on (pg_rewrite/pg_depend, recursively), and the
-//     functions it calls that are not PostgreSQL's own, are looked up in one
-//     catalog query. User-defined functions are refused, because planning
-//     may run them (constant folding) and the plan never shows their bodies.
+//     or dump whole tables are refused by name. One catalog query then
+//     looks up the relations it names in FROM lists and everything their
+//     view and materialized-view definitions read (pg_rewrite/pg_depend,
+//     recursively), with their columns and definitions, and the functions
+//     that are not PostgreSQL's own behind its calls, its operators and its
+//     casts (an extension's operators and casts excepted). Those are
+//     refused before EXPLAIN: planning may run them (constant folding), and
+//     no plan shows what a function body reads.
 //  2. EXPLAIN (VERBOSE, FORMAT JSON) lists every relation the planner will
 //     scan: views expanded, CTEs, subqueries, search-path-resolved names.
 //     A relation of the plan the first query did not see is looked up the
-//     same way.
+//     same way; one the catalog does not show fails closed.
 //  3. A denied table (or one outside schemas, or pg_toast, or planner
-//     statistics) is refused; a table with denied columns is allowed only
-//     under govern.Stmt.CheckColumns and when no view leads to it.
+//     statistics) is refused. A table with denied columns is allowed only
+//     when every text that reads it passes govern.Stmt.CheckColumns: the
+//     statement, if it names the table, and the canonical definition
+//     (pg_get_viewdef) of each view that reads it.
+//
+// Neither step runs the statement, and EXPLAIN's own errors (syntax,
+// unknown names, a constant that does not cast) hold only the statement's
+// text: nothing has read a table yet.
 
 // pgStatRelations hold values of columns: planner statistics.
 var pgStatRelations = map[string]bool{

@@ -1,7 +1,8 @@
 // Package govern holds what the PostgreSQL and MySQL backends share in
-// their plan-level access check: reading a statement's names from its
-// tokens, and the conservative rules for a table some of whose columns
-// the access policy denies. It knows the policy's lexer and the access
+// their access checks: reading a statement's names from its tokens (the
+// tables of its FROM lists, its calls, operators and words), and the
+// conservative rules for a table some of whose columns the access policy
+// denies. It knows the policy's lexer and the access
 // policy, nothing about drivers or MCP.
 package govern
 
@@ -335,8 +336,8 @@ func (s *Stmt) operandStart(i int) bool {
 	return false
 }
 
-// ColumnRule is the first deny_columns rule that applies to a column of
-// schema.table.
+// ColumnRule names the first deny_columns rule that applies to a column
+// of schema.table, for a refusal's message.
 func ColumnRule(p *access.Policy, schema, table string) string {
 	for _, r := range p.ColumnRules() {
 		if (r[0] == "" || globEq(r[0], schema)) && globEq(r[1], table) {
@@ -353,7 +354,8 @@ func ruleText(r [3]string) string {
 	return r[0] + "." + r[1] + "." + r[2]
 }
 
-// globEq matches through a one-rule policy: the policy's own matcher.
+// globEq matches name against one pattern part with the policy's own
+// matcher (a one-rule policy); only refusals' messages use it.
 func globEq(pattern, name string) bool {
 	p, err := access.Compile(access.Rules{Schemas: []string{pattern}})
 	return err == nil && p.SchemaVisible(name)
@@ -369,9 +371,8 @@ func (s *Stmt) CheckColumns(p *access.Policy, schema, table string) *access.Deni
 	if schema != "" {
 		object = schema + "." + table
 	}
-	rule := ColumnRule(p, schema, table)
 	deny := func(detail string) *access.Denied {
-		return &access.Denied{Rule: rule, Object: object, Detail: detail}
+		return &access.Denied{Rule: ColumnRule(p, schema, table), Object: object, Detail: detail}
 	}
 	if s.Escaped() {
 		return deny("an identifier written with escapes (U&\"…\") cannot be checked")
