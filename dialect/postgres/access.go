@@ -63,17 +63,23 @@ func pgSQLFunction(name string) bool {
 
 func pgSystemSchema(s string) bool { return s == "pg_catalog" || s == "information_schema" }
 
-// pgReach finds, for the relations named in $2 (to_regclass texts), each
+// pgReach (pgReachParts) finds, for the relations named (to_regclass texts), each
 // relation and every relation their views and materialized views read,
 // recursively (kind 'rel': schema, name, relkind, the view it was reached
 // through, its columns, a view's definition); the functions those
 // definitions call that are not pinned (kind 'func': PostgreSQL records no
 // dependency on its built-in functions, so the definitions' text is read
-// for those); and (kind 'udf') the functions named in $1 that are not
-// PostgreSQL's own, and those behind the operators in $3 and the casts to
-// the types named in $4 that are neither PostgreSQL's nor an extension's.
-const pgReach = `WITH RECURSIVE reach(oid, via, depth) AS (
-  SELECT c.oid::oid, ''::text, 0 FROM unnest($2::text[]) AS n(name) CROSS JOIN LATERAL pg_catalog.to_regclass(n.name) AS c(oid)
+// for those); and (kind 'udf') the functions called by name that are not
+// PostgreSQL's own, and those behind the operators used and the casts to
+// the types named that are neither PostgreSQL's nor an extension's.
+//
+// Each branch runs only when it has names to look up ({x} stands for its
+// array parameter): a smaller query plans faster, and planning is most of
+// its cost.
+var pgReachParts = [4]string{
+	// relations (to_regclass texts) and what their definitions read
+	`WITH RECURSIVE reach(oid, via, depth) AS (
+  SELECT c.oid::oid, ''::text, 0 FROM unnest({rels}) AS n(name) CROSS JOIN LATERAL pg_catalog.to_regclass(n.name) AS c(oid)
   WHERE c.oid IS NOT NULL
   UNION
   SELECT d.refobjid, (SELECT vn.nspname || '.' || vc.relname FROM pg_catalog.pg_class vc
@@ -91,22 +97,43 @@ UNION ALL
 SELECT 'func', n.nspname::text, p.proname::text, '', r.ev_class::regclass::text, NULL, NULL
 FROM reach JOIN pg_catalog.pg_rewrite r ON r.ev_class = reach.oid
 JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = r.oid AND d.refclassid = 'pg_catalog.pg_proc'::regclass
-JOIN pg_catalog.pg_proc p ON p.oid = d.refobjid JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
-UNION ALL
-SELECT 'udf', n.nspname::text, p.proname::text, '', '', NULL, NULL
+JOIN pg_catalog.pg_proc p ON p.oid = d.refobjid JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace`,
+	// calls
+	`SELECT 'udf', n.nspname::text, p.proname::text, '', '', NULL, NULL
 FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
-WHERE p.proname = ANY($1::text[]) AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-UNION ALL
-SELECT 'udf', n.nspname::text, p.proname::text, '', 'operator ' || o.oprname, NULL, NULL
+WHERE p.proname = ANY({calls}) AND n.nspname NOT IN ('pg_catalog', 'information_schema')`,
+	// operators
+	`SELECT 'udf', n.nspname::text, p.proname::text, '', 'operator ' || o.oprname, NULL, NULL
 FROM pg_catalog.pg_operator o JOIN pg_catalog.pg_proc p ON p.oid = o.oprcode JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
-WHERE o.oprname = ANY($3::text[]) AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-  AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog.pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')
-UNION ALL
-SELECT 'udf', n.nspname::text, p.proname::text, '', 'cast to ' || t.typname, NULL, NULL
+WHERE o.oprname = ANY({ops}) AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog.pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')`,
+	// words: the types of casts
+	`SELECT 'udf', n.nspname::text, p.proname::text, '', 'cast to ' || t.typname, NULL, NULL
 FROM pg_catalog.pg_cast c JOIN pg_catalog.pg_type t ON t.oid = c.casttarget
 JOIN pg_catalog.pg_proc p ON p.oid = c.castfunc JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
-WHERE t.typname = ANY($4::text[]) AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-  AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog.pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')`
+WHERE t.typname = ANY({words}) AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog.pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')`,
+}
+
+// pgReachQuery composes pgReach from the branches that have names to look
+// up, numbering their parameters. args are calls, relations, operators
+// and words; the relations' branch goes first, for its WITH clause.
+func pgReachQuery(args [4][]string) (string, []any) {
+	branches := [4]struct {
+		arg         int
+		placeholder string
+	}{{1, "{rels}"}, {0, "{calls}"}, {2, "{ops}"}, {3, "{words}"}}
+	var parts []string
+	var params []any
+	for i, b := range branches {
+		if len(args[b.arg]) == 0 {
+			continue
+		}
+		params = append(params, pq.Array(args[b.arg]))
+		parts = append(parts, strings.ReplaceAll(pgReachParts[i], b.placeholder, fmt.Sprintf("$%d::text[]", len(params))))
+	}
+	return strings.Join(parts, "\nUNION ALL\n"), params
+}
 
 type pgRel struct {
 	schema, name, kind string
@@ -156,10 +183,13 @@ func (s *pgSession) accessCheck(ctx context.Context, st policy.Statement) error 
 		}
 	}
 	seen := map[string]*pgRel{}
-	words := stmt.Words()
+	// Types of casts: after :: and AS, and a call's name (int4(x) is a
+	// cast when no function has that name).
+	words := stmt.CastTypes()
 	for i, w := range words {
 		words[i] = strings.ToLower(w)
 	}
+	words = append(words, calls...)
 	if err := s.reach(ctx, p, stmt, [4][]string{calls, rels, stmt.Operators(), words}, seen); err != nil {
 		return err
 	}
@@ -209,7 +239,8 @@ func (s *pgSession) reach(ctx context.Context, p *access.Policy, stmt *govern.St
 	if len(args[0]) == 0 && len(args[1]) == 0 && len(args[2]) == 0 && len(args[3]) == 0 {
 		return nil
 	}
-	rows, err := s.conn.QueryContext(ctx, pgReach, pq.Array(args[0]), pq.Array(args[1]), pq.Array(args[2]), pq.Array(args[3]))
+	query, params := pgReachQuery(args)
+	rows, err := s.conn.QueryContext(ctx, query, params...)
 	if err != nil {
 		return fmt.Errorf("access check: %w", err)
 	}
@@ -361,15 +392,14 @@ func pgDefinitionDenied(view, def string) *access.Denied {
 // planRelations explains target and returns the (schema, name) of every
 // relation its plan scans.
 func (s *pgSession) planRelations(ctx context.Context, target string) ([][2]string, error) {
-	// Prepared: the extended protocol runs one statement only.
-	stmt, err := s.conn.PrepareContext(ctx, "EXPLAIN (VERBOSE, FORMAT JSON) "+target)
-	if err != nil {
-		return nil, unwrapPosition(err, len("EXPLAIN (VERBOSE, FORMAT JSON) "))
-	}
-	defer stmt.Close()
+	// Wrapped as Query wraps a SELECT (every statement an EXPLAIN may
+	// explain is a query that can be a subquery): the argument keeps
+	// lib/pq on the extended protocol, which runs one statement only, in
+	// one round trip; the page scans the same relations.
+	const explain = "EXPLAIN (VERBOSE, FORMAT JSON) " + pagePrefix
 	var doc []byte
-	if err := stmt.QueryRowContext(ctx).Scan(&doc); err != nil {
-		return nil, unwrapPosition(err, len("EXPLAIN (VERBOSE, FORMAT JSON) "))
+	if err := s.conn.QueryRowContext(ctx, explain+target+pageSuffix, max(s.opts.MaxRows, 0)+1).Scan(&doc); err != nil {
+		return nil, unwrapPosition(err, len(explain))
 	}
 	var plan any
 	if err := json.Unmarshal(doc, &plan); err != nil {

@@ -133,13 +133,20 @@ func (s *Stmt) isOpChars(i int, chars string) bool {
 	return true
 }
 
-// Words returns every word and quoted identifier of the statement, for
-// lookups by name (types of casts).
-func (s *Stmt) Words() []string {
+// CastTypes returns the names that may be the type of a cast: those
+// after "::" or AS, and every part of a qualified one.
+func (s *Stmt) CastTypes() []string {
 	var out []string
-	for _, t := range s.toks {
-		if t.Name != "" {
-			out = append(out, t.Name)
+	for i := 0; i < len(s.toks); i++ {
+		if !(s.isOp(i-1, ":") && s.isOp(i-2, ":") || s.isWord(i-1, "AS")) {
+			continue
+		}
+		for s.isName(i) {
+			out = append(out, s.toks[i].Name)
+			if !s.isOp(i+1, ".") {
+				break
+			}
+			i += 2
 		}
 	}
 	return out
