@@ -28,7 +28,7 @@ var accessRoleFacts = map[*conformance]accessRoles{
 		drop:   func(role, _ string) []string { return []string{`DROP OWNED BY ` + role, `DROP ROLE ` + role} },
 		grantAll: func(role, _ string) []string {
 			return []string{`GRANT USAGE ON SCHEMA public, hidden TO ` + role,
-				`GRANT SELECT ON ALL TABLES IN SCHEMA public, hidden TO ` + role}
+				`GRANT SELECT ON ALL TABLES IN SCHEMA public, hidden TO ` + role, `GRANT pg_read_all_data TO ` + role}
 		},
 		asRole: func(base, role string) string {
 			u, _ := url.Parse(base)
@@ -40,7 +40,8 @@ var accessRoleFacts = map[*conformance]accessRoles{
 		create: func(role, _ string) []string { return []string{`CREATE USER '` + role + `'@'%'`} },
 		drop:   func(role, _ string) []string { return []string{`DROP USER IF EXISTS '` + role + `'@'%'`} },
 		grantAll: func(role, db string) []string {
-			return []string{"GRANT SELECT ON `" + db + "`.* TO '" + role + "'@'%'", "GRANT SELECT ON mysql.column_stats TO '" + role + "'@'%'"}
+			return []string{"GRANT SELECT ON `" + db + "`.* TO '" + role + "'@'%'", "GRANT SELECT ON mysql.column_stats TO '" + role + "'@'%'",
+				"GRANT SELECT ON *.* TO '" + role + "'@'%'"}
 		},
 		asRole: func(base, role string) string {
 			u, _ := url.Parse(base)
@@ -109,14 +110,16 @@ func TestAccessGrants(t *testing.T) {
 			rb := *b
 			rb.db = rdb
 			s := serve(t, &rb, tools.Options{Access: p})
-			for _, q := range []string{"SELECT id, name FROM customer", "SELECT * FROM orders", "SELECT id, login FROM account", "SELECT * FROM v_orders"} {
+			for _, q := range []string{"SELECT id, name FROM customer", "SELECT * FROM orders", "SELECT id, login FROM account", "SELECT * FROM v_orders",
+				"SELECT * FROM v_customer_names", "SELECT n FROM v_order_count"} {
 				if res := s.call("query", map[string]any{"sql": q}); res.IsError {
 					t.Errorf("the narrowed role cannot run an allowed read %q: %s", q, res.Text)
 				}
 			}
 			// Without sqlmcp's check, the database itself refuses.
 			open := serve(t, &rb, tools.Options{})
-			for _, q := range []string{"SELECT secret FROM employee", "SELECT email FROM customer", "SELECT contact FROM v_contact", "SELECT * FROM audit_log"} {
+			for _, q := range []string{"SELECT secret FROM employee", "SELECT email FROM customer", "SELECT contact FROM v_contact", "SELECT * FROM audit_log",
+				"SELECT contact FROM v_v_contact"} {
 				res := open.call("query", map[string]any{"sql": q})
 				if !res.IsError || !strings.HasPrefix(res.Text, "database error") {
 					t.Errorf("the narrowed role read %q: %.200s", q, res.Text)

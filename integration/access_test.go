@@ -33,9 +33,21 @@ var accessFixtures = map[*conformance]accessFixture{
 			`CREATE SCHEMA hidden`,
 			`CREATE TABLE hidden.t (x text)`,
 			`INSERT INTO hidden.t VALUES ('s3cr3t-hidden')`,
+			// Unqualified names resolve through hidden too: the plan's
+			// resolved schema is what the schemas rule judges.
+			`ALTER DATABASE {db} SET search_path = public, hidden`,
 			`CREATE FUNCTION leak() RETURNS text LANGUAGE sql AS $$SELECT secret FROM employee LIMIT 1$$`,
 			`CREATE VIEW v_leak AS SELECT leak() AS x`,
+			`CREATE VIEW v_cust_json AS SELECT to_jsonb(c) AS j FROM customer c`,
+			`CREATE VIEW v_cust_star AS SELECT c.* FROM customer c`,
+			`CREATE MATERIALIZED VIEW mv_contact AS SELECT id, email FROM customer`,
+			`CREATE MATERIALIZED VIEW mv_names AS SELECT id, name FROM customer`,
 			`CREATE VIEW v_xml AS SELECT query_to_xml('SELECT email FROM customer', true, true, '') AS x`,
+			`CREATE FUNCTION leak_op(int, int) RETURNS text LANGUAGE sql AS $$SELECT secret FROM employee LIMIT 1$$`,
+			`CREATE OPERATOR ### (LEFTARG = int, RIGHTARG = int, FUNCTION = leak_op)`,
+			`CREATE TYPE leaky AS (x text)`,
+			`CREATE FUNCTION leak_cast(int) RETURNS leaky LANGUAGE sql AS $$SELECT ROW(secret)::leaky FROM employee LIMIT 1$$`,
+			`CREATE CAST (int AS leaky) WITH FUNCTION leak_cast(int)`,
 			`ANALYZE`,
 		),
 		rules: access.Rules{Schemas: []string{"public"}, DenyTables: []string{"employee", "*.audit_*"},
@@ -80,6 +92,9 @@ func accessCommonSetup(text string) []string {
 		`CREATE VIEW v_employee AS SELECT name, secret FROM employee`,
 		`CREATE VIEW v_contact AS SELECT id, email AS contact FROM customer`,
 		`CREATE VIEW v_orders AS SELECT id, amount FROM orders`,
+		`CREATE VIEW v_customer_names AS SELECT id, name FROM customer`,
+		`CREATE VIEW v_v_contact AS SELECT contact FROM v_contact`,
+		`CREATE VIEW v_order_count AS SELECT count(*) AS n FROM orders`,
 	}
 }
 
@@ -171,6 +186,9 @@ func TestAccessPolicyCorpus(t *testing.T) {
 			}
 			fx := accessFixtures[r]
 			b := newAccessBackend(t, r, fx)
+			// One connection: the session without a policy at the end
+			// reuses the connection the policy's sessions used.
+			b.db.SetMaxOpenConns(1)
 			p := access.MustCompile(expandRules(fx.rules, b.dbName))
 			s := serve(t, b, tools.Options{Access: p})
 			for _, c := range readAccessCorpus(t, "common", r.name) {
@@ -198,11 +216,15 @@ func TestAccessPolicyCorpus(t *testing.T) {
 					}
 				}
 			}
-			// Without a policy the same database answers everything: the
-			// refusals above are the policy's, not the fixture's.
+			// Without a policy the same database, on the same pooled
+			// connection, answers everything: the refusals above are the
+			// policy's, not the fixture's, and no session leaves its policy
+			// behind (SQLite's authorizer is per connection).
 			open := serve(t, b, tools.Options{})
-			if res := open.call("query", map[string]any{"sql": "SELECT secret FROM employee"}); res.IsError {
-				t.Errorf("without a policy, reading employee failed: %s", res.Text)
+			for _, q := range []string{"SELECT secret FROM employee", "SELECT email FROM customer", "SELECT * FROM v_contact"} {
+				if res := open.call("query", map[string]any{"sql": q}); res.IsError {
+					t.Errorf("without a policy, %s failed: %s", q, res.Text)
+				}
 			}
 		})
 	}

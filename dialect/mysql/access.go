@@ -41,6 +41,11 @@ var mysqlStatTables = map[string]bool{
 	"mysql.table_stats": true, "mysql.index_stats": true,
 }
 
+// mysqlLogTables hold other sessions' statements with the values they
+// wrote (when the server logs to tables) and are refused whenever a
+// policy is set.
+var mysqlLogTables = map[string]bool{"mysql.general_log": true, "mysql.slow_log": true}
+
 var mysqlRoutineSystemSchemas = map[string]bool{"mysql": true, "sys": true, "information_schema": true, "performance_schema": true}
 
 // mysqlText is one text to check: the statement or a view's definition,
@@ -55,6 +60,23 @@ type mysqlRef struct {
 	schema, table string
 	text          mysqlText
 	stmt          *govern.Stmt
+	// suspect, if set, is the deny_tables rule of a name found outside a
+	// FROM list: refused if such a table exists.
+	suspect string
+}
+
+// mysqlCandidates are the tables a name outside a FROM list could be:
+// t, t.column, db.t.column, or db.t.
+func mysqlCandidates(parts []string, db string) [][2]string {
+	switch len(parts) {
+	case 1:
+		return [][2]string{{db, parts[0]}}
+	case 2:
+		return [][2]string{{db, parts[0]}, {parts[0], parts[1]}}
+	case 3:
+		return [][2]string{{parts[0], parts[1]}}
+	}
+	return nil
 }
 
 func (s *mysqlSession) accessCheck(ctx context.Context, st policy.Statement) error {
@@ -68,7 +90,7 @@ func mysqlAccessCheck(ctx context.Context, q dialect.Queryer, p *access.Policy, 
 	seen := map[string]bool{}
 	for depth := 0; len(queue) > 0; depth++ {
 		if depth > 16 {
-			return &access.Denied{Rule: "access policy", Object: "views nested too deeply", Detail: "the check stops at 16 levels"}
+			return &access.Denied{Rule: govern.RuleUncheckable, Object: "views nested too deeply", Detail: "the check stops at 16 levels"}
 		}
 		var refs []mysqlRef
 		var calls []string
@@ -76,7 +98,7 @@ func mysqlAccessCheck(ctx context.Context, q dialect.Queryer, p *access.Policy, 
 			stmt, err := govern.Parse(policy.MySQL, t.sql)
 			if err != nil {
 				if t.via != "" {
-					return &access.Denied{Rule: "access policy", Object: "view " + t.via, Detail: "its definition could not be read"}
+					return &access.Denied{Rule: govern.RuleUncheckable, Object: "view " + t.via, Detail: "its definition could not be read"}
 				}
 				return err
 			}
@@ -89,7 +111,20 @@ func mysqlAccessCheck(ctx context.Context, q dialect.Queryer, p *access.Policy, 
 					calls = append(calls, strings.ToLower(n.Parts[len(n.Parts)-1]))
 					continue
 				}
-				if !n.Table && !all || len(n.Parts) > 2 {
+				if !n.Table && !all {
+					// A name outside a FROM list is a column, an alias, or
+					// a table where the lexer-level reading missed a FROM
+					// list: a name of a denied table that exists there is
+					// refused (deny_tables only; schemas would read every
+					// qualified column as a table of another database).
+					for _, c := range mysqlCandidates(n.Parts, t.db) {
+						if rule := p.TableDenied(c[0], c[1]); rule != "" && rule != "schemas" {
+							refs = append(refs, mysqlRef{schema: c[0], table: c[1], text: t, stmt: stmt, suspect: rule})
+						}
+					}
+					continue
+				}
+				if len(n.Parts) > 2 {
 					continue
 				}
 				schema, table := t.db, n.Parts[len(n.Parts)-1]
@@ -107,7 +142,14 @@ func mysqlAccessCheck(ctx context.Context, q dialect.Queryer, p *access.Policy, 
 			return err
 		}
 		for _, r := range refs {
-			if !found.denied[strings.ToLower(r.schema+"."+r.table)] {
+			key := strings.ToLower(r.schema + "." + r.table)
+			if r.suspect != "" {
+				if found.exists[key] {
+					return &access.Denied{Rule: r.suspect, Object: r.schema + "." + r.table, Detail: "named outside a FROM list the check can read"}
+				}
+				continue
+			}
+			if !found.denied[key] {
 				continue
 			}
 			if st.Kind == policy.Show && r.text.via == "" {
@@ -134,7 +176,10 @@ func mysqlTableDenied(p *access.Policy, schema, table, via string) *access.Denie
 	}
 	obj := schema + "." + table
 	if mysqlStatTables[strings.ToLower(obj)] {
-		return &access.Denied{Rule: "access policy", Object: obj, Detail: "statistics hold column values"}
+		return &access.Denied{Rule: govern.RuleStatistics, Object: obj, Detail: "statistics hold column values"}
+	}
+	if mysqlLogTables[strings.ToLower(obj)] {
+		return &access.Denied{Rule: govern.RuleUncheckable, Object: obj, Detail: "the server's log holds other sessions' statements and their values"}
 	}
 	rule := p.TableDenied(schema, table)
 	if rule == "schemas" && strings.EqualFold(schema, "information_schema") {
@@ -151,13 +196,15 @@ func mysqlTableDenied(p *access.Policy, schema, table, via string) *access.Denie
 type mysqlFound struct {
 	views  []mysqlText
 	denied map[string]bool
+	// exists holds the relations found (schema.name, lower case).
+	exists map[string]bool
 }
 
 // lookUp reads, in one catalog query, the definitions of the views among
 // refs (not seen before), the columns of those on which a deny_columns
 // rule may apply, and the stored functions among calls (a refusal).
 func mysqlLookUp(ctx context.Context, q dialect.Queryer, p *access.Policy, refs []mysqlRef, calls []string, seen map[string]bool) (mysqlFound, error) {
-	found := mysqlFound{denied: map[string]bool{}}
+	found := mysqlFound{denied: map[string]bool{}, exists: map[string]bool{}}
 	var text strings.Builder
 	var args []any
 	// Every relation among refs with its type; the views' definitions
@@ -167,8 +214,14 @@ func mysqlLookUp(ctx context.Context, q dialect.Queryer, p *access.Policy, refs 
 	// information_schema answers without opening every table.
 	text.WriteString("SELECT 'rel', TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE, NULL FROM information_schema.TABLES WHERE 1 = 0")
 	cols := false
+	suspects := map[string]bool{}
 	for _, r := range refs {
 		key := strings.ToLower(r.schema + "." + r.table)
+		if r.suspect != "" {
+			suspects[key] = true
+			args = mysqlNameMatch(&text, args, r.schema, r.table)
+			continue
+		}
 		if !seen[key] {
 			seen[key] = true
 			args = mysqlNameMatch(&text, args, r.schema, r.table)
@@ -178,7 +231,7 @@ func mysqlLookUp(ctx context.Context, q dialect.Queryer, p *access.Policy, refs 
 	if cols {
 		text.WriteString(" UNION ALL SELECT 'column', TABLE_SCHEMA, TABLE_NAME, '', COLUMN_NAME FROM information_schema.COLUMNS WHERE 1 = 0")
 		for _, r := range refs {
-			if p.HasColumnRules(r.schema, r.table) {
+			if r.suspect == "" && p.HasColumnRules(r.schema, r.table) {
 				args = mysqlNameMatch(&text, args, r.schema, r.table)
 			}
 		}
@@ -211,14 +264,18 @@ func mysqlLookUp(ctx context.Context, q dialect.Queryer, p *access.Policy, refs 
 		switch {
 		case denied != nil:
 		case kind == "routine":
-			denied = &access.Denied{Rule: "access policy", Object: "function " + schema + "." + name,
+			denied = &access.Denied{Rule: govern.RuleFunctions, Object: "function " + schema + "." + name,
 				Detail: "a stored function may read anything, and the check cannot see its body"}
 		case kind == "column":
 			if def != nil && p.ColumnDenied(schema, name, *def) != "" {
 				found.denied[strings.ToLower(schema+"."+name)] = true
 			}
-		case kind == "rel" && typ == "VIEW":
-			views = append(views, [2]string{schema, name})
+		case kind == "rel":
+			key := strings.ToLower(schema + "." + name)
+			found.exists[key] = true
+			if typ == "VIEW" && !suspects[key] {
+				views = append(views, [2]string{schema, name})
+			}
 		}
 	}
 	if err := rows.Err(); err != nil {
@@ -288,7 +345,7 @@ func mysqlViewDefinitions(ctx context.Context, q dialect.Queryer, views [][2]str
 	for _, v := range views {
 		def := defs[v]
 		if strings.TrimSpace(def) == "" {
-			return &access.Denied{Rule: "access policy", Object: "view " + v[0] + "." + v[1],
+			return &access.Denied{Rule: govern.RuleUncheckable, Object: "view " + v[0] + "." + v[1],
 				Detail: "the connected account cannot read its definition (SHOW VIEW), so what it reads cannot be checked"}
 		}
 		found.views = append(found.views, mysqlText{sql: def, db: v[0], via: v[0] + "." + v[1]})

@@ -143,6 +143,13 @@ func (*mysql) GrantScript(ctx context.Context, q dialect.Queryer, p *access.Poli
 	for _, r := range revokes {
 		fmt.Fprintf(&b, "REVOKE ALL PRIVILEGES ON %s FROM %s;\n", r, account)
 	}
+	// SELECT ON *.* reads every table of this database whatever the
+	// grants below say.
+	var global int
+	if err := q.QueryRowContext(ctx, "SELECT COUNT(*) FROM mysql.user WHERE User = ? AND Host = ? AND Select_priv = 'Y'", user, host).Scan(&global); err == nil && global > 0 {
+		b.WriteString("-- the account holds SELECT ON *.*, which reads every table of every database:\n")
+		fmt.Fprintf(&b, "REVOKE SELECT ON *.* FROM %s;\n", account)
+	}
 	var skipped []string
 	for _, r := range rels {
 		name := myQuote(r.schema) + "." + myQuote(r.name)

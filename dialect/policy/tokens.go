@@ -29,6 +29,8 @@ type Token struct {
 	// Escaped is true for an identifier written with escapes (U&"…"),
 	// whose Name cannot be read as written.
 	Escaped bool
+	// Start and End are the token's byte offsets in the text.
+	Start, End int
 }
 
 // Tokens lexes sql, one statement CheckReadOnly accepted, into its tokens.
@@ -44,7 +46,7 @@ func Tokens(f Flavor, sql string) ([]Token, error) {
 	out := make([]Token, len(lx.toks))
 	for i, t := range lx.toks {
 		text := sql[t.start:t.end]
-		tok := Token{Kind: TokenKind(t.kind), Text: text}
+		tok := Token{Kind: TokenKind(t.kind), Text: text, Start: t.start, End: t.end}
 		switch t.kind {
 		case tokWord:
 			tok.Name = text

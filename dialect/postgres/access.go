@@ -18,19 +18,27 @@ import (
 // the statement runs, in its transaction:
 //
 //  1. Its names are read from its tokens. Functions that run SQL from text
-//     or dump whole tables are refused by name; the relations it names in
-//     FROM lists, and everything their view and materialized-view
-//     definitions depend on (pg_rewrite/pg_depend, recursively), and the
-//     functions it calls that are not PostgreSQL's own, are looked up in one
-//     catalog query. User-defined functions are refused, because planning
-//     may run them (constant folding) and the plan never shows their bodies.
+//     or dump whole tables are refused by name. One catalog query then
+//     looks up the relations it names in FROM lists and everything their
+//     view and materialized-view definitions read (pg_rewrite/pg_depend,
+//     recursively), with their columns and definitions, and the functions
+//     that are not PostgreSQL's own behind its calls, its operators and its
+//     casts (an extension's operators and casts excepted). Those are
+//     refused before EXPLAIN: planning may run them (constant folding), and
+//     no plan shows what a function body reads.
 //  2. EXPLAIN (VERBOSE, FORMAT JSON) lists every relation the planner will
 //     scan: views expanded, CTEs, subqueries, search-path-resolved names.
 //     A relation of the plan the first query did not see is looked up the
-//     same way.
+//     same way; one the catalog does not show fails closed.
 //  3. A denied table (or one outside schemas, or pg_toast, or planner
-//     statistics) is refused; a table with denied columns is allowed only
-//     under govern.Stmt.CheckColumns and when no view leads to it.
+//     statistics) is refused. A table with denied columns is allowed only
+//     when every text that reads it passes govern.Stmt.CheckColumns: the
+//     statement, if it names the table, and the canonical definition
+//     (pg_get_viewdef) of each view that reads it.
+//
+// Neither step runs the statement, and EXPLAIN's own errors (syntax,
+// unknown names, a constant that does not cast) hold only the statement's
+// text: nothing has read a table yet.
 
 // pgStatRelations hold values of columns: planner statistics.
 var pgStatRelations = map[string]bool{
@@ -55,19 +63,27 @@ func pgSQLFunction(name string) bool {
 
 func pgSystemSchema(s string) bool { return s == "pg_catalog" || s == "information_schema" }
 
-// pgReach finds, for the relations named in $2 (to_regclass texts), each
+// pgReach (pgReachParts) finds, for the relations named (to_regclass texts), each
 // relation and every relation their views and materialized views read,
 // recursively (kind 'rel': schema, name, relkind, the view it was reached
 // through, its columns, a view's definition); the functions those
 // definitions call that are not pinned (kind 'func': PostgreSQL records no
 // dependency on its built-in functions, so the definitions' text is read
-// for those); and the
-// functions named in $1 that are not PostgreSQL's own (kind 'udf').
-const pgReach = `WITH RECURSIVE reach(oid, via, depth) AS (
-  SELECT c.oid::oid, ''::text, 0 FROM unnest($2::text[]) AS n(name) CROSS JOIN LATERAL pg_catalog.to_regclass(n.name) AS c(oid)
+// for those); and (kind 'udf') the functions called by name that are not
+// PostgreSQL's own, and those behind the operators used and the casts to
+// the types named that are neither PostgreSQL's nor an extension's.
+//
+// Each branch runs only when it has names to look up ({x} stands for its
+// array parameter): a smaller query plans faster, and planning is most of
+// its cost.
+var pgReachParts = [4]string{
+	// relations (to_regclass texts) and what their definitions read
+	`WITH RECURSIVE reach(oid, via, depth) AS (
+  SELECT c.oid::oid, ''::text, 0 FROM unnest({rels}) AS n(name) CROSS JOIN LATERAL pg_catalog.to_regclass(n.name) AS c(oid)
   WHERE c.oid IS NOT NULL
   UNION
-  SELECT d.refobjid, r.ev_class::regclass::text, reach.depth + 1
+  SELECT d.refobjid, (SELECT vn.nspname || '.' || vc.relname FROM pg_catalog.pg_class vc
+    JOIN pg_catalog.pg_namespace vn ON vn.oid = vc.relnamespace WHERE vc.oid = r.ev_class)::text COLLATE "default", reach.depth + 1
   FROM reach JOIN pg_catalog.pg_rewrite r ON r.ev_class = reach.oid
   JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = r.oid
    AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid <> r.ev_class
@@ -81,17 +97,54 @@ UNION ALL
 SELECT 'func', n.nspname::text, p.proname::text, '', r.ev_class::regclass::text, NULL, NULL
 FROM reach JOIN pg_catalog.pg_rewrite r ON r.ev_class = reach.oid
 JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = r.oid AND d.refclassid = 'pg_catalog.pg_proc'::regclass
-JOIN pg_catalog.pg_proc p ON p.oid = d.refobjid JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
-UNION ALL
-SELECT 'udf', n.nspname::text, p.proname::text, '', '', NULL, NULL
+JOIN pg_catalog.pg_proc p ON p.oid = d.refobjid JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace`,
+	// calls
+	`SELECT 'udf', n.nspname::text, p.proname::text, '', '', NULL, NULL
 FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
-WHERE p.proname = ANY($1::text[]) AND n.nspname NOT IN ('pg_catalog', 'information_schema')`
+WHERE p.proname = ANY({calls}) AND n.nspname NOT IN ('pg_catalog', 'information_schema')`,
+	// operators
+	`SELECT 'udf', n.nspname::text, p.proname::text, '', 'operator ' || o.oprname, NULL, NULL
+FROM pg_catalog.pg_operator o JOIN pg_catalog.pg_proc p ON p.oid = o.oprcode JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+WHERE o.oprname = ANY({ops}) AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog.pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')`,
+	// words: the types of casts
+	`SELECT 'udf', n.nspname::text, p.proname::text, '', 'cast to ' || t.typname, NULL, NULL
+FROM pg_catalog.pg_cast c JOIN pg_catalog.pg_type t ON t.oid = c.casttarget
+JOIN pg_catalog.pg_proc p ON p.oid = c.castfunc JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+WHERE t.typname = ANY({words}) AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog.pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')`,
+}
+
+// pgReachQuery composes pgReach from the branches that have names to look
+// up, numbering their parameters. args are calls, relations, operators
+// and words; the relations' branch goes first, for its WITH clause.
+func pgReachQuery(args [4][]string) (string, []any) {
+	branches := [4]struct {
+		arg         int
+		placeholder string
+	}{{1, "{rels}"}, {0, "{calls}"}, {2, "{ops}"}, {3, "{words}"}}
+	var parts []string
+	var params []any
+	for i, b := range branches {
+		if len(args[b.arg]) == 0 {
+			continue
+		}
+		params = append(params, pq.Array(args[b.arg]))
+		parts = append(parts, strings.ReplaceAll(pgReachParts[i], b.placeholder, fmt.Sprintf("$%d::text[]", len(params))))
+	}
+	return strings.Join(parts, "\nUNION ALL\n"), params
+}
 
 type pgRel struct {
 	schema, name, kind string
-	vias               []string
+	// direct is true when the statement names the relation; vias are
+	// the views (schema.name) whose definitions read it.
+	direct bool
+	vias   []string
 	// denied is true when some column of the relation is denied.
 	denied bool
+	// def is a view's or materialized view's definition.
+	def string
 }
 
 // accessCheck refuses st with an *access.Denied when it would read what
@@ -102,7 +155,7 @@ func (s *pgSession) accessCheck(ctx context.Context, st policy.Statement) error 
 	if st.Kind == policy.Explain {
 		inner, ok := policy.Explained(policy.Postgres, st.Body)
 		if !ok {
-			return &access.Denied{Rule: "access policy", Object: "an EXPLAIN", Detail: "its statement could not be read"}
+			return &access.Denied{Rule: govern.RuleUncheckable, Object: "an EXPLAIN", Detail: "its statement could not be read"}
 		}
 		target = inner
 	}
@@ -116,7 +169,7 @@ func (s *pgSession) accessCheck(ctx context.Context, st policy.Statement) error 
 		switch {
 		case n.Call:
 			if pgSQLFunction(last) {
-				return &access.Denied{Rule: "access policy", Object: "function " + strings.Join(n.Parts, "."),
+				return &access.Denied{Rule: govern.RuleFunctions, Object: "function " + strings.Join(n.Parts, "."),
 					Detail: "it runs SQL given as text or reads whole tables, which the check cannot follow"}
 			}
 			calls = append(calls, last)
@@ -130,7 +183,14 @@ func (s *pgSession) accessCheck(ctx context.Context, st policy.Statement) error 
 		}
 	}
 	seen := map[string]*pgRel{}
-	if err := s.reach(ctx, p, stmt, calls, rels, seen); err != nil {
+	// Types of casts: after :: and AS, and a call's name (int4(x) is a
+	// cast when no function has that name).
+	words := stmt.CastTypes()
+	for i, w := range words {
+		words[i] = strings.ToLower(w)
+	}
+	words = append(words, calls...)
+	if err := s.reach(ctx, p, stmt, [4][]string{calls, rels, stmt.Operators(), words}, seen); err != nil {
 		return err
 	}
 	plan, err := s.planRelations(ctx, target)
@@ -144,26 +204,20 @@ func (s *pgSession) accessCheck(ctx context.Context, st policy.Statement) error 
 		}
 	}
 	if len(more) > 0 {
-		before := len(seen)
-		if err := s.reach(ctx, p, stmt, nil, more, seen); err != nil {
+		if err := s.reach(ctx, p, stmt, [4][]string{nil, more, nil, nil}, seen); err != nil {
 			return err
 		}
-		if len(seen) == before {
-			return fmt.Errorf("access check: the plan reads relations the catalog does not show")
+		for _, r := range plan {
+			if seen[r[0]+"."+r[1]] == nil {
+				// Fail closed: a relation the check could not judge.
+				return &access.Denied{Rule: govern.RuleUncheckable, Object: r[0] + "." + r[1], Detail: "the plan reads it and the catalog does not show it"}
+			}
 		}
 	}
-	// A table with denied columns must be named by the statement itself
-	// (no view leads to it) and pass the text rules.
+	// Every relation of the plan with denied columns passes the column
+	// rules (those reach found are judged again: cheap, and the same).
 	for _, r := range plan {
-		rel := seen[r[0]+"."+r[1]]
-		if rel == nil || !rel.denied {
-			continue
-		}
-		if len(rel.vias) > 0 {
-			return &access.Denied{Rule: govern.ColumnRule(p, rel.schema, rel.name), Object: rel.schema + "." + rel.name,
-				Detail: "through " + rel.vias[0] + ", whose column use the check cannot follow"}
-		}
-		if d := stmt.CheckColumns(p, rel.schema, rel.name); d != nil {
+		if d := pgColumnsDenied(p, stmt, seen[r[0]+"."+r[1]], seen); d != nil {
 			return d
 		}
 	}
@@ -180,11 +234,13 @@ func pgFold(n govern.Name, i int) string {
 }
 
 // reach runs pgReach and judges what it finds, adding the relations to seen.
-func (s *pgSession) reach(ctx context.Context, p *access.Policy, stmt *govern.Stmt, calls, rels []string, seen map[string]*pgRel) error {
-	if len(calls) == 0 && len(rels) == 0 {
+// args are pgReach's: calls, relations, operators, words.
+func (s *pgSession) reach(ctx context.Context, p *access.Policy, stmt *govern.Stmt, args [4][]string, seen map[string]*pgRel) error {
+	if len(args[0]) == 0 && len(args[1]) == 0 && len(args[2]) == 0 && len(args[3]) == 0 {
 		return nil
 	}
-	rows, err := s.conn.QueryContext(ctx, pgReach, pq.Array(calls), pq.Array(rels))
+	query, params := pgReachQuery(args)
+	rows, err := s.conn.QueryContext(ctx, query, params...)
 	if err != nil {
 		return fmt.Errorf("access check: %w", err)
 	}
@@ -203,11 +259,14 @@ func (s *pgSession) reach(ctx context.Context, p *access.Policy, stmt *govern.St
 		}
 		switch kind {
 		case "udf":
-			denied = &access.Denied{Rule: "access policy", Object: "function " + schema + "." + name,
-				Detail: "a function that is not PostgreSQL's own may read anything, and the plan does not show its body"}
+			detail := "a function that is not PostgreSQL's own may read anything, and the plan does not show its body"
+			if via != "" {
+				detail = "behind " + via + "; " + detail
+			}
+			denied = &access.Denied{Rule: govern.RuleFunctions, Object: "function " + schema + "." + name, Detail: detail}
 		case "func":
 			if !pgSystemSchema(schema) || pgSQLFunction(name) {
-				denied = &access.Denied{Rule: "access policy", Object: "function " + schema + "." + name,
+				denied = &access.Denied{Rule: govern.RuleFunctions, Object: "function " + schema + "." + name,
 					Detail: "called by " + via + "; the plan does not show what it reads"}
 			}
 		case "rel":
@@ -223,11 +282,16 @@ func (s *pgSession) reach(ctx context.Context, p *access.Policy, stmt *govern.St
 				seen[key] = r
 				found = append(found, r)
 			}
-			if def != nil && denied == nil {
-				denied = pgDefinitionDenied(key, *def)
+			if def != nil {
+				r.def = *def
+				if denied == nil {
+					denied = pgDefinitionDenied(key, *def)
+				}
 			}
 			if via != "" {
 				r.vias = append(r.vias, via)
+			} else {
+				r.direct = true
 			}
 		}
 	}
@@ -242,17 +306,44 @@ func (s *pgSession) reach(ctx context.Context, p *access.Policy, stmt *govern.St
 			return d
 		}
 	}
-	// A table with denied columns reached through a view is refused, and
-	// one named directly must pass the text rules.
 	for _, r := range found {
-		if r.kind == "v" || r.kind == "m" || !r.denied {
-			continue
+		if d := pgColumnsDenied(p, stmt, r, seen); d != nil {
+			return d
 		}
-		if len(r.vias) > 0 {
-			return &access.Denied{Rule: govern.ColumnRule(p, r.schema, r.name), Object: r.schema + "." + r.name,
-				Detail: "through " + r.vias[0] + ", whose column use the check cannot follow"}
-		}
+	}
+	return nil
+}
+
+// pgColumnsDenied applies the column rules to a relation with denied
+// columns: the text that reads it, the statement or the definition of
+// each view that reads it (PostgreSQL's canonical text: names qualified,
+// * expanded), must pass govern.Stmt.CheckColumns. A relation the
+// statement neither names nor reaches through a view is refused.
+func pgColumnsDenied(p *access.Policy, stmt *govern.Stmt, r *pgRel, seen map[string]*pgRel) *access.Denied {
+	if r == nil {
+		return &access.Denied{Rule: govern.RuleUncheckable, Object: "a relation of the plan", Detail: "the catalog does not show it"}
+	}
+	if !r.denied {
+		return nil
+	}
+	if r.direct || len(r.vias) == 0 {
 		if d := stmt.CheckColumns(p, r.schema, r.name); d != nil {
+			return d
+		}
+	}
+	for _, v := range r.vias {
+		vr := seen[v]
+		if vr == nil || vr.def == "" {
+			return &access.Denied{Rule: govern.RuleUncheckable, Object: r.schema + "." + r.name,
+				Detail: "through " + v + ", whose definition the check cannot read"}
+		}
+		def, err := govern.Parse(policy.Postgres, vr.def)
+		if err != nil {
+			return &access.Denied{Rule: govern.RuleUncheckable, Object: r.schema + "." + r.name,
+				Detail: "through " + v + ", whose definition the check cannot read"}
+		}
+		if d := def.CheckColumns(p, r.schema, r.name); d != nil {
+			d.Detail = strings.TrimPrefix(d.Detail+"; ", "; ") + "through view " + v
 			return d
 		}
 	}
@@ -268,9 +359,9 @@ func pgRelationDenied(p *access.Policy, r *pgRel) *access.Denied {
 	obj := r.schema + "." + r.name
 	switch {
 	case r.schema == "pg_catalog" && pgStatRelations[r.name]:
-		return &access.Denied{Rule: "access policy", Object: obj, Detail: "planner statistics hold column values"}
+		return &access.Denied{Rule: govern.RuleStatistics, Object: obj, Detail: "planner statistics hold column values"}
 	case r.schema == "pg_toast" || strings.HasPrefix(r.schema, "pg_toast_temp"):
-		return &access.Denied{Rule: "access policy", Object: obj, Detail: "TOAST tables hold other tables' values"}
+		return &access.Denied{Rule: govern.RuleUncheckable, Object: obj, Detail: "TOAST tables hold other tables' values"}
 	}
 	rule := p.TableDenied(r.schema, r.name)
 	if rule == "schemas" && pgSystemSchema(r.schema) {
@@ -287,11 +378,11 @@ func pgRelationDenied(p *access.Policy, r *pgRel) *access.Denied {
 func pgDefinitionDenied(view, def string) *access.Denied {
 	stmt, err := govern.Parse(policy.Postgres, def)
 	if err != nil {
-		return &access.Denied{Rule: "access policy", Object: "view " + view, Detail: "its definition could not be read"}
+		return &access.Denied{Rule: govern.RuleUncheckable, Object: "view " + view, Detail: "its definition could not be read"}
 	}
 	for _, n := range stmt.Names() {
 		if n.Call && pgSQLFunction(n.Parts[len(n.Parts)-1]) {
-			return &access.Denied{Rule: "access policy", Object: "function " + strings.Join(n.Parts, "."),
+			return &access.Denied{Rule: govern.RuleFunctions, Object: "function " + strings.Join(n.Parts, "."),
 				Detail: "called by " + view + "; it runs SQL given as text or reads whole tables"}
 		}
 	}
@@ -301,15 +392,14 @@ func pgDefinitionDenied(view, def string) *access.Denied {
 // planRelations explains target and returns the (schema, name) of every
 // relation its plan scans.
 func (s *pgSession) planRelations(ctx context.Context, target string) ([][2]string, error) {
-	// Prepared: the extended protocol runs one statement only.
-	stmt, err := s.conn.PrepareContext(ctx, "EXPLAIN (VERBOSE, FORMAT JSON) "+target)
-	if err != nil {
-		return nil, unwrapPosition(err, len("EXPLAIN (VERBOSE, FORMAT JSON) "))
-	}
-	defer stmt.Close()
+	// Wrapped as Query wraps a SELECT (every statement an EXPLAIN may
+	// explain is a query that can be a subquery): the argument keeps
+	// lib/pq on the extended protocol, which runs one statement only, in
+	// one round trip; the page scans the same relations.
+	const explain = "EXPLAIN (VERBOSE, FORMAT JSON) " + pagePrefix
 	var doc []byte
-	if err := stmt.QueryRowContext(ctx).Scan(&doc); err != nil {
-		return nil, unwrapPosition(err, len("EXPLAIN (VERBOSE, FORMAT JSON) "))
+	if err := s.conn.QueryRowContext(ctx, explain+target+pageSuffix, max(s.opts.MaxRows, 0)+1).Scan(&doc); err != nil {
+		return nil, unwrapPosition(err, len(explain))
 	}
 	var plan any
 	if err := json.Unmarshal(doc, &plan); err != nil {

@@ -65,6 +65,7 @@ func pgGovern(ctx context.Context, q dialect.Queryer, p *access.Policy) ([]*pgGo
 	}
 	var rels []*pgGovRel
 	byOID := map[uint32]*pgGovRel{}
+	byName := map[string]*pgGovRel{}
 	for rows.Next() {
 		r := &pgGovRel{deniedCols: map[string]bool{}}
 		if err := rows.Scan(&r.oid, &r.schema, &r.name, &r.kind, pq.Array(&r.cols), pq.Array(&r.readable), &r.anyRead); err != nil {
@@ -81,6 +82,7 @@ func pgGovern(ctx context.Context, q dialect.Queryer, p *access.Policy) ([]*pgGo
 		}
 		rels = append(rels, r)
 		byOID[r.oid] = r
+		byName[r.schema+"."+r.name] = r
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -107,7 +109,8 @@ func pgGovern(ctx context.Context, q dialect.Queryer, p *access.Policy) ([]*pgGo
 			v.why = "derives from " + d.Object + " (" + d.Rule + ")"
 		case col != "" && p.ColumnDenied(schema, name, col) != "":
 			v.why = "derives from " + schema + "." + name + "." + col + " (" + p.ColumnDenied(schema, name, col) + ")"
-		case col == "" && p.HasColumnRules(schema, name):
+		case col == "" && byName[schema+"."+name] != nil && len(byName[schema+"."+name].deniedCols) > 0,
+			col == "" && byName[schema+"."+name] == nil && p.HasColumnRules(schema, name):
 			// A whole-row or column-less use of a table with column rules.
 			v.why = "derives from " + schema + "." + name + " as a whole, which has denied columns"
 		}
@@ -149,6 +152,16 @@ func (postgres) GrantScript(ctx context.Context, q dialect.Queryer, p *access.Po
 	}
 	for _, s := range order {
 		fmt.Fprintf(&b, "REVOKE ALL ON ALL TABLES IN SCHEMA %s FROM %s;\n", pq.QuoteIdentifier(s), r)
+	}
+	// pg_read_all_data reads every table whatever the grants say.
+	var readsAll bool
+	if err := q.QueryRowContext(ctx, `SELECT EXISTS (SELECT FROM pg_catalog.pg_auth_members m
+		JOIN pg_catalog.pg_roles g ON g.oid = m.roleid JOIN pg_catalog.pg_roles u ON u.oid = m.member
+		WHERE g.rolname = 'pg_read_all_data' AND u.rolname = $1)`, role).Scan(&readsAll); err != nil {
+		return "", fmt.Errorf("grant script: %w", err)
+	}
+	if readsAll {
+		fmt.Fprintf(&b, "REVOKE pg_read_all_data FROM %s;\n", r)
 	}
 	var grants, skipped []string
 	for _, rel := range rels {

@@ -7,6 +7,7 @@ import (
 	sqlitedrv "modernc.org/sqlite"
 
 	"github.com/sqlmcp/sqlmcp/dialect/access"
+	"github.com/sqlmcp/sqlmcp/dialect/internal/govern"
 )
 
 // accessGuard enforces an access policy with SQLite's authorizer, which
@@ -67,7 +68,8 @@ func (g *accessGuard) readDenied(schema, table, column, view string) *access.Den
 		detail = "through " + view
 	}
 	if sqliteStatTables[strings.ToLower(table)] {
-		return &access.Denied{Rule: "access policy (planner statistics hold column values)", Object: schema + "." + table, Detail: detail}
+		return &access.Denied{Rule: govern.RuleStatistics, Object: schema + "." + table,
+			Detail: strings.TrimPrefix(detail+"; ", "; ") + "planner statistics hold column values"}
 	}
 	if rule := p.TableDenied(schema, table); rule != "" && !(rule == "schemas" && sqliteSystemTable(table)) {
 		return &access.Denied{Rule: rule, Object: schema + "." + table, Detail: detail}

@@ -1,7 +1,8 @@
 // Package govern holds what the PostgreSQL and MySQL backends share in
-// their plan-level access check: reading a statement's names from its
-// tokens, and the conservative rules for a table some of whose columns
-// the access policy denies. It knows the policy's lexer and the access
+// their access checks: reading a statement's names from its tokens (the
+// tables of its FROM lists, its calls, operators and words), and the
+// conservative rules for a table some of whose columns the access policy
+// denies. It knows the policy's lexer and the access
 // policy, nothing about drivers or MCP.
 package govern
 
@@ -10,6 +11,20 @@ import (
 
 	"github.com/sqlmcp/sqlmcp/dialect/access"
 	"github.com/sqlmcp/sqlmcp/dialect/policy"
+)
+
+// The rules a backend's check applies whenever a policy is set, beside
+// the policy's own (access.Denied.Rule: "… which this server's <rule>
+// rule hides").
+const (
+	// RuleStatistics: planner statistics hold values of columns.
+	RuleStatistics = "planner-statistics"
+	// RuleFunctions: a function whose reads the check cannot see (user
+	// code, SQL given as text, whole-table dumps).
+	RuleFunctions = "opaque-function"
+	// RuleUncheckable: an object or text the check cannot read, refused
+	// rather than guessed at.
+	RuleUncheckable = "uncheckable-read"
 )
 
 // Stmt is a statement's tokens, read for names.
@@ -79,6 +94,62 @@ var parenKeyword = map[string]bool{
 	"LATERAL": true, "OVER": true, "FILTER": true, "WITHIN": true, "ROW": true, "ARRAY": true, "WITH": true,
 	"UNION": true, "EXCEPT": true, "INTERSECT": true, "HAVING": true, "BY": true, "WHEN": true, "THEN": true,
 	"ELSE": true, "CASE": true, "IS": true, "LIKE": true, "BETWEEN": true, "DISTINCT": true, "TABLE": true,
+}
+
+// Operators returns the operators of the statement written with more
+// than one character or with characters PostgreSQL's built-in arithmetic
+// does not use, as PostgreSQL reads them (adjacent operator characters),
+// for a lookup of user-defined operators.
+func (s *Stmt) Operators() []string {
+	const opChars = "+-*/<>=~!@#%^&|`?"
+	var out []string
+	for i := 0; i < len(s.toks); i++ {
+		if !s.isOpChars(i, opChars) {
+			continue
+		}
+		j := i
+		for j+1 < len(s.toks) && s.isOpChars(j+1, opChars) && s.toks[j+1].Start == s.toks[j].End {
+			j++
+		}
+		var b strings.Builder
+		for k := i; k <= j; k++ {
+			b.WriteString(s.toks[k].Text)
+		}
+		out = append(out, b.String())
+		i = j
+	}
+	return out
+}
+
+func (s *Stmt) isOpChars(i int, chars string) bool {
+	if s.kind(i) != policy.TokenOp {
+		return false
+	}
+	for _, c := range s.toks[i].Text {
+		if !strings.ContainsRune(chars, c) {
+			return false
+		}
+	}
+	return true
+}
+
+// CastTypes returns the names that may be the type of a cast: those
+// after "::" or AS, and every part of a qualified one.
+func (s *Stmt) CastTypes() []string {
+	var out []string
+	for i := 0; i < len(s.toks); i++ {
+		if !(s.isOp(i-1, ":") && s.isOp(i-2, ":") || s.isWord(i-1, "AS")) {
+			continue
+		}
+		for s.isName(i) {
+			out = append(out, s.toks[i].Name)
+			if !s.isOp(i+1, ".") {
+				break
+			}
+			i += 2
+		}
+	}
+	return out
 }
 
 // Escaped reports whether the statement spells an identifier with
@@ -160,7 +231,8 @@ func (s *Stmt) markTablePositions() {
 	top := func() *frame { return &stack[len(stack)-1] }
 	selectish := func(i int) bool { return s.isWord(i, "SELECT", "WITH", "VALUES", "TABLE") }
 	afterListStart := func(i int) bool {
-		return s.isWord(i, "FROM", "JOIN", "LATERAL", "ONLY", "STRAIGHT_JOIN") || s.isOp(i, ",") || s.kind(i) == policy.TokenLParen
+		return s.isWord(i, "FROM", "JOIN", "LATERAL", "ONLY", "STRAIGHT_JOIN", "OJ") || s.isOp(i, ",") || s.isOp(i, "{") ||
+			s.kind(i) == policy.TokenLParen
 	}
 	for i := 0; i < len(s.toks); i++ {
 		f := top()
@@ -193,11 +265,30 @@ func (s *Stmt) markTablePositions() {
 			}
 		case s.isOp(i, ",") && f.state == stOn:
 			f.state = stFrom
+		case f.state != stNone && s.isWord(i, "USE", "FORCE", "IGNORE") && s.isWord(i+1, "INDEX", "KEY"):
+			// MySQL's index hint, USE INDEX [FOR JOIN | FOR ORDER BY |
+			// FOR GROUP BY] (list): its words end no FROM list.
+			j := i + 2
+			if s.isWord(j, "FOR") {
+				j++
+				if s.isWord(j, "ORDER", "GROUP") && s.isWord(j+1, "BY") {
+					j++
+				}
+				j++
+			}
+			if k := s.closing(j); k > 0 {
+				i = k
+			}
+		case s.isWord(i, "FOR") && f.state != stNone && !s.isWord(i+1, "UPDATE", "SHARE", "NO", "KEY"):
+			// MariaDB's FOR SYSTEM_TIME … and FOR PORTION OF … qualify a
+			// table of the list; only a locking clause ends it.
 		case s.isWord(i, clauseEnd...):
 			f.state = stNone
+		case s.isName(i) && s.isOp(i-1, ".") && i >= 2 && s.tablePos[i-2]:
+			s.tablePos[i] = true // the next part of a qualified table name
 		case s.isName(i) && s.isWord(i-1, "TABLE"):
 			s.tablePos[i] = true // TABLE t, SHOW CREATE TABLE t
-		case f.state == stFrom && s.isName(i):
+		case f.state == stFrom && s.isName(i) && !(s.isWord(i, "OJ") && s.isOp(i-1, "{")):
 			if afterListStart(i-1) || s.isOp(i-1, ".") && s.tablePos[i-2] {
 				s.tablePos[i] = true
 			}
@@ -205,8 +296,55 @@ func (s *Stmt) markTablePositions() {
 	}
 }
 
-// ColumnRule is the first deny_columns rule that applies to a column of
-// schema.table.
+// closing returns the index of the ")" matching the "(" at i, or -1.
+func (s *Stmt) closing(i int) int {
+	if s.kind(i) != policy.TokenLParen {
+		return -1
+	}
+	depth := 0
+	for j := i; j < len(s.toks); j++ {
+		switch s.kind(j) {
+		case policy.TokenLParen:
+			depth++
+		case policy.TokenRParen:
+			depth--
+			if depth == 0 {
+				return j
+			}
+		}
+	}
+	return -1
+}
+
+// operandEnd tells whether token i can end an operand of a binary
+// operator: a literal, a name that is not a keyword of the select list,
+// or a closing parenthesis.
+func (s *Stmt) operandEnd(i int) bool {
+	switch s.kind(i) {
+	case policy.TokenNumber, policy.TokenString, policy.TokenParam, policy.TokenIdent, policy.TokenRParen:
+		return true
+	case policy.TokenWord:
+		return !s.isWord(i, "SELECT", "DISTINCT", "ALL", "ON", "BY", "AS")
+	}
+	return false
+}
+
+// operandStart tells whether token i can start an operand: a literal, a
+// name that does not end the select list, "(" or a unary operator.
+func (s *Stmt) operandStart(i int) bool {
+	switch s.kind(i) {
+	case policy.TokenNumber, policy.TokenString, policy.TokenParam, policy.TokenIdent, policy.TokenLParen:
+		return true
+	case policy.TokenWord:
+		return !s.isWord(i, clauseEnd...) && !s.isWord(i, "FROM", "AS")
+	case policy.TokenOp:
+		return s.isOp(i, "-") || s.isOp(i, "+") || s.isOp(i, "~") || s.isOp(i, "!")
+	}
+	return false
+}
+
+// ColumnRule names the first deny_columns rule that applies to a column
+// of schema.table, for a refusal's message.
 func ColumnRule(p *access.Policy, schema, table string) string {
 	for _, r := range p.ColumnRules() {
 		if (r[0] == "" || globEq(r[0], schema)) && globEq(r[1], table) {
@@ -223,7 +361,8 @@ func ruleText(r [3]string) string {
 	return r[0] + "." + r[1] + "." + r[2]
 }
 
-// globEq matches through a one-rule policy: the policy's own matcher.
+// globEq matches name against one pattern part with the policy's own
+// matcher (a one-rule policy); only refusals' messages use it.
 func globEq(pattern, name string) bool {
 	p, err := access.Compile(access.Rules{Schemas: []string{pattern}})
 	return err == nil && p.SchemaVisible(name)
@@ -239,9 +378,8 @@ func (s *Stmt) CheckColumns(p *access.Policy, schema, table string) *access.Deni
 	if schema != "" {
 		object = schema + "." + table
 	}
-	rule := ColumnRule(p, schema, table)
 	deny := func(detail string) *access.Denied {
-		return &access.Denied{Rule: rule, Object: object, Detail: detail}
+		return &access.Denied{Rule: ColumnRule(p, schema, table), Object: object, Detail: detail}
 	}
 	if s.Escaped() {
 		return deny("an identifier written with escapes (U&\"…\") cannot be checked")
@@ -255,16 +393,18 @@ func (s *Stmt) CheckColumns(p *access.Policy, schema, table string) *access.Deni
 			return &access.Denied{Rule: r, Object: object + "." + t.Name}
 		}
 	}
-	// The table's names in the statement: itself and its aliases.
+	// The table's names in the statement: itself, its aliases, and the
+	// aliases of the parenthesised FROM items (joins, subqueries) that
+	// hold it, whose whole row holds its columns.
 	names := map[string]bool{strings.ToLower(table): true}
 	aliasDef := make([]bool, len(s.toks))
 	named := false
-	for i := range s.toks {
-		if !s.tablePos[i] || !strings.EqualFold(s.toks[i].Name, table) {
-			continue
-		}
-		named = true
+	// alias records the alias after token i (a table name or a ")"), if any.
+	alias := func(i int) *access.Denied {
 		j := i + 1
+		if s.isOp(j, "*") {
+			j++ // FROM t * (PostgreSQL's old spelling of "with descendants")
+		}
 		if s.isWord(j, "AS") {
 			j++
 		}
@@ -274,8 +414,41 @@ func (s *Stmt) CheckColumns(p *access.Policy, schema, table string) *access.Deni
 			if s.kind(j+1) == policy.TokenLParen {
 				return deny("column aliases in FROM rename its columns by position")
 			}
-		} else if s.kind(j) == policy.TokenLParen && j == i+2 {
-			return deny("column aliases in FROM rename its columns by position")
+		}
+		return nil
+	}
+	var opens []int
+	holds := make([]bool, 0, 8) // per open parenthesis: it holds the table
+	for i := range s.toks {
+		switch s.kind(i) {
+		case policy.TokenLParen:
+			opens = append(opens, i)
+			holds = append(holds, false)
+			continue
+		case policy.TokenRParen:
+			if n := len(opens); n > 0 {
+				held := holds[n-1]
+				opens, holds = opens[:n-1], holds[:n-1]
+				if held {
+					if len(holds) > 0 {
+						holds[len(holds)-1] = true
+					}
+					if d := alias(i); d != nil {
+						return d
+					}
+				}
+			}
+			continue
+		}
+		if !s.tablePos[i] || !strings.EqualFold(s.toks[i].Name, table) {
+			continue
+		}
+		named = true
+		if len(holds) > 0 {
+			holds[len(holds)-1] = true
+		}
+		if d := alias(i); d != nil {
+			return d
 		}
 	}
 	if !named {
@@ -284,23 +457,33 @@ func (s *Stmt) CheckColumns(p *access.Policy, schema, table string) *access.Deni
 	for i, t := range s.toks {
 		switch {
 		case t.Kind == policy.TokenOp && t.Text == "*":
-			if s.isOp(i-1, ".") {
-				if names[strings.ToLower(s.toks[i-2].Name)] {
+			switch {
+			case s.isOp(i-1, "."):
+				if s.toks[i-2].Name == "" || names[strings.ToLower(s.toks[i-2].Name)] {
 					return deny(s.toks[i-2].Text + ".* reads every column")
 				}
-				continue
-			}
-			if s.isOp(i-1, ",") || s.isWord(i-1, "SELECT", "DISTINCT", "ALL") {
-				if s.isWord(i-1, "SELECT") && s.kind(i-2) == policy.TokenLParen && s.isWord(i-3, "EXISTS") {
-					continue // EXISTS (SELECT * …) reads no column
-				}
+			case s.kind(i-1) == policy.TokenLParen && s.kind(i+1) == policy.TokenRParen:
+				// count(*): no column
+			case s.isWord(i-1, "SELECT") && s.kind(i-2) == policy.TokenLParen && s.isWord(i-3, "EXISTS"):
+				// EXISTS (SELECT * …) reads no column
+			case s.tablePos[i-1] || aliasDef[i-1]:
+				// FROM t *: PostgreSQL's "with descendants"
+			case s.operandEnd(i-1) && s.operandStart(i+1):
+				// multiplication
+			default:
 				return deny("SELECT * reads every column; name the allowed columns")
 			}
 		case s.isWord(i, "NATURAL"):
 			return deny("NATURAL JOIN compares every column of the same name")
-		case i == 0 && s.isWord(i, "TABLE"):
-			return deny("TABLE reads every column")
-		case t.Name != "" && names[strings.ToLower(t.Name)] && !s.tablePos[i] && !aliasDef[i] && !s.isOp(i+1, "."):
+		case s.isWord(i, "TABLE") && s.isName(i+1):
+			j := i + 1
+			for s.isOp(j+1, ".") && s.isName(j+2) {
+				j += 2
+			}
+			if names[strings.ToLower(s.toks[j].Name)] {
+				return deny("TABLE reads every column")
+			}
+		case t.Name != "" && names[strings.ToLower(t.Name)] && !s.tablePos[i] && !aliasDef[i] && !s.isOp(i+1, ".") && !s.isWord(i-1, "TABLE"):
 			return deny("the table's row is used as a value (" + t.Text + "); name the allowed columns")
 		}
 	}

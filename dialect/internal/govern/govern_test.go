@@ -46,6 +46,18 @@ func TestCheckColumns(t *testing.T) {
 		{"TABLE customer", "TABLE"},
 		{`SELECT U&"d\0061ta" FROM customer`, "escapes"},
 		{"SELECT name FROM v_customer", "reached through"},
+		{"SELECT DISTINCT ON (id) * FROM customer", "SELECT *"},
+		{"SELECT SQL_NO_CACHE * FROM customer", "SELECT *"},
+		{"SELECT id * 2, name FROM customer", ""},
+		{"SELECT (id) * (2), name FROM customer WHERE id * -1 < 0", ""},
+		{"WITH t(a, b, x) AS (TABLE customer) SELECT x FROM t", "TABLE"},
+		{"SELECT x FROM (TABLE public.customer) AS t(a, b, x)", "column aliases"},
+		{"SELECT t.x FROM (TABLE public.customer) AS t", "TABLE"},
+		{"SELECT to_jsonb(c) FROM customer * c", "as a value"},
+		{"SELECT to_jsonb(j) FROM (customer c JOIN orders o ON o.cid = c.id) AS j", "as a value"},
+		{"SELECT x FROM (customer c JOIN orders o ON o.cid = c.id) AS j(a, b, x)", "column aliases"},
+		{"SELECT to_jsonb(t) FROM (SELECT id FROM customer) t", "as a value"},
+		{"SELECT t.id FROM (SELECT id, name FROM customer) t", ""},
 	}
 	for _, c := range cases {
 		s, err := govern.Parse(policy.Postgres, c.sql)
@@ -84,5 +96,38 @@ func TestNames(t *testing.T) {
 	}
 	if got, want := strings.Join(tables, " "), "s.t u v w"; got != want {
 		t.Errorf("tables = %q, want %q", got, want)
+	}
+}
+
+// TestTableNames: the names in FROM lists however MySQL and MariaDB
+// spell them; a missed name would be a table the check never judges.
+func TestTableNames(t *testing.T) {
+	cases := []struct{ sql, want string }{
+		{"SELECT * FROM { OJ a LEFT OUTER JOIN b ON a.x = b.x }", "a b"},
+		{"SELECT * FROM a FOR SYSTEM_TIME ALL, b", "a b"},
+		{"SELECT * FROM a FOR SYSTEM_TIME AS OF TIMESTAMP '2020-01-01' JOIN b ON 1 = 1", "a b"},
+		{"SELECT * FROM a USE INDEX FOR ORDER BY (i), b", "a b"},
+		{"SELECT * FROM a FORCE KEY FOR JOIN (i) JOIN b USING (x), c", "a b c"},
+		{"SELECT * FROM a IGNORE INDEX (i, j) AS x, b", "a b"},
+		{"SELECT * FROM (a, b) JOIN (c JOIN d ON 1 = 1) ON 1 = 1", "a b c d"},
+		{"SELECT * FROM a PARTITION (p0), b", "a b"},
+		{"SELECT (SELECT x FROM a) FROM b WHERE y IN (SELECT z FROM c) AND EXISTS (SELECT 1 FROM d)", "a b c d"},
+		{"SELECT * FROM a UNION SELECT * FROM b", "a b"},
+		{"TABLE a", "a"},
+	}
+	for _, c := range cases {
+		s, err := govern.Parse(policy.MySQL, c.sql)
+		if err != nil {
+			t.Fatalf("%s: %v", c.sql, err)
+		}
+		var got []string
+		for _, n := range s.Names() {
+			if n.Table {
+				got = append(got, strings.Join(n.Parts, "."))
+			}
+		}
+		if strings.Join(got, " ") != c.want {
+			t.Errorf("%s: tables %q, want %q", c.sql, got, c.want)
+		}
 	}
 }
