@@ -93,8 +93,8 @@ func encodeCursor(c cursor) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// decodeCursor reads a cursor of kind for database; anything else is a
-// validation error, never a guess.
+// decodeCursor reads a cursor of kind for database ("": any); anything
+// else is a validation error, never a guess.
 func decodeCursor(s, kind, database string) (cursor, error) {
 	var c cursor
 	raw, err := base64.RawURLEncoding.DecodeString(s)
@@ -106,7 +106,7 @@ func decodeCursor(s, kind, database string) (cursor, error) {
 	if err != nil || c.Kind != kind || c.Rank < 0 || c.Rank > dialect.RankConstraint {
 		return c, validationf("cursor %q is not a next_cursor this tool returned; omit cursor to start from the first page", clip(s, 80))
 	}
-	if c.Database != database {
+	if database != "" && c.Database != database {
 		return c, validationf("cursor is from database %q's listing, not %q's; omit cursor to start from the first page", clip(c.Database, 40), database)
 	}
 	return c, nil

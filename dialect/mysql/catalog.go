@@ -136,19 +136,19 @@ WHERE TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED', 'TEMPORARY', 'VIEW', 'SYS
 			f.Tables, f.Like, f.Comments, f.Like)
 	}
 	if f.Columns || f.Comments {
-		add(`SELECT TABLE_SCHEMA, TABLE_NAME, 1, COLUMN_NAME, 'column', COLUMN_TYPE, COLUMN_COMMENT
+		add(`SELECT TABLE_SCHEMA AS s, TABLE_NAME AS t, 1 AS r, COLUMN_NAME AS o, 'column' AS k, COLUMN_TYPE AS typ, COLUMN_COMMENT AS cm
 FROM information_schema.COLUMNS
 WHERE 1 = 1`+scope+`
 	AND ((? AND LOWER(COLUMN_NAME) LIKE ? ESCAPE '!') OR (? AND LOWER(COLUMN_COMMENT) LIKE ? ESCAPE '!'))`,
 			f.Columns, f.Like, f.Comments, f.Like)
 	}
 	if f.Indexes {
-		add(`SELECT DISTINCT TABLE_SCHEMA, TABLE_NAME, 2, INDEX_NAME, 'index', '', ''
+		add(`SELECT DISTINCT TABLE_SCHEMA AS s, TABLE_NAME AS t, 2 AS r, INDEX_NAME AS o, 'index' AS k, '' AS typ, '' AS cm
 FROM information_schema.STATISTICS
 WHERE 1 = 1`+scope+` AND LOWER(INDEX_NAME) LIKE ? ESCAPE '!'`, f.Like)
 	}
 	if f.Constraints {
-		add(`SELECT TABLE_SCHEMA, TABLE_NAME, 3, CONSTRAINT_NAME, LOWER(CONSTRAINT_TYPE), '', ''
+		add(`SELECT TABLE_SCHEMA AS s, TABLE_NAME AS t, 3 AS r, CONSTRAINT_NAME AS o, LOWER(CONSTRAINT_TYPE) AS k, '' AS typ, '' AS cm
 FROM information_schema.TABLE_CONSTRAINTS
 WHERE CONSTRAINT_TYPE IN ('PRIMARY KEY', 'UNIQUE', 'FOREIGN KEY', 'CHECK')`+scope+` AND LOWER(CONSTRAINT_NAME) LIKE ? ESCAPE '!'`, f.Like)
 	}

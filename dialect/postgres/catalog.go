@@ -94,7 +94,10 @@ func (postgres) Search(ctx context.Context, q dialect.Queryer, f dialect.SearchF
 	var args []any
 	base := dialect.TableFilter{Schema: f.Schema, SchemaLike: f.SchemaLike}
 	like := pgArg(&args, f.Like) + "::text"
-	comments := pgArg(&args, f.Comments) + "::bool"
+	comments := ""
+	if f.Tables || f.Columns || f.Comments { // PostgreSQL must see every parameter used
+		comments = pgArg(&args, f.Comments) + "::bool"
+	}
 	tables := pgTableWhere(base, &args)
 	var parts []string
 	if f.Tables || f.Comments {
@@ -109,8 +112,8 @@ WHERE %s
 			tables, f.Tables, like, comments, like))
 	}
 	if f.Columns || f.Comments {
-		parts = append(parts, fmt.Sprintf(`SELECT n.nspname::text, c.relname::text, 1, a.attname::text,
-	'column', pg_catalog.format_type(a.atttypid, a.atttypmod), coalesce(d.description, '')
+		parts = append(parts, fmt.Sprintf(`SELECT n.nspname::text AS s, c.relname::text AS t, 1 AS r, a.attname::text AS o,
+	'column'::text AS k, pg_catalog.format_type(a.atttypid, a.atttypmod) AS typ, coalesce(d.description, '') AS cm
 FROM pg_catalog.pg_attribute a
 JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
@@ -123,8 +126,8 @@ WHERE %s
 			tables, f.Columns, like, comments, like))
 	}
 	if f.Indexes {
-		parts = append(parts, fmt.Sprintf(`SELECT n.nspname::text, c.relname::text, 2, ic.relname::text,
-	'index', pg_catalog.pg_get_indexdef(i.indexrelid), ''
+		parts = append(parts, fmt.Sprintf(`SELECT n.nspname::text AS s, c.relname::text AS t, 2 AS r, ic.relname::text AS o,
+	'index'::text AS k, pg_catalog.pg_get_indexdef(i.indexrelid) AS typ, ''::text AS cm
 FROM pg_catalog.pg_index i
 JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid
 JOIN pg_catalog.pg_class c ON c.oid = i.indrelid
@@ -132,8 +135,9 @@ JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE %s AND lower(ic.relname) LIKE %s ESCAPE '!'`, tables, like))
 	}
 	if f.Constraints {
-		parts = append(parts, fmt.Sprintf(`SELECT n.nspname::text, c.relname::text, 3, con.conname::text,
-	CASE con.contype WHEN 'p' THEN 'primary key' WHEN 'u' THEN 'unique' WHEN 'f' THEN 'foreign key' ELSE 'check' END, '', ''
+		parts = append(parts, fmt.Sprintf(`SELECT n.nspname::text AS s, c.relname::text AS t, 3 AS r, con.conname::text AS o,
+	CASE con.contype WHEN 'p' THEN 'primary key' WHEN 'u' THEN 'unique' WHEN 'f' THEN 'foreign key' ELSE 'check' END AS k,
+	''::text AS typ, ''::text AS cm
 FROM pg_catalog.pg_constraint con
 JOIN pg_catalog.pg_class c ON c.oid = con.conrelid
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace

@@ -94,13 +94,13 @@ WHERE t.type IN ('table', 'view', 'virtual')
 `+from+` AND lower(t.name) LIKE ? ESCAPE '!'`, f.Like)
 	}
 	if f.Columns {
-		add(`SELECT t.schema, t.name, 1, c.name, 'column', c.type
+		add(`SELECT t.schema AS s, t.name AS t, 1 AS r, c.name AS o, 'column' AS k, c.type AS typ
 FROM pragma_table_list AS t, pragma_table_xinfo(t.name, t.schema) AS c
 WHERE t.type IN ('table', 'view', 'virtual')
 	AND t.name NOT LIKE 'sqlite\_%' ESCAPE '\'`+where+` AND c.hidden <> 1 AND lower(c.name) LIKE ? ESCAPE '!'`, f.Like)
 	}
 	if f.Indexes {
-		add(`SELECT t.schema, t.name, 2, i.name, 'index', ''
+		add(`SELECT t.schema AS s, t.name AS t, 2 AS r, i.name AS o, 'index' AS k, '' AS typ
 FROM pragma_table_list AS t, pragma_index_list(t.name, t.schema) AS i
 WHERE t.type = 'table'
 	AND t.name NOT LIKE 'sqlite\_%' ESCAPE '\'`+where+` AND lower(i.name) LIKE ? ESCAPE '!'`, f.Like)
