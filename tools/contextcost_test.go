@@ -31,8 +31,8 @@ var (
 )
 
 // newWideSQLite writes a 1,000-table SQLite database: tables named like
-// crm_contact_011, 4 to 9 columns each; the contact, lead and employee
-// tables have an email column (60 tables in all).
+// crm_contact_011, 4 to 9 columns each; the contact and employee tables
+// have an email column (100 tables in all).
 func newWideSQLite(tb testing.TB) (*sql.DB, dialect.Backend) {
 	tb.Helper()
 	path := filepath.Join(tb.TempDir(), "wide.db")
@@ -49,7 +49,7 @@ func newWideSQLite(tb testing.TB) (*sql.DB, dialect.Backend) {
 		for k := range i % 6 {
 			fmt.Fprintf(&sb, ", attr_%d NUMERIC", k)
 		}
-		if ent == "contact" || ent == "lead" || ent == "employee" {
+		if ent == "contact" || ent == "employee" {
 			sb.WriteString(", email TEXT")
 		}
 		sb.WriteString(");\n")
@@ -113,20 +113,100 @@ func toolListBytes(tb testing.TB, cs *mcp.ClientSession) int {
 	return len(b)
 }
 
+// contextCase is one schema of the context-cost benchmark and its
+// scripted tasks' arguments.
+type contextCase struct {
+	name   string
+	open   func(testing.TB) (*sql.DB, dialect.Backend)
+	three  []string // the three tables described
+	column string   // the column searched for
+	query  string   // the one query run
+	// before is what the same tasks cost with main's tools (commit
+	// 17d203c, measured by TestContextCostBefore run on that tree):
+	// tool list, list_tables, finding the column (list_tables and a
+	// describe_table of every table: nothing else tells where a column
+	// is), three describe_table calls, the query.
+	before [5]int
+}
+
+var contextCases = []contextCase{
+	{"Chinook (11 tables)", newChinookSQLite, []string{"invoice", "invoice_line", "track"}, "email",
+		"SELECT first_name, last_name, email FROM customer ORDER BY customer_id LIMIT 5", [5]int{1632, 301, 4446, 1639, 226}},
+	{"1,000 tables", newWideSQLite, []string{"crm_contact_001", "crm_account_000", "crm_order_002"}, "email",
+		"SELECT email FROM crm_contact_001 LIMIT 5", [5]int{1632, 32280, 257438, 584, 6}},
+}
+
+// contextCost runs the scripted tasks with today's tools and returns the
+// bytes the model reads for each: the tool list, the first list_tables
+// page, one search, one describe_table of three tables, one query.
+func contextCost(tb testing.TB, cs *mcp.ClientSession, c contextCase) [5]int {
+	text := func(tool string, args map[string]any) int {
+		r := toolstest.Call(tb, cs, tool, args)
+		if r.IsError {
+			tb.Fatalf("%s %v: %s", tool, args, r.Text)
+		}
+		return len(r.Text)
+	}
+	three := make([]any, len(c.three))
+	for i, n := range c.three {
+		three[i] = n
+	}
+	return [5]int{
+		toolListBytes(tb, cs),
+		text("list_tables", nil),
+		text("search", map[string]any{"pattern": c.column}),
+		text("describe_table", map[string]any{"tables": three}),
+		text("query", map[string]any{"sql": c.query}),
+	}
+}
+
+// BenchmarkContextCost is the context-cost benchmark (make bench): the
+// bytes a model reads for the scripted tasks, reported as metrics per
+// schema and logged as a table beside main's figures.
+func BenchmarkContextCost(b *testing.B) {
+	tasks := [5]string{"tool list (name, description, input schema)", "list the tables (first page)",
+		"find where a column named like email lives", "describe three tables", "run one query"}
+	var table strings.Builder
+	table.WriteString("| schema | task | before (main) | after | calls before → after |\n|---|---|---:|---:|---|\n")
+	for _, c := range contextCases {
+		db, d := c.open(b)
+		cs := toolstest.Connect(b, tools.New(db, d, tools.Options{}))
+		var after [5]int
+		b.Run(strings.Fields(c.name)[0], func(b *testing.B) {
+			for b.Loop() {
+				after = contextCost(b, cs, c)
+			}
+			b.ReportMetric(float64(after[0]), "toollist-B")
+			b.ReportMetric(float64(after[1]), "list-B")
+			b.ReportMetric(float64(after[2]), "find-B")
+			b.ReportMetric(float64(after[3]), "describe3-B")
+			b.ReportMetric(float64(after[4]), "query-B")
+		})
+		tables := 11
+		if strings.HasPrefix(c.name, "1,000") {
+			tables = 1000
+		}
+		calls := [5]string{"–", "1 → 1", fmt.Sprintf("%d → 1", 1+tables), "3 → 1", "1 → 1"}
+		sumBefore, sumAfter := 0, 0
+		for i := range tasks {
+			fmt.Fprintf(&table, "| %s | %s | %d | %d | %s |\n", c.name, tasks[i], c.before[i], after[i], calls[i])
+			sumBefore += c.before[i]
+			sumAfter += after[i]
+		}
+		fmt.Fprintf(&table, "| %s | **all five** | **%d** | **%d** | |\n", c.name, sumBefore, sumAfter)
+	}
+	fmt.Printf("\ncontext cost, bytes of text the model reads (SQLite, stdio):\n%s\n", table.String())
+}
+
+// TestContextCostBefore prints the before figures: run it on main's tree
+// (with this file copied in, BenchmarkContextCost and the budget test
+// removed), where list_tables has no pages and there is no search. On
+// this tree it measures nothing meaningful.
 func TestContextCostBefore(t *testing.T) {
 	if os.Getenv("SQLMCP_CONTEXT_BEFORE") == "" {
-		t.Skip("set SQLMCP_CONTEXT_BEFORE=1")
+		t.Skip("set SQLMCP_CONTEXT_BEFORE=1, on main's tree")
 	}
-	for _, c := range []struct {
-		name   string
-		open   func(testing.TB) (*sql.DB, dialect.Backend)
-		three  []string
-		column string
-		query  string
-	}{
-		{"chinook", newChinookSQLite, []string{"Invoice", "InvoiceLine", "Track"}, "email", "SELECT Email FROM Customer LIMIT 5"},
-		{"wide", newWideSQLite, []string{"crm_contact_001", "crm_account_000", "crm_order_002"}, "email", "SELECT email FROM crm_contact_001 LIMIT 5"},
-	} {
+	for _, c := range contextCases {
 		db, d := c.open(t)
 		cs := toolstest.Connect(t, tools.New(db, d, tools.Options{}))
 		tl := toolListBytes(t, cs)
@@ -138,9 +218,17 @@ func TestContextCostBefore(t *testing.T) {
 		}
 		three := 0
 		for _, n := range c.three {
-			three += len(toolstest.Call(t, cs, "describe_table", map[string]any{"table_name": n}).Text)
+			r := toolstest.Call(t, cs, "describe_table", map[string]any{"table_name": n})
+			if r.IsError {
+				t.Fatal(r.Text)
+			}
+			three += len(r.Text)
 		}
-		q := len(toolstest.Call(t, cs, "query", map[string]any{"sql": c.query}).Text)
+		r := toolstest.Call(t, cs, "query", map[string]any{"sql": c.query})
+		if r.IsError {
+			t.Fatal(r.Text)
+		}
+		q := len(r.Text)
 		t.Logf("%s: tool list %d, list %d, find %d, three %d, query %d", c.name, tl, len(list.Text), find, three, q)
 	}
 }
