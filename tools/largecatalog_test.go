@@ -70,8 +70,8 @@ func TestListTablesPagesAThousandTables(t *testing.T) {
 }
 
 // TestPatternAndSearchOnAThousandTables: a pattern narrows list_tables
-// in any case; search finds the 150 email columns a page at a time, the
-// first page within 4 KB... of the targets, that is, per 100 lines.
+// in any case; search finds the 100 email columns in one answer within
+// 4 KB, and pages through the 1,000 name columns, each once.
 func TestPatternAndSearchOnAThousandTables(t *testing.T) {
 	db, d := newWideSQLite(t)
 	cs := toolstest.Connect(t, tools.New(db, d, tools.Options{}))
@@ -88,17 +88,34 @@ func TestPatternAndSearchOnAThousandTables(t *testing.T) {
 		t.Fatal(r.Text)
 	}
 	lines := strings.Split(strings.TrimSuffix(r.Text, "\n"), "\n")
-	if len(lines) != 101 || !strings.HasPrefix(lines[0], `100 matches for "email" in tables, columns; more: next_cursor `) ||
-		lines[1] != "main.crm_contact_001.email TEXT" {
-		t.Fatalf("search email: %d lines, first %q, %q", len(lines), lines[0], lines[1])
+	if len(lines) != 101 || lines[0] != `100 matches for "email" in tables, columns` || lines[1] != "main.crm_contact_001.email TEXT" ||
+		len(r.Text) > 4<<10 || r.Structured["next_cursor"] != nil {
+		t.Fatalf("search email: %d lines (%d bytes), first %q, %q", len(lines), len(r.Text), lines[0], lines[1])
 	}
-	all := len(lines) - 1
-	for cur, _ := r.Structured["next_cursor"].(string); cur != ""; cur, _ = r.Structured["next_cursor"].(string) {
-		r = toolstest.Call(t, cs, "search", map[string]any{"pattern": "email", "cursor": cur})
-		all += len(r.Structured["matches"].([]any))
+	// 1,000 name columns: ten pages, each column once.
+	seen := map[string]int{}
+	args := map[string]any{"pattern": "NAME", "in": []any{"columns"}}
+	for pages := 1; ; pages++ {
+		r = toolstest.Call(t, cs, "search", args)
+		for _, m := range r.Structured["matches"].([]any) {
+			seen[m.(map[string]any)["table"].(string)]++
+		}
+		cur, _ := r.Structured["next_cursor"].(string)
+		if cur == "" || pages > 20 {
+			if pages != 10 {
+				t.Errorf("search NAME took %d pages, want 10", pages)
+			}
+			break
+		}
+		args["cursor"] = cur
 	}
-	if all != 150 {
-		t.Errorf("search email found %d columns over its pages, want 150", all)
+	if len(seen) != 1000 {
+		t.Errorf("search NAME found the name column of %d tables, want 1000", len(seen))
+	}
+	for tb, n := range seen {
+		if n != 1 {
+			t.Errorf("%s.name found %d times", tb, n)
+		}
 	}
 	r = toolstest.Call(t, cs, "search", map[string]any{"pattern": "*_contact_00?", "in": []any{"tables"}})
 	if r.IsError || len(r.Structured["matches"].([]any)) != 1 || !strings.Contains(r.Text, "main.crm_contact_001 table\n") {
