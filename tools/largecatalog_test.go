@@ -267,3 +267,65 @@ func TestSearchAndListHideWhatThePolicyDenies(t *testing.T) {
 		t.Errorf("list_tables outside the policy's schemas: %s", r.Text)
 	}
 }
+
+// TestResourcesOfSeveralDatabases: the database is part of every URI;
+// resources/list walks each database in turn; a caller allowed one
+// database (an HTTP token's) lists, reads and completes only that one;
+// the prompts need a database argument when there are several.
+func TestResourcesOfSeveralDatabases(t *testing.T) {
+	set, err := tools.NewSet(musicAndDemo(t), tools.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	cs := toolstest.Connect(t, set)
+	res, err := cs.ListResources(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var uris []string
+	for _, r := range res.Resources {
+		uris = append(uris, r.URI)
+	}
+	if strings.Join(uris, " ") != "sqlmcp://music/main/track sqlmcp://demo/main/city" {
+		t.Errorf("resources = %v", uris)
+	}
+	read, err := cs.ReadResource(ctx, &mcp.ReadResourceParams{URI: "sqlmcp://demo/main/city"})
+	if err != nil || !strings.HasPrefix(read.Contents[0].Text, "table main.city\n") {
+		t.Errorf("read demo's city: %v %v", read, err)
+	}
+	if _, err := cs.ReadResource(ctx, &mcp.ReadResourceParams{URI: "sqlmcp://demo/main/track"}); err == nil {
+		t.Errorf("read demo's track (music's table): no error")
+	}
+	tpl := &mcp.CompleteReference{Type: "ref/resource", URI: tools.ResourceTemplate}
+	c, err := cs.Complete(ctx, &mcp.CompleteParams{Ref: tpl, Argument: mcp.CompleteParamsArgument{Name: "database", Value: ""}})
+	if err != nil || strings.Join(c.Completion.Values, " ") != "music demo" {
+		t.Errorf("complete database: %v %v", c, err)
+	}
+	c, err = cs.Complete(ctx, &mcp.CompleteParams{Ref: tpl, Argument: mcp.CompleteParamsArgument{Name: "table", Value: "t"},
+		Context: &mcp.CompleteContext{Arguments: map[string]string{"database": "music"}}})
+	if err != nil || strings.Join(c.Completion.Values, " ") != "track" {
+		t.Errorf("complete music's table t: %v %v", c, err)
+	}
+	if _, err := cs.GetPrompt(ctx, &mcp.GetPromptParams{Name: "explore"}); err == nil || !strings.Contains(err.Error(), "database is required") {
+		t.Errorf("explore without a database among two: %v", err)
+	}
+	p, err := cs.GetPrompt(ctx, &mcp.GetPromptParams{Name: "explore", Arguments: map[string]string{"database": "music"}})
+	if err != nil || !strings.Contains(p.Messages[0].Content.(*mcp.TextContent).Text, `database argument "music"`) {
+		t.Errorf("explore music: %v %v", p, err)
+	}
+
+	demo := toolstest.ConnectFor(t, set, []string{"demo"}, nil)
+	res, err = demo.ListResources(ctx, nil)
+	if err != nil || len(res.Resources) != 1 || res.Resources[0].URI != "sqlmcp://demo/main/city" {
+		t.Errorf("resources for a demo-only caller: %v %v", res, err)
+	}
+	if _, err := demo.ReadResource(ctx, &mcp.ReadResourceParams{URI: "sqlmcp://music/main/track"}); err == nil || !strings.Contains(err.Error(), "not found") {
+		t.Errorf("a demo-only caller reads music's track: %v", err)
+	}
+	c, err = demo.Complete(ctx, &mcp.CompleteParams{Ref: tpl, Argument: mcp.CompleteParamsArgument{Name: "table", Value: ""},
+		Context: &mcp.CompleteContext{Arguments: map[string]string{"database": "music"}}})
+	if err != nil || len(c.Completion.Values) != 0 {
+		t.Errorf("a demo-only caller completes music's tables: %v %v", c, err)
+	}
+}
