@@ -38,6 +38,10 @@ type TableFilter struct {
 	// a backend's default scope (MySQL's current database) to every
 	// non-system schema, which it then narrows.
 	SchemaLike, NameLike string
+	// SchemaIn, if set, are LIKE patterns (see LikeExact) of which the
+	// lower-cased schema name must match one: an access policy's schemas,
+	// narrowed in the catalog query rather than after it.
+	SchemaIn []string
 	// After, if set, keeps only the tables after it in (schema, name)
 	// byte order.
 	After *TableRef
@@ -47,8 +51,9 @@ type TableFilter struct {
 
 // SearchFilter selects what Search finds.
 type SearchFilter struct {
-	// Schema, SchemaLike and the scope are as in TableFilter.
+	// Schema, SchemaLike, SchemaIn and the scope are as in TableFilter.
 	Schema, SchemaLike string
+	SchemaIn           []string
 	// Like is the LIKE pattern (see Like) a lower-cased name must match.
 	Like string
 	// Tables and Columns find tables and views, and columns, by name.
@@ -138,4 +143,14 @@ func Like(glob string) string {
 		b.WriteByte('%')
 	}
 	return b.String()
+}
+
+// LikeExact is Like without the "contains" reading: a pattern without
+// wildcards matches that name only.
+func LikeExact(glob string) string {
+	l := Like(glob)
+	if l != "" && !strings.ContainsAny(glob, "*?") {
+		l = l[1 : len(l)-1]
+	}
+	return l
 }

@@ -133,6 +133,7 @@ const pageRounds = 8
 // pageRounds ran out: then it is short (empty, even), and the next page
 // starts after the last table read, hidden or not.
 func (db *database) pageTables(ctx context.Context, q dialect.Queryer, f dialect.TableFilter, size int, fetch pageFetch) ([]dialect.Table, *dialect.TableRef, error) {
+	f.SchemaIn = db.schemaIn()
 	var out []dialect.Table
 	for range pageRounds {
 		f.Limit = size - len(out) + 1
@@ -163,6 +164,7 @@ func (db *database) pageTables(ctx context.Context, q dialect.Queryer, f dialect
 // database when it hides nothing, else over their names.
 func (db *database) countTables(ctx context.Context, q dialect.Queryer, f dialect.TableFilter) (int, error) {
 	f.After, f.Limit = nil, 0
+	f.SchemaIn = db.schemaIn()
 	cat := db.Backend.(dialect.Cataloger)
 	if db.Access.Empty() {
 		return cat.CountTables(ctx, q, f)
@@ -178,4 +180,18 @@ func (db *database) countTables(ctx context.Context, q dialect.Queryer, f dialec
 		}
 	}
 	return n, nil
+}
+
+// schemaIn is the access policy's schemas as LIKE patterns, for the
+// catalog query to narrow its scope to them; the policy still decides
+// each table (TableDenied) after the query.
+func (db *database) schemaIn() []string {
+	var out []string
+	for _, s := range db.Access.Rules().Schemas {
+		if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
+			s = strings.ReplaceAll(s[1:len(s)-1], `""`, `"`)
+		}
+		out = append(out, dialect.LikeExact(s))
+	}
+	return out
 }

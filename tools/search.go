@@ -158,6 +158,7 @@ func (t *Tools) search(ctx context.Context, db *database, raw json.RawMessage, r
 // (they may name a hidden column).
 func (db *database) searchPage(ctx context.Context, q dialect.Queryer, f dialect.SearchFilter, size int) ([]dialect.SearchHit, *dialect.SearchKey, error) {
 	cat := db.Backend.(dialect.Cataloger)
+	f.SchemaIn = db.schemaIn()
 	var out []dialect.SearchHit
 	for range pageRounds {
 		f.Limit = size - len(out) + 1

@@ -52,12 +52,30 @@ func mysqlTableWhere(ctx context.Context, q dialect.Queryer, f dialect.TableFilt
 		where += "\n\tAND LOWER(TABLE_NAME) LIKE ? ESCAPE '!'"
 		args = append(args, f.NameLike)
 	}
+	w, a := mysqlSchemaIn(f.SchemaIn)
+	where, args = where+w, append(args, a...)
 	if f.After != nil {
 		where += fmt.Sprintf("\n\tAND (%s > CAST(? AS BINARY) OR (%s = CAST(? AS BINARY) AND %s > CAST(? AS BINARY)))",
 			mysqlBinSchema, mysqlBinSchema, mysqlBinName)
 		args = append(args, f.After.Schema, f.After.Schema, f.After.Name)
 	}
 	return where, args, nil
+}
+
+// mysqlSchemaIn is the condition that the schema matches one of patterns.
+func mysqlSchemaIn(patterns []string) (string, []any) {
+	if len(patterns) == 0 {
+		return "", nil
+	}
+	var b strings.Builder
+	var args []any
+	b.WriteString("\n\tAND (FALSE")
+	for _, p := range patterns {
+		b.WriteString(" OR LOWER(TABLE_SCHEMA) LIKE ? ESCAPE '!'")
+		args = append(args, p)
+	}
+	b.WriteString(")")
+	return b.String(), args
 }
 
 func mysqlTableOrder(f dialect.TableFilter) string {
@@ -120,6 +138,8 @@ func (*mysql) Search(ctx context.Context, q dialect.Queryer, f dialect.SearchFil
 		scope += "\n\tAND LOWER(TABLE_SCHEMA) LIKE ? ESCAPE '!'"
 		scopeArgs = append(scopeArgs, f.SchemaLike)
 	}
+	w, a := mysqlSchemaIn(f.SchemaIn)
+	scope, scopeArgs = scope+w, append(scopeArgs, a...)
 	var parts []string
 	var args []any
 	add := func(query string, extra ...any) {

@@ -39,6 +39,13 @@ func pgTableWhere(f dialect.TableFilter, args *[]any) string {
 	if f.NameLike != "" {
 		b.WriteString("\n\tAND lower(c.relname) LIKE " + pgArg(args, f.NameLike) + "::text ESCAPE '!'")
 	}
+	if len(f.SchemaIn) > 0 {
+		b.WriteString("\n\tAND (false")
+		for _, p := range f.SchemaIn {
+			b.WriteString(" OR lower(n.nspname) LIKE " + pgArg(args, p) + "::text ESCAPE '!'")
+		}
+		b.WriteString(")")
+	}
 	if f.After != nil {
 		fmt.Fprintf(&b, "\n\tAND (n.nspname::text COLLATE \"C\", c.relname::text COLLATE \"C\") > (%s::text COLLATE \"C\", %s::text COLLATE \"C\")",
 			pgArg(args, f.After.Schema), pgArg(args, f.After.Name))
@@ -92,7 +99,7 @@ WHERE `+pgTableWhere(f, &args), args...).Scan(&n)
 // the search key and limited in the database.
 func (postgres) Search(ctx context.Context, q dialect.Queryer, f dialect.SearchFilter) ([]dialect.SearchHit, error) {
 	var args []any
-	base := dialect.TableFilter{Schema: f.Schema, SchemaLike: f.SchemaLike}
+	base := dialect.TableFilter{Schema: f.Schema, SchemaLike: f.SchemaLike, SchemaIn: f.SchemaIn}
 	like := pgArg(&args, f.Like) + "::text"
 	comments := ""
 	if f.Tables || f.Columns || f.Comments { // PostgreSQL must see every parameter used

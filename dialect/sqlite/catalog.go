@@ -31,6 +31,14 @@ func sqliteTableWhere(f dialect.TableFilter) (string, []any) {
 		b.WriteString("\n\tAND lower(t.name) LIKE ? ESCAPE '!'")
 		args = append(args, f.NameLike)
 	}
+	if len(f.SchemaIn) > 0 {
+		b.WriteString("\n\tAND (0")
+		for _, p := range f.SchemaIn {
+			b.WriteString(" OR lower(t.schema) LIKE ? ESCAPE '!'")
+			args = append(args, p)
+		}
+		b.WriteString(")")
+	}
 	if f.After != nil {
 		b.WriteString("\n\tAND (t.schema, t.name) > (?, ?)")
 		args = append(args, f.After.Schema, f.After.Name)
@@ -78,7 +86,7 @@ func (sqlite) CountTables(ctx context.Context, q dialect.Queryer, f dialect.Tabl
 // comments and no named constraints other than its indexes: Comments and
 // Constraints find nothing more.
 func (sqlite) Search(ctx context.Context, q dialect.Queryer, f dialect.SearchFilter) ([]dialect.SearchHit, error) {
-	where, scopeArgs := sqliteTableWhere(dialect.TableFilter{Schema: f.Schema, SchemaLike: f.SchemaLike})
+	where, scopeArgs := sqliteTableWhere(dialect.TableFilter{Schema: f.Schema, SchemaLike: f.SchemaLike, SchemaIn: f.SchemaIn})
 	from := `FROM pragma_table_list AS t
 WHERE t.type IN ('table', 'view', 'virtual')
 	AND t.name NOT LIKE 'sqlite\_%' ESCAPE '\'` + where
