@@ -56,6 +56,9 @@ type SearchFilter struct {
 	SchemaIn           []string
 	// Like is the LIKE pattern (see Like) a lower-cased name must match.
 	Like string
+	// TableLike, if set, is a LIKE pattern the lower-cased table name of
+	// every hit must match (a search for table.column).
+	TableLike string
 	// Tables and Columns find tables and views, and columns, by name.
 	Tables, Columns bool
 	// Indexes and Constraints find those by name; Comments also matches

@@ -225,6 +225,10 @@ func (lc *largeCatalog) search(t *testing.T) {
 		!strings.Contains(r.Text, "contact_email") || !strings.HasPrefix(r.Text, "2 matches") {
 		t.Errorf("search under the policy: %.600s", r.Text)
 	}
+	r = lc.s.call("search", map[string]any{"pattern": strings.ToUpper(lc.schema) + ".camel*.*EMAIL"})
+	if r.IsError || !strings.HasPrefix(r.Text, "2 matches") || !strings.Contains(r.Text, ".contact_email ") || !strings.Contains(r.Text, ".secret_email ") {
+		t.Errorf("search schema.table.column: %.600s", r.Text)
+	}
 	r = lc.s.call("search", map[string]any{"pattern": "idx_camel*", "schema": lc.schema, "in": []any{"indexes"}})
 	if r.IsError || !strings.Contains(r.Text, "index idx_camel_email") {
 		t.Errorf("search indexes: %.600s", r.Text)

@@ -329,3 +329,21 @@ func TestResourcesOfSeveralDatabases(t *testing.T) {
 		t.Errorf("a demo-only caller completes music's tables: %v %v", c, err)
 	}
 }
+
+// TestSearchTableDotColumn: a pattern table.name searches the names of
+// the tables matching table only.
+func TestSearchTableDotColumn(t *testing.T) {
+	db, d := newWideSQLite(t)
+	cs := toolstest.Connect(t, tools.New(db, d, tools.Options{}))
+	r := toolstest.Call(t, cs, "search", map[string]any{"pattern": "hr_employee*.EMAIL"})
+	if r.IsError || !strings.HasPrefix(r.Text, `5 matches for "hr_employee*.EMAIL" in tables, columns`+"\nmain.hr_employee_050.email TEXT\n") {
+		t.Errorf("search hr_employee*.EMAIL: %s", r.Text)
+	}
+	r = toolstest.Call(t, cs, "search", map[string]any{"pattern": "main.crm_contact_001.*"})
+	if r.IsError || !strings.HasPrefix(r.Text, `7 matches`) || !strings.Contains(r.Text, "main.crm_contact_001 table\n") {
+		t.Errorf("search main.crm_contact_001.*: %s", r.Text)
+	}
+	if r := toolstest.Call(t, cs, "search", map[string]any{"pattern": "a.b.c.d"}); !r.IsError || !strings.Contains(r.Text, "4 dot-separated parts") {
+		t.Errorf("search a.b.c.d: %s", r.Text)
+	}
+}

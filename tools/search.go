@@ -16,7 +16,7 @@ import (
 // SearchInput is search's arguments.
 type SearchInput struct {
 	Database string   `json:"database,omitempty"` // described per server: see databaseArg
-	Pattern  string   `json:"pattern" jsonschema:"email, *_id; any case; no wildcard: contains"`
+	Pattern  string   `json:"pattern" jsonschema:"email, *_id, customer.email; any case; no wildcard: contains"`
 	Schema   string   `json:"schema,omitempty" jsonschema:"only this schema"`
 	In       []string `json:"in,omitempty" jsonschema:"default tables, columns"`
 	Cursor   string   `json:"cursor,omitempty" jsonschema:"next_cursor of the last page"`
@@ -65,14 +65,26 @@ func (t *Tools) search(ctx context.Context, db *database, raw json.RawMessage, r
 		return result{}, err
 	}
 	rec.Schema = in.Schema
-	pattern := strings.Join(splitPattern(strings.TrimSpace(in.Pattern)), ".")
-	if pattern == "" {
-		return result{}, validationf("argument pattern is required: a name or part of one, e.g. email, or cust*_id")
+	if len(in.Pattern) > maxPatternLen {
+		return result{}, validationf("pattern is %d bytes long; at most %d", len(in.Pattern), maxPatternLen)
 	}
-	if len(pattern) > maxPatternLen {
-		return result{}, validationf("pattern is %d bytes long; at most %d", len(pattern), maxPatternLen)
+	// name, table.name or schema.table.name: the parts before the name
+	// narrow the tables searched.
+	parts := splitPattern(strings.TrimSpace(in.Pattern))
+	f := dialect.SearchFilter{Schema: in.Schema, Limit: SearchPageSize + 1}
+	switch len(parts) {
+	case 1:
+	case 2:
+		f.TableLike = dialect.Like(parts[0])
+	case 3:
+		f.SchemaLike, f.TableLike = dialect.Like(parts[0]), dialect.Like(parts[1])
+	default:
+		return result{}, validationf("pattern %q has %d dot-separated parts; write name, table.name or schema.table.name (quote a name holding a dot)", clip(in.Pattern, 80), len(parts))
 	}
-	f := dialect.SearchFilter{Schema: in.Schema, Like: dialect.Like(pattern), Limit: SearchPageSize + 1}
+	if parts[len(parts)-1] == "" {
+		return result{}, validationf("argument pattern is required: a name or part of one, e.g. email, customer.email or cust*_id")
+	}
+	f.Like = dialect.Like(parts[len(parts)-1])
 	kinds := in.In
 	if len(kinds) == 0 {
 		kinds = []string{"tables", "columns"}

@@ -140,6 +140,10 @@ func (*mysql) Search(ctx context.Context, q dialect.Queryer, f dialect.SearchFil
 	}
 	w, a := mysqlSchemaIn(f.SchemaIn)
 	scope, scopeArgs = scope+w, append(scopeArgs, a...)
+	if f.TableLike != "" {
+		scope += "\n\tAND LOWER(TABLE_NAME) LIKE ? ESCAPE '!'"
+		scopeArgs = append(scopeArgs, f.TableLike)
+	}
 	var parts []string
 	var args []any
 	add := func(query string, extra ...any) {

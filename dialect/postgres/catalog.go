@@ -99,7 +99,7 @@ WHERE `+pgTableWhere(f, &args), args...).Scan(&n)
 // the search key and limited in the database.
 func (postgres) Search(ctx context.Context, q dialect.Queryer, f dialect.SearchFilter) ([]dialect.SearchHit, error) {
 	var args []any
-	base := dialect.TableFilter{Schema: f.Schema, SchemaLike: f.SchemaLike, SchemaIn: f.SchemaIn}
+	base := dialect.TableFilter{Schema: f.Schema, SchemaLike: f.SchemaLike, SchemaIn: f.SchemaIn, NameLike: f.TableLike}
 	like := pgArg(&args, f.Like) + "::text"
 	comments := ""
 	if f.Tables || f.Columns || f.Comments { // PostgreSQL must see every parameter used

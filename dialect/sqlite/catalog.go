@@ -86,7 +86,7 @@ func (sqlite) CountTables(ctx context.Context, q dialect.Queryer, f dialect.Tabl
 // comments and no named constraints other than its indexes: Comments and
 // Constraints find nothing more.
 func (sqlite) Search(ctx context.Context, q dialect.Queryer, f dialect.SearchFilter) ([]dialect.SearchHit, error) {
-	where, scopeArgs := sqliteTableWhere(dialect.TableFilter{Schema: f.Schema, SchemaLike: f.SchemaLike, SchemaIn: f.SchemaIn})
+	where, scopeArgs := sqliteTableWhere(dialect.TableFilter{Schema: f.Schema, SchemaLike: f.SchemaLike, SchemaIn: f.SchemaIn, NameLike: f.TableLike})
 	from := `FROM pragma_table_list AS t
 WHERE t.type IN ('table', 'view', 'virtual')
 	AND t.name NOT LIKE 'sqlite\_%' ESCAPE '\'` + where
