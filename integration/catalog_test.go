@@ -209,9 +209,10 @@ func catalogMatchesTheFixture(t *testing.T, b *backend) {
 	}
 }
 
-// listTablesBoundsTheCounting: with 300 tables, all are listed, only the
-// backend's cap of them counted (the first in order), the rest labelled
-// estimates.
+// listTablesBoundsTheCounting: with 300 tables, list_tables pages
+// through all of them (200, then 100), and each page counts at most the
+// backend's cap of its tables (the first in order), the rest labelled
+// estimates: a call's counting is bounded however many tables exist.
 func listTablesBoundsTheCounting(t *testing.T, b *backend) {
 	c := b.rec.catalog
 	s, schema, _ := scratchTools(t, b, c.boundFixture())
@@ -219,29 +220,47 @@ func listTablesBoundsTheCounting(t *testing.T, b *backend) {
 	if arg := strings.ReplaceAll(c.listSchemas[0], "{{schema}}", schema); arg != "" {
 		args["schema"] = arg
 	}
-	got := decode[tools.ListTablesOutput](t, s.call("list_tables", args)).Tables
-	if len(got) != 300 {
-		t.Fatalf("list_tables returned %d tables, want 300", len(got))
-	}
-	exact := 0
-	for _, tb := range got {
-		if !tb.RowsExact {
-			continue
+	var pages [][]tools.TableEntry
+	for {
+		out := decode[tools.ListTablesOutput](t, s.call("list_tables", args))
+		if out.Total != 300 {
+			t.Errorf("total = %d, want 300", out.Total)
 		}
-		exact++
-		var i int
-		fmt.Sscanf(strings.TrimPrefix(tb.Name, "t_"), "%d", &i)
-		if tb.Rows == nil || *tb.Rows != int64(i%4) {
-			t.Errorf("%s: exact rows = %v, want %d", tb.Name, tb.Rows, i%4)
+		pages = append(pages, out.Tables)
+		if out.NextCursor == "" || len(pages) == 5 {
+			break
+		}
+		args["cursor"] = out.NextCursor
+	}
+	if len(pages) != 2 || len(pages[0]) != tools.PageSize || len(pages[1]) != 300-tools.PageSize {
+		t.Fatalf("list_tables gave %d pages, want one of %d and one of %d", len(pages), tools.PageSize, 300-tools.PageSize)
+	}
+	next := 0
+	for p, got := range pages {
+		exact := 0
+		for k, tb := range got {
+			if tb.Name != fmt.Sprintf("t_%03d", next) {
+				t.Fatalf("page %d, table %d is %s, want t_%03d", p, k, tb.Name, next)
+			}
+			next++
+			if !tb.RowsExact {
+				continue
+			}
+			exact++
+			var i int
+			fmt.Sscanf(strings.TrimPrefix(tb.Name, "t_"), "%d", &i)
+			if tb.Rows == nil || *tb.Rows != int64(i%4) {
+				t.Errorf("%s: exact rows = %v, want %d", tb.Name, tb.Rows, i%4)
+			}
+			if k >= c.exactCap {
+				t.Errorf("page %d: %s, its table %d, counted: want only the first %d counted", p, tb.Name, k, c.exactCap)
+			}
+		}
+		if want := min(c.exactCap, len(got)); exact != want {
+			t.Errorf("page %d: %d tables counted exactly, want %d (the others labelled estimates)", p, exact, want)
 		}
 	}
-	if exact != c.exactCap {
-		t.Errorf("%d tables counted exactly, want the cap %d (the other %d labelled estimates)", exact, c.exactCap, 300-c.exactCap)
-	}
-	if !got[0].RowsExact || got[299].RowsExact {
-		t.Errorf("the first tables in (schema, name) order are counted: t_000 exact=%v, t_299 exact=%v", got[0].RowsExact, got[299].RowsExact)
-	}
-	if c.checkUncounted != nil {
-		c.checkUncounted(t, got[299])
+	if last := pages[0][tools.PageSize-1]; c.exactCap < tools.PageSize && c.checkUncounted != nil {
+		c.checkUncounted(t, last)
 	}
 }

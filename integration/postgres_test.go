@@ -362,12 +362,20 @@ REFRESH MATERIALIZED VIEW parent_counts;
 	},
 	notFound: []string{"no_such_table", "{{schema}}.no_such_table", "no_such_schema.parent"},
 	more: func(t *testing.T, s *toolstestSession, schema string) {
-		res := s.call("list_tables", nil)
-		if res.IsError {
-			t.Fatal(res.Text)
+		// Every page of the listing: the shared database may hold more
+		// than one page of other tests' tables.
+		var all []tools.TableEntry
+		args := map[string]any{}
+		for range 100 {
+			out := decode[tools.ListTablesOutput](t, s.call("list_tables", args))
+			all = append(all, out.Tables...)
+			if out.NextCursor == "" {
+				break
+			}
+			args["cursor"] = out.NextCursor
 		}
 		n := 0
-		for _, tb := range decode[tools.ListTablesOutput](t, res).Tables {
+		for _, tb := range all {
 			if tb.Schema == schema {
 				n++
 			}
@@ -378,7 +386,7 @@ REFRESH MATERIALIZED VIEW parent_counts;
 		if n != 10 {
 			t.Errorf("list_tables without a schema has %d tables of %s, want 10", n, schema)
 		}
-		res = s.call("describe_table", map[string]any{"table_name": `"Ünïcode Täble"`})
+		res := s.call("describe_table", map[string]any{"table_name": `"Ünïcode Täble"`})
 		if res.IsError {
 			t.Fatal(res.Text)
 		}

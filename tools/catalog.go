@@ -21,12 +21,18 @@ import (
 // ListTablesInput is list_tables' arguments.
 type ListTablesInput struct {
 	Database string `json:"database,omitempty"` // described per server: see databaseArg
-	Schema   string `json:"schema,omitempty" jsonschema:"only this schema (PostgreSQL schema, MySQL database, SQLite attached database); default all"`
+	Schema   string `json:"schema,omitempty" jsonschema:"only this schema"`
+	Pattern  string `json:"pattern,omitempty" jsonschema:"cust*, *_log, sales.* (schema.table); any case; no wildcard: contains"`
+	Cursor   string `json:"cursor,omitempty" jsonschema:"next_cursor of the last page"`
 }
 
 // ListTablesOutput is list_tables' structured result.
 type ListTablesOutput struct {
 	Tables []TableEntry `json:"tables"`
+	// Total is how many tables and views match, on every page.
+	Total int `json:"total" jsonschema:"how many tables match in all"`
+	// NextCursor continues the listing; empty on the last page.
+	NextCursor string `json:"next_cursor,omitempty" jsonschema:"pass as cursor for the next page"`
 }
 
 // TableEntry is one table or view.
@@ -40,14 +46,17 @@ type TableEntry struct {
 	Comment   string `json:"comment,omitempty"`
 }
 
+// PageSize is how many tables one list_tables page holds: on a thousand
+// short names, about 7 KB of text.
+const PageSize = 200
+
 func (t *Tools) listTablesTool(dbs []*database) *mcp.Tool {
 	in := schemaFor[ListTablesInput]()
 	databaseArg(in, dbs)
 	in.AdditionalProperties = falseSchema()
 	return &mcp.Tool{
-		Name: "list_tables",
-		Description: "List every table and view the connected user can see, with its kind and row count " +
-			"(exact for small tables, the database's estimate for large ones, marked by rows_exact). Start here.",
+		Name:         "list_tables",
+		Description:  fmt.Sprintf("List tables and views (%d a page) with kind and rows (~ estimate). Start here.", PageSize),
 		InputSchema:  in,
 		OutputSchema: schemaFor[ListTablesOutput](),
 		Annotations:  readOnlyAnnotations("List tables and views"),
@@ -56,10 +65,21 @@ func (t *Tools) listTablesTool(dbs []*database) *mcp.Tool {
 
 func (t *Tools) listTables(ctx context.Context, db *database, raw json.RawMessage, rec *Record) (result, error) {
 	var in ListTablesInput
-	if err := decodeArgs(raw, &in, "schema (string, optional)"+t.argNote()); err != nil {
+	if err := decodeArgs(raw, &in, "schema, pattern, cursor (strings, optional)"+t.argNote()); err != nil {
 		return result{}, err
 	}
 	rec.Schema = in.Schema
+	f, err := tableFilter(in.Schema, in.Pattern)
+	if err != nil {
+		return result{}, err
+	}
+	if in.Cursor != "" {
+		c, err := decodeCursor(in.Cursor, "list", db.Name)
+		if err != nil {
+			return result{}, err
+		}
+		f.After = &dialect.TableRef{Schema: c.Schema, Name: c.Name}
+	}
 	ctx, cancel := db.callContext(ctx)
 	defer cancel()
 	sess, release, err := db.session(ctx, 0)
@@ -67,46 +87,97 @@ func (t *Tools) listTables(ctx context.Context, db *database, raw json.RawMessag
 		return result{}, err
 	}
 	defer release()
-	tables, err := db.listTables(ctx, sess, in.Schema)
+	cat := db.Backend.(dialect.Cataloger)
+	tables, next, err := db.pageTables(ctx, sess, f, PageSize, cat.ListTablesPage)
 	if err != nil {
 		return result{}, err
 	}
-	out := ListTablesOutput{Tables: make([]TableEntry, len(tables))}
+	total, err := db.countTables(ctx, sess, f)
+	if err != nil {
+		return result{}, err
+	}
+	out := ListTablesOutput{Tables: make([]TableEntry, len(tables)), Total: total}
 	for i, tb := range tables {
 		out.Tables[i] = TableEntry{Schema: tb.Schema, Name: tb.Name, Kind: tb.Kind, Rows: tb.Rows, RowsExact: tb.RowsExact, Comment: tb.Comment}
 	}
+	if next != nil {
+		out.NextCursor = encodeCursor(cursor{Kind: "list", Database: db.Name, Schema: next.Schema, Name: next.Name})
+	}
 	rec.Rows = len(out.Tables)
-	if len(tables) == 0 && in.Schema != "" {
+	if total == 0 && in.Schema != "" && in.Pattern == "" {
 		return result{}, validationf("no tables or views in schema %q visible to this user; call list_tables without schema to see all", in.Schema)
 	}
 
 	var b strings.Builder
+	what := "tables and views"
+	if in.Pattern != "" {
+		what += fmt.Sprintf(" match %q", in.Pattern)
+	}
+	switch {
+	case len(tables) == total && next == nil:
+		fmt.Fprintf(&b, "%d %s; all shown.\n", total, what)
+	case out.NextCursor != "":
+		fmt.Fprintf(&b, "%d %s; %d shown; next_cursor: %s\n", total, what, len(tables), out.NextCursor)
+	default:
+		fmt.Fprintf(&b, "%d %s; %d shown (the last page).\n", total, what, len(tables))
+	}
+	if len(tables) == 0 {
+		return result{structured: out, text: b.String()}, nil
+	}
+	comments := slices.ContainsFunc(out.Tables, func(e TableEntry) bool { return e.Comment != "" })
+	header := []string{"schema", "name", "kind", "rows"}
+	if comments {
+		header = append(header, "comment")
+	}
 	rows := make([][]any, len(out.Tables))
 	for i, e := range out.Tables {
-		count := "NULL"
+		var count any
 		if e.Rows != nil {
-			count = strconv.FormatInt(*e.Rows, 10)
+			c := strconv.FormatInt(*e.Rows, 10)
 			if !e.RowsExact {
-				count = "~" + count
+				c = "~" + c
 			}
+			count = json.Number(c)
 		}
-		rows[i] = []any{e.Schema, e.Name, e.Kind, json.Number(count), e.Comment}
-		if e.Rows == nil {
-			rows[i][3] = nil
+		rows[i] = []any{e.Schema, e.Name, e.Kind, count}
+		if comments {
+			rows[i] = append(rows[i], e.Comment)
 		}
 	}
-	renderTSV(&b, []string{"schema", "name", "kind", "rows", "comment"}, rows)
+	renderTSV(&b, header, rows)
 	return result{structured: out, text: b.String()}, nil
 }
 
 // DescribeTableInput is describe_table's arguments.
 type DescribeTableInput struct {
-	Database  string `json:"database,omitempty"` // described per server: see databaseArg
-	TableName string `json:"table_name" jsonschema:"table or view: name, schema.name, or quoted as the database quotes (\"Mixed Case\")"`
+	Database  string   `json:"database,omitempty"` // described per server: see databaseArg
+	TableName string   `json:"table_name,omitempty" jsonschema:"name, schema.name or quoted (\"Mixed Case\")"`
+	Tables    []string `json:"tables,omitempty" jsonschema:"several at once"`
 }
+
+// MaxDescribe is how many tables one describe_table call describes.
+const MaxDescribe = 10
 
 // DescribeTableOutput is describe_table's structured result.
 type DescribeTableOutput struct {
+	Schema      string       `json:"schema"`
+	Name        string       `json:"name"`
+	Kind        string       `json:"kind"`
+	Comment     string       `json:"comment,omitempty"`
+	Columns     []ColumnInfo `json:"columns"`
+	PrimaryKey  []string     `json:"primary_key"`
+	Uniques     []UniqueInfo `json:"unique_constraints"`
+	ForeignKeys []ForeignKey `json:"foreign_keys"`
+	Checks      []CheckInfo  `json:"check_constraints"`
+	Indexes     []IndexInfo  `json:"indexes"`
+	// Tables, when several were asked for, describes each of them in
+	// order; the fields above are then the first one's.
+	Tables []TableDescription `json:"tables,omitempty"`
+}
+
+// TableDescription is one table of a describe_table call that asked for
+// several: DescribeTableOutput's fields.
+type TableDescription struct {
 	Schema      string       `json:"schema"`
 	Name        string       `json:"name"`
 	Kind        string       `json:"kind"`
@@ -165,12 +236,11 @@ type IndexInfo struct {
 func (t *Tools) describeTableTool(dbs []*database) *mcp.Tool {
 	in := schemaFor[DescribeTableInput]()
 	databaseArg(in, dbs)
+	in.Properties["tables"].MaxItems = ptr(MaxDescribe)
 	in.AdditionalProperties = falseSchema()
 	return &mcp.Tool{
-		Name: "describe_table",
-		Description: "Describe one table or view: columns (type, nullable, default, primary-key position), primary key, " +
-			"unique constraints, foreign keys, check constraints, indexes and comments. Accepts name, schema.name " +
-			"and quoted names.",
+		Name:         "describe_table",
+		Description:  "Columns, keys, checks, indexes and comments of tables or views.",
 		InputSchema:  in,
 		OutputSchema: schemaFor[DescribeTableOutput](),
 		Annotations:  readOnlyAnnotations("Describe a table"),
@@ -179,16 +249,23 @@ func (t *Tools) describeTableTool(dbs []*database) *mcp.Tool {
 
 func (t *Tools) describeTable(ctx context.Context, db *database, raw json.RawMessage, rec *Record) (result, error) {
 	var in DescribeTableInput
-	if err := decodeArgs(raw, &in, "table_name (string, required)"+t.argNote()); err != nil {
+	if err := decodeArgs(raw, &in, "table_name (string) or tables (array of strings)"+t.argNote()); err != nil {
 		return result{}, err
 	}
-	rec.Table = in.TableName
-	if strings.TrimSpace(in.TableName) == "" {
-		return result{}, validationf("argument table_name is required; call list_tables to see the tables")
+	names := in.Tables
+	switch {
+	case in.TableName != "" && len(in.Tables) > 0:
+		return result{}, validationf("give table_name or tables, not both")
+	case in.TableName != "" || len(in.Tables) == 0:
+		names = []string{in.TableName}
+	case len(in.Tables) > MaxDescribe:
+		return result{}, validationf("tables names %d tables; at most %d a call", len(in.Tables), MaxDescribe)
 	}
-	ref, err := db.Backend.ParseTableName(in.TableName)
-	if err != nil {
-		return result{}, validationf("cannot read table_name %q: %v. Write name, schema.name, or quote as the database quotes", in.TableName, err)
+	rec.Table = strings.Join(names, ", ")
+	for _, n := range names {
+		if strings.TrimSpace(n) == "" {
+			return result{}, validationf("argument table_name is required; call list_tables to see the tables")
+		}
 	}
 	ctx, cancel := db.callContext(ctx)
 	defer cancel()
@@ -197,6 +274,53 @@ func (t *Tools) describeTable(ctx context.Context, db *database, raw json.RawMes
 		return result{}, err
 	}
 	defer release()
+	var out DescribeTableOutput
+	var text strings.Builder
+	for i, name := range names {
+		o, err := db.describe(ctx, sess, name)
+		if err != nil {
+			if len(names) > 1 {
+				var te *toolError
+				if errors.As(err, &te) && te.cat == catValidation {
+					te.msg = fmt.Sprintf("tables[%d]: %s", i, te.msg)
+				}
+			}
+			return result{}, err
+		}
+		if i == 0 {
+			out = o
+		}
+		if len(names) > 1 {
+			out.Tables = append(out.Tables, o.description())
+			if i > 0 {
+				text.WriteByte('\n')
+			}
+		}
+		rec.Rows += len(o.Columns)
+		text.WriteString(renderDescribe(o))
+	}
+	return result{structured: out, text: text.String()}, nil
+}
+
+// description is o without Tables.
+func (o DescribeTableOutput) description() TableDescription {
+	return TableDescription{Schema: o.Schema, Name: o.Name, Kind: o.Kind, Comment: o.Comment, Columns: o.Columns,
+		PrimaryKey: o.PrimaryKey, Uniques: o.Uniques, ForeignKeys: o.ForeignKeys, Checks: o.Checks, Indexes: o.Indexes}
+}
+
+// describe describes one table as the model named it, with what the
+// access policy hides left out; a hidden table is not found.
+func (db *database) describe(ctx context.Context, sess dialect.Queryer, name string) (DescribeTableOutput, error) {
+	ref, err := db.Backend.ParseTableName(name)
+	if err != nil {
+		return DescribeTableOutput{}, validationf("cannot read table_name %q: %v. Write name, schema.name, or quote as the database quotes", name, err)
+	}
+	return db.describeRef(ctx, sess, ref, name)
+}
+
+// describeRef is describe for a parsed name; name is as asked.
+func (db *database) describeRef(ctx context.Context, sess dialect.Queryer, ref dialect.TableRef, name string) (DescribeTableOutput, error) {
+	var err error
 	var info *dialect.TableInfo
 	var denied *access.Denied
 	switch {
@@ -210,14 +334,12 @@ func (t *Tools) describeTable(ctx context.Context, db *database, raw json.RawMes
 		err = dialect.ErrTableNotFound
 	}
 	if errors.Is(err, dialect.ErrTableNotFound) {
-		return result{}, db.notFound(ctx, sess, in.TableName, ref)
+		return DescribeTableOutput{}, db.notFound(ctx, sess, name, ref)
 	}
 	if err != nil {
-		return result{}, err
+		return DescribeTableOutput{}, err
 	}
-	out := describeOutput(hideDenied(db.Access, info))
-	rec.Rows = len(out.Columns)
-	return result{structured: out, text: renderDescribe(out)}, nil
+	return describeOutput(hideDenied(db.Access, info)), nil
 }
 
 // notFound builds the "did you mean" error for an unknown table.

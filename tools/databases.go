@@ -2,6 +2,7 @@ package tools
 
 import (
 	"cmp"
+	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
@@ -276,8 +277,12 @@ func (t *Tools) NewServerFor(version string, names []string) *mcp.Server {
 		// The SDK logs each session start at info; only its warnings
 		// and errors belong in our log.
 		Logger: slog.New(MinLevel(t.opts.Logger.Handler(), slog.LevelWarn)),
+		CompletionHandler: func(ctx context.Context, req *mcp.CompleteRequest) (*mcp.CompleteResult, error) {
+			return t.complete(ctx, names, req)
+		},
 	})
 	t.register(s, names)
+	t.addExtras(s, names)
 	// Innermost of the receiving middleware: added before any transport
 	// adds its own.
 	s.AddReceivingMiddleware(t.auditMiddleware)
@@ -303,6 +308,7 @@ func (t *Tools) addTools(s *mcp.Server, names []string) {
 	s.AddTool(t.queryTool(dbs), t.handlerFor("query", names, t.bounded(t.query)))
 	s.AddTool(t.listTablesTool(dbs), t.handlerFor("list_tables", names, t.bounded(t.listTables)))
 	s.AddTool(t.describeTableTool(dbs), t.handlerFor("describe_table", names, t.bounded(t.describeTable)))
+	s.AddTool(t.searchTool(dbs), t.handlerFor("search", names, t.bounded(t.search)))
 }
 
 // visible returns the databases of set that names allows (nil: all), in

@@ -46,7 +46,7 @@ func (t *Tools) queryTool(dbs []*database) *mcp.Tool {
 	in := schemaFor[QueryInput]()
 	databaseArg(in, dbs)
 	statements := statementsOf(dbs)
-	in.Properties["sql"].Description = "one read-only SQL statement: " + statements
+	in.Properties["sql"].Description = "one read-only SQL statement"
 	maxRows, same := 1, true
 	for _, db := range dbs {
 		maxRows = max(maxRows, db.MaxRows)
@@ -60,7 +60,7 @@ func (t *Tools) queryTool(dbs []*database) *mcp.Tool {
 	lim.Maximum = ptr(float64(maxRows))
 	if same {
 		lim.Default = json.RawMessage(fmt.Sprint(maxRows))
-		lim.Description = fmt.Sprintf("the most rows to return, 1 to %d (default %d); truncated tells whether more existed", maxRows, maxRows)
+		lim.Description = fmt.Sprintf("rows to return, 1-%d; truncated says if more existed", maxRows)
 	} else {
 		lim.Description = fmt.Sprintf("the most rows to return, 1 to the database's cap (%s; the default is the cap); "+
 			"truncated tells whether more existed", rowCaps(dbs))
@@ -68,9 +68,8 @@ func (t *Tools) queryTool(dbs []*database) *mcp.Tool {
 	in.AdditionalProperties = falseSchema()
 	return &mcp.Tool{
 		Name: "query",
-		Description: "Run one read-only SQL statement and return its rows: " + statements + ". Writes, DDL, SET, " +
-			"transaction control, SELECT … INTO, locking clauses and side-effecting functions are refused. Rows are " +
-			"capped by limit; write ORDER BY for a stable order.",
+		Description: "Run one read-only SQL statement: " + statements + ". Writes, DDL, SET, locking and " +
+			"side-effecting functions are refused. Rows are capped by limit; use ORDER BY.",
 		InputSchema:  in,
 		OutputSchema: schemaFor[QueryOutput](),
 		Annotations:  readOnlyAnnotations("Run a read-only SQL query"),

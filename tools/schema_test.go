@@ -105,8 +105,8 @@ func TestToolSchemasArePortable(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(res.Tools) != 3 {
-			t.Fatalf("%s: %d tools, want 3", name, len(res.Tools))
+		if len(res.Tools) != 4 {
+			t.Fatalf("%s: %d tools, want 4", name, len(res.Tools))
 		}
 		for _, tl := range res.Tools {
 			for kind, s := range map[string]any{"inputSchema": tl.InputSchema, "outputSchema": tl.OutputSchema} {

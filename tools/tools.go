@@ -158,8 +158,9 @@ func (t *Tools) instructions(dbs []*database) string {
 	}
 	if legacy(dbs) {
 		db := dbs[0]
-		return fmt.Sprintf("Read-only access to a %s database. Start with list_tables, then describe_table for the "+
-			"columns and keys of the tables you need, then query with one read-only statement: %s. Results are "+
+		return fmt.Sprintf("Read-only access to a %s database. Start with list_tables (a page at a time; pattern "+
+			"narrows it) or search (finds tables and columns by name), then describe_table for the columns and keys of "+
+			"the tables you need (several at once), then query with one read-only statement: %s. Results are "+
 			"capped at %d rows per call (use the limit argument, ORDER BY and WHERE to page). "+
 			"Writes, DDL, transaction control and side-effecting functions are refused.", db.backend, db.statements(), db.MaxRows)
 	}
@@ -176,7 +177,8 @@ func (t *Tools) instructions(dbs []*database) string {
 		}
 		b.WriteString(". ")
 	}
-	fmt.Fprintf(&b, "Start with list_tables, then describe_table for the columns and keys of the tables you need, then "+
+	fmt.Fprintf(&b, "Start with list_tables (a page at a time; pattern narrows it) or search (finds tables and columns "+
+		"by name), then describe_table for the columns and keys of the tables you need (several at once), then "+
 		"query with one read-only statement: %s. Results are capped at %s per call (use the limit argument, ORDER BY "+
 		"and WHERE to page). Writes, DDL, transaction control and side-effecting functions are refused.",
 		statementsOf(dbs), rowCaps(dbs))

@@ -73,7 +73,7 @@ func TestToolsListedWithReadOnlyAnnotationsAndSchemas(t *testing.T) {
 			t.Errorf("%s: no output schema", tl.Name)
 		}
 	}
-	if diff := cmp.Diff([]string{"describe_table", "list_tables", "query"}, names); diff != "" {
+	if diff := cmp.Diff([]string{"describe_table", "list_tables", "query", "search"}, names); diff != "" {
 		t.Errorf("tools (-want +got):\n%s", diff)
 	}
 	for _, tl := range res.Tools {

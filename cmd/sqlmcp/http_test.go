@@ -347,8 +347,8 @@ func TestStatelessHTTPListsAndCalls(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(lt.Tools) != 3 {
-		t.Errorf("%d tools, want 3", len(lt.Tools))
+	if len(lt.Tools) != 4 {
+		t.Errorf("%d tools, want 4", len(lt.Tools))
 	}
 	res := toolstest.Call(t, cs, "query", map[string]any{"sql": "SELECT count(*) AS n FROM track"})
 	if res.IsError || !strings.Contains(res.Text, "3503") {

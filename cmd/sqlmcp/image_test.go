@@ -206,8 +206,8 @@ func TestContainerImage(t *testing.T) {
 		names = append(names, tl.(map[string]any)["name"].(string))
 	}
 	slices.Sort(names)
-	if !slices.Equal(names, []string{"describe_table", "list_tables", "query"}) {
-		t.Errorf("tools/list names %q, want describe_table, list_tables, query", names)
+	if !slices.Equal(names, []string{"describe_table", "list_tables", "query", "search"}) {
+		t.Errorf("tools/list names %q, want describe_table, list_tables, query, search", names)
 	}
 	if sc, _ := answers[3]["structuredContent"].(map[string]any); sc == nil || fmt.Sprint(sc["rows"]) != "[[3503]]" {
 		t.Errorf("count(*) of track: %v, want [[3503]]", answers[3])

@@ -267,14 +267,14 @@ func checkInteropTools(ctx context.Context, t *testing.T, c interopClient) {
 			t.Fatalf("tool %s: %v", r, err)
 		}
 		names = append(names, tool.Name)
-		want := map[string]string{"query": "rows", "list_tables": "tables", "describe_table": "columns"}[tool.Name]
+		want := map[string]string{"query": "rows", "list_tables": "tables", "describe_table": "columns", "search": "matches"}[tool.Name]
 		if tool.OutputSchema.Type != "object" || tool.OutputSchema.Properties[want] == nil {
 			t.Errorf("tool %s: output schema without an object type or %q: %s", tool.Name, want, r)
 		}
 	}
 	slices.Sort(names)
-	if !slices.Equal(names, []string{"describe_table", "list_tables", "query"}) {
-		t.Errorf("tools = %v, want describe_table, list_tables, query", names)
+	if !slices.Equal(names, []string{"describe_table", "list_tables", "query", "search"}) {
+		t.Errorf("tools = %v, want describe_table, list_tables, query, search", names)
 	}
 }
 

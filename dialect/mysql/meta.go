@@ -30,13 +30,6 @@ SELECT TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE, ENGINE, TABLE_ROWS, DATA_LENGTH, TA
 FROM information_schema.TABLES
 WHERE TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED', 'TEMPORARY', 'VIEW', 'SYSTEM VIEW')`
 
-const (
-	mysqlListOne = mysqlListTablesFrom + `
-	AND TABLE_SCHEMA = ?` + mysqlNoLimit
-	mysqlListAll = mysqlListTablesFrom + `
-	AND TABLE_SCHEMA NOT IN ` + mysqlSystemSchemas + mysqlNoLimit
-)
-
 // mysqlRemoteEngines store rows on another server: never counted.
 var mysqlRemoteEngines = map[string]bool{"FEDERATED": true, "CONNECT": true, "SPIDER": true}
 
@@ -47,16 +40,14 @@ var mysqlRemoteEngines = map[string]bool{"FEDERATED": true, "CONNECT": true, "SP
 // policy in infoschema.go; the estimate is TABLE_ROWS, which for InnoDB
 // is a sample and can be far off.
 func (d *mysql) ListTables(ctx context.Context, q dialect.Queryer, schema string) ([]dialect.Table, error) {
-	if schema == "" {
-		current, err := mysqlCurrentDatabase(ctx, q)
-		if err != nil {
-			return nil, fmt.Errorf("list tables: %w", err)
-		}
-		schema = current
-	}
-	query, args := mysqlListAll, []any(nil)
-	if schema != "" {
-		query, args = mysqlListOne, []any{schema}
+	return d.ListTablesPage(ctx, q, dialect.TableFilter{Schema: schema})
+}
+
+// ListTablesPage is ListTables for the tables f selects (catalog.go).
+func (d *mysql) ListTablesPage(ctx context.Context, q dialect.Queryer, f dialect.TableFilter) ([]dialect.Table, error) {
+	where, args, err := mysqlTableWhere(ctx, q, f)
+	if err != nil {
+		return nil, fmt.Errorf("list tables: %w", err)
 	}
 	list, err := sqlkit.Collect(ctx, q, func(rows *sql.Rows) (sqlkit.ListedTable, error) {
 		var t sqlkit.ListedTable
@@ -76,7 +67,7 @@ func (d *mysql) ListTables(ctx context.Context, q dialect.Queryer, schema string
 				sqlkit.IsSmall(t.Estimate, sqlkit.Int64Ptr(bytes))
 		}
 		return t, nil
-	}, query, args...)
+	}, mysqlListTablesFrom+where+mysqlTableOrder(f), args...)
 	if err != nil {
 		return nil, fmt.Errorf("list tables: %w", err)
 	}

@@ -27,12 +27,14 @@ const pgVisible = `
 	AND pg_catalog.has_schema_privilege(n.oid, 'USAGE')
 	AND pg_catalog.has_any_column_privilege(c.oid, 'SELECT')`
 
-// pgListTables is ListTables' one catalog query. A partitioned table has
-// no statistics of its own, so its estimate is its leaf partitions' sum
-// (unknown if any leaf was never analyzed); it is remote if any leaf is a
-// foreign table. Sizes are not read here: pg_relation_size stats a file
-// per table, which on a thousand tables costs more than all the rest.
-const pgListTables = `
+// pgListTablesSelect is the catalog query of ListTables and
+// ListTablesPage, before its WHERE (see pgTableWhere). A partitioned
+// table has no statistics of its own, so its estimate is its leaf
+// partitions' sum (unknown if any leaf was never analyzed); it is remote
+// if any leaf is a foreign table. Sizes are not read here:
+// pg_relation_size stats a file per table, which on a thousand tables
+// costs more than all the rest.
+const pgListTablesSelect = `
 SELECT c.oid::int8, n.nspname, c.relname, c.relkind,
 	CASE
 		WHEN c.relkind = 'p' THEN (
@@ -52,11 +54,7 @@ FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_catalog.pg_description d
 	ON d.objoid = c.oid AND d.classoid = 'pg_catalog.pg_class'::regclass AND d.objsubid = 0
-WHERE ` + pgVisible + `
-	AND CASE WHEN $1::text = ''
-		THEN n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\_toast%'
-		ELSE n.nspname = $1::text
-	END`
+WHERE `
 
 // ListTables lists every table, view, materialized view, partitioned and
 // foreign table the user can read, outside pg_catalog, information_schema
@@ -68,6 +66,13 @@ WHERE ` + pgVisible + `
 // foreign tables are never counted: a count would run the view or query
 // the remote server.
 func (d postgres) ListTables(ctx context.Context, q dialect.Queryer, schema string) ([]dialect.Table, error) {
+	return d.ListTablesPage(ctx, q, dialect.TableFilter{Schema: schema})
+}
+
+// ListTablesPage is ListTables for the tables f selects (catalog.go).
+func (d postgres) ListTablesPage(ctx context.Context, q dialect.Queryer, f dialect.TableFilter) ([]dialect.Table, error) {
+	var args []any
+	query := pgListTablesSelect + pgTableWhere(f, &args) + pgTableOrder(f, &args)
 	list, err := sqlkit.Collect(ctx, q, func(rows *sql.Rows) (sqlkit.ListedTable, error) {
 		var t sqlkit.ListedTable
 		var oid int64
@@ -95,7 +100,7 @@ func (d postgres) ListTables(ctx context.Context, q dialect.Queryer, schema stri
 			t.CountIf = fmt.Sprintf(`pg_catalog.pg_relation_size(%d::pg_catalog.oid) <= %d`, oid, sqlkit.SmallTableBytes)
 		}
 		return t, nil
-	}, pgListTables, schema)
+	}, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list tables: %w", err)
 	}

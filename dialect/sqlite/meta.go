@@ -34,8 +34,7 @@ const sqliteListTables = `
 SELECT t.schema, t.name, t.type
 FROM pragma_table_list AS t
 WHERE t.type IN ('table', 'view', 'virtual')
-	AND t.name NOT LIKE 'sqlite\_%' ESCAPE '\'
-	AND (?1 = '' OR t.schema = ?1)`
+	AND t.name NOT LIKE 'sqlite\_%' ESCAPE '\'`
 
 // ListTables counts rows exactly for up to sqliteMaxExactCounts tables
 // (schema, name order); see the constants above for which. Tables it
@@ -43,6 +42,12 @@ WHERE t.type IN ('table', 'view', 'virtual')
 // Views and virtual tables are never counted: a virtual table's count
 // may run arbitrary module code.
 func (d sqlite) ListTables(ctx context.Context, q dialect.Queryer, schema string) ([]dialect.Table, error) {
+	return d.ListTablesPage(ctx, q, dialect.TableFilter{Schema: schema})
+}
+
+// ListTablesPage is ListTables for the tables f selects (catalog.go).
+func (d sqlite) ListTablesPage(ctx context.Context, q dialect.Queryer, f dialect.TableFilter) ([]dialect.Table, error) {
+	query, args := sqliteTableQuery(f)
 	list, err := sqlkit.Collect(ctx, q, func(rows *sql.Rows) (sqlkit.ListedTable, error) {
 		var t sqlkit.ListedTable
 		var typ string
@@ -51,7 +56,7 @@ func (d sqlite) ListTables(ctx context.Context, q dialect.Queryer, schema string
 		}
 		t.Kind = sqliteKind(typ)
 		return t, nil
-	}, sqliteListTables, schema)
+	}, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list tables: %w", err)
 	}

@@ -100,7 +100,7 @@ func New(opts Options) *Metrics {
 	)
 	// Pre-create the series a dashboard alerts on, so that a rate() over
 	// them exists before the first call.
-	for _, tool := range []string{"query", "list_tables", "describe_table"} {
+	for _, tool := range []string{"query", "list_tables", "describe_table", "search"} {
 		if !m.perDatabase {
 			m.inFlight.WithLabelValues(tool)
 			m.calls.WithLabelValues(tool, string(tools.OutcomeOK))
