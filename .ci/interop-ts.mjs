@@ -4,7 +4,7 @@
 //   node interop-ts.mjs NODE_MODULES stdio BINARY
 //   node interop-ts.mjs NODE_MODULES http URL
 //
-// initialize, tools/list (the three tools, each with an output schema), one
+// initialize, tools/list (the four tools, each with an output schema), one
 // tools/call of each tool and ping. The SDK's callTool validates each
 // result's structuredContent against the output schema tools/list returned,
 // so a result that breaks its schema fails here. Prints one summary line on
@@ -24,7 +24,7 @@ const { Client } = require("@modelcontextprotocol/sdk/client/index.js");
 const { StdioClientTransport } = require("@modelcontextprotocol/sdk/client/stdio.js");
 const { StreamableHTTPClientTransport } = require("@modelcontextprotocol/sdk/client/streamableHttp.js");
 
-const wantTools = ["describe_table", "list_tables", "query"];
+const wantTools = ["describe_table", "list_tables", "query", "search"];
 const timeout = 20_000;
 let serverLog = "";
 
@@ -67,10 +67,12 @@ async function run() {
     check(l.tables?.some((t) => t.name === "artist"), `list_tables: no artist in ${JSON.stringify(l.tables)}`);
     const d = await call("describe_table", { table_name: "artist" });
     check(d.columns?.length > 0, `describe_table: no columns in ${JSON.stringify(d)}`);
+    const f = await call("search", { pattern: "artist_id" });
+    check(f.matches?.some((m) => m.table === "album" && m.name === "artist_id"), `search: no album.artist_id in ${JSON.stringify(f)}`);
 
     const p = await client.ping({ timeout });
     check(p && typeof p === "object", `ping: ${JSON.stringify(p)}`);
-    return `protocol ${protocol}; ${tools.length} tools; query, list_tables, describe_table (outputSchema-validated); ping`;
+    return `protocol ${protocol}; ${tools.length} tools; query, list_tables, describe_table, search (outputSchema-validated); ping`;
   } finally {
     await client.close();
   }

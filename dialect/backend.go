@@ -45,16 +45,21 @@ import (
 //     by the database, cancellation that stops the statement on the server,
 //     and a Close that leaves the connection as it found it (or discards
 //     it). Implement Abandoner, Lingerer, EarlyCloser where they apply.
+//     With SessionOptions.Access set, Query refuses a statement that reads
+//     what the policy denies, before it runs (see dialect/access, the
+//     other backends' access.go and dialect/internal/govern); where the
+//     engine has grants, implement Governor too.
 //  7. Catalog: ListTables with the row-count policy of sqlkit
 //     (SettleRowCounts), DescribeTable returning ErrTableNotFound, names
-//     parsed and quoted with a sqlkit.NameSyntax.
+//     parsed and quoted with a sqlkit.NameSyntax; Cataloger (paging,
+//     patterns and search in the catalog SQL).
 //  8. ClassifyError: SQLSTATE (or the engine's code), timeout, denied,
 //     unavailable and too-many-connections; ValueKind for result encoding.
 //  9. Optional: PrivilegeChecker and ConnectionLimiter for start-up checks.
 //  10. Tests: a conformance record in integration/ (its setup, runaway
 //     queries, snapshot SQL, capabilities) so the cross-backend suite and
 //     the corpora run against it; its fixture data (Chinook) and corpus
-//     files under testdata/; start its server in .ci/run; a line in the
+//     files under testdata/ (testdata/corpus/<name>, testdata/access/<name>.txt); start its server in .ci/run; a line in the
 //     README's backend list.
 type Backend interface {
 	Dialect
