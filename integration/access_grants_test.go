@@ -139,8 +139,13 @@ func TestAccessGrants(t *testing.T) {
 			if !containsAll(exposed, "employee", "customer.email", "account.password_hash", "audit_log", "v_contact", "v_employee") {
 				t.Errorf("a role with SELECT on every table: Exposed = %q; want the denied objects", exposed)
 			}
-			if containsAll(exposed, ".orders") {
-				t.Errorf("Exposed lists an allowed table: %q", exposed)
+			// Only this fixture's orders: on MySQL, SELECT ON *.* also
+			// exposes other databases' tables (outside `schemas`), and
+			// other tests may have an orders table of their own there.
+			for _, l := range exposed {
+				if strings.HasPrefix(l, "public.orders ") || strings.HasPrefix(l, b.dbName+".orders ") {
+					t.Errorf("Exposed lists an allowed table: %q", l)
+				}
 			}
 			script, err = gov.GrantScript(ctx, b.db, p, broad)
 			if err != nil {
