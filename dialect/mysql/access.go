@@ -60,9 +60,14 @@ type mysqlRef struct {
 	schema, table string
 	text          mysqlText
 	stmt          *govern.Stmt
-	// suspect, if set, is the deny_tables rule of a name found outside a
-	// FROM list: refused if such a table exists.
+	// suspect, if set, is the rule (deny_tables, schemas, statistics) of
+	// a name found outside a FROM list: refused if such a table exists.
 	suspect string
+	// columns is set for a name found outside a FROM list that may be a
+	// table with denied columns: if it is one, the text must pass
+	// govern.Stmt.CheckColumns (which refuses a table the text reads
+	// where the FROM-list reading cannot see it).
+	columns bool
 }
 
 // mysqlCandidates are the tables a name outside a FROM list could be:
@@ -114,12 +119,16 @@ func mysqlAccessCheck(ctx context.Context, q dialect.Queryer, p *access.Policy, 
 				if !n.Table && !all {
 					// A name outside a FROM list is a column, an alias, or
 					// a table where the lexer-level reading missed a FROM
-					// list: a name of a denied table that exists there is
-					// refused (deny_tables only; schemas would read every
-					// qualified column as a table of another database).
-					for _, c := range mysqlCandidates(n.Parts, t.db) {
-						if rule := p.TableDenied(c[0], c[1]); rule != "" && rule != "schemas" {
-							refs = append(refs, mysqlRef{schema: c[0], table: c[1], text: t, stmt: stmt, suspect: rule})
+					// list (FROM orders minus, customer c): a name of a
+					// table that exists there and that the policy hides
+					// (denied, in another database, statistics) is
+					// refused, and one with denied columns is checked
+					// as if it were read.
+					for i, c := range mysqlCandidates(n.Parts, t.db) {
+						if d := mysqlTableDenied(p, c[0], c[1], ""); d != nil && (d.Rule != "schemas" || i > 0 || len(n.Parts) == 3) {
+							refs = append(refs, mysqlRef{schema: c[0], table: c[1], text: t, stmt: stmt, suspect: d.Rule})
+						} else if d == nil && p.HasColumnRules(c[0], c[1]) {
+							refs = append(refs, mysqlRef{schema: c[0], table: c[1], text: t, stmt: stmt, columns: true})
 						}
 					}
 					continue
@@ -149,7 +158,7 @@ func mysqlAccessCheck(ctx context.Context, q dialect.Queryer, p *access.Policy, 
 				}
 				continue
 			}
-			if !found.denied[key] {
+			if !found.denied[key] || r.columns && !found.exists[key] {
 				continue
 			}
 			if st.Kind == policy.Show && r.text.via == "" {
@@ -214,15 +223,22 @@ func mysqlLookUp(ctx context.Context, q dialect.Queryer, p *access.Policy, refs 
 	// information_schema answers without opening every table.
 	text.WriteString("SELECT 'rel', TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE, NULL FROM information_schema.TABLES WHERE 1 = 0")
 	cols := false
-	suspects := map[string]bool{}
+	// read are the relations a FROM list names, first seen here (views
+	// among them are read next); the others are only looked up.
+	read := map[string]bool{}
+	looked := map[string]bool{}
 	for _, r := range refs {
 		key := strings.ToLower(r.schema + "." + r.table)
-		if r.suspect != "" {
-			suspects[key] = true
-			args = mysqlNameMatch(&text, args, r.schema, r.table)
+		if r.suspect != "" || r.columns {
+			if !looked[key] {
+				looked[key] = true
+				args = mysqlNameMatch(&text, args, r.schema, r.table)
+			}
+			cols = cols || r.columns
 			continue
 		}
 		if !seen[key] {
+			read[key] = true
 			seen[key] = true
 			args = mysqlNameMatch(&text, args, r.schema, r.table)
 		}
@@ -232,6 +248,7 @@ func mysqlLookUp(ctx context.Context, q dialect.Queryer, p *access.Policy, refs 
 		text.WriteString(" UNION ALL SELECT 'column', TABLE_SCHEMA, TABLE_NAME, '', COLUMN_NAME FROM information_schema.COLUMNS WHERE 1 = 0")
 		for _, r := range refs {
 			if r.suspect == "" && p.HasColumnRules(r.schema, r.table) {
+				// (a FROM-list relation and a name outside it alike)
 				args = mysqlNameMatch(&text, args, r.schema, r.table)
 			}
 		}
@@ -255,6 +272,7 @@ func mysqlLookUp(ctx context.Context, q dialect.Queryer, p *access.Policy, refs 
 	defer rows.Close()
 	var denied *access.Denied
 	var views [][2]string
+	queued := map[string]bool{}
 	for rows.Next() {
 		var kind, schema, name, typ string
 		var def *string
@@ -273,7 +291,8 @@ func mysqlLookUp(ctx context.Context, q dialect.Queryer, p *access.Policy, refs 
 		case kind == "rel":
 			key := strings.ToLower(schema + "." + name)
 			found.exists[key] = true
-			if typ == "VIEW" && !suspects[key] {
+			if typ == "VIEW" && read[key] && !queued[key] {
+				queued[key] = true
 				views = append(views, [2]string{schema, name})
 			}
 		}

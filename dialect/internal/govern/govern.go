@@ -206,6 +206,12 @@ func (s *Stmt) isWord(i int, words ...string) bool {
 var clauseEnd = []string{"WHERE", "GROUP", "HAVING", "ORDER", "LIMIT", "OFFSET", "FETCH", "WINDOW", "UNION",
 	"EXCEPT", "INTERSECT", "MINUS", "FOR", "QUALIFY", "SELECT", "RETURNING", "INTO", "PROCEDURE", "LOCK"}
 
+// ambiguousAlias are words of clauseEnd that PostgreSQL or MariaDB also
+// take as a table's alias (QUALIFY and MINUS are no keyword of either,
+// LOCK and PROCEDURE are not reserved in PostgreSQL): after a table they
+// are read as its alias, which errs on refusing.
+var ambiguousAlias = []string{"QUALIFY", "MINUS", "LOCK", "PROCEDURE"}
+
 // notAlias are the words that may follow a table in a FROM list and are
 // not its alias.
 var notAlias = append([]string{"JOIN", "INNER", "LEFT", "RIGHT", "FULL", "CROSS", "NATURAL", "OUTER", "ON", "USING",
@@ -282,6 +288,9 @@ func (s *Stmt) markTablePositions() {
 		case s.isWord(i, "FOR") && f.state != stNone && !s.isWord(i+1, "UPDATE", "SHARE", "NO", "KEY"):
 			// MariaDB's FOR SYSTEM_TIME … and FOR PORTION OF … qualify a
 			// table of the list; only a locking clause ends it.
+		case f.state == stFrom && s.isWord(i, ambiguousAlias...) &&
+			(s.tablePos[i-1] || s.isWord(i-1, "AS") || s.kind(i-1) == policy.TokenRParen):
+			// an alias (FROM orders qualify, customer): the list goes on
 		case s.isWord(i, clauseEnd...):
 			f.state = stNone
 		case s.isName(i) && s.isOp(i-1, ".") && i >= 2 && s.tablePos[i-2]:
@@ -405,10 +414,13 @@ func (s *Stmt) CheckColumns(p *access.Policy, schema, table string) *access.Deni
 		if s.isOp(j, "*") {
 			j++ // FROM t * (PostgreSQL's old spelling of "with descendants")
 		}
-		if s.isWord(j, "AS") {
+		as := s.isWord(j, "AS")
+		if as {
 			j++
 		}
-		if s.isName(j) && !s.isWord(j, notAlias...) {
+		// After AS any name is the alias; without it, a word that may
+		// also end the FROM list is taken as one when it may be one.
+		if s.isName(j) && (as || !s.isWord(j, notAlias...) || s.isWord(j, ambiguousAlias...)) {
 			names[strings.ToLower(s.toks[j].Name)] = true
 			aliasDef[j] = true
 			if s.kind(j+1) == policy.TokenLParen {
