@@ -44,7 +44,9 @@ var mysqlStatTables = map[string]bool{
 // mysqlLogTables hold other sessions' statements with the values they
 // wrote (when the server logs to tables) and are refused whenever a
 // policy is set.
-var mysqlLogTables = map[string]bool{"mysql.general_log": true, "mysql.slow_log": true}
+var mysqlLogTables = map[string]bool{"mysql.general_log": true, "mysql.slow_log": true,
+	// other sessions' statements as they run
+	"information_schema.processlist": true}
 
 var mysqlRoutineSystemSchemas = map[string]bool{"mysql": true, "sys": true, "information_schema": true, "performance_schema": true}
 
@@ -91,6 +93,11 @@ func (s *mysqlSession) accessCheck(ctx context.Context, st policy.Statement) err
 // mysqlAccessCheck checks st, run in database db, against p, reading the
 // catalog through q.
 func mysqlAccessCheck(ctx context.Context, q dialect.Queryer, p *access.Policy, db string, st policy.Statement) error {
+	if st.Kind == policy.Show {
+		if d := mysqlShowDenied(st.Body); d != nil {
+			return d
+		}
+	}
 	queue := []mysqlText{{sql: st.Body, db: db}}
 	seen := map[string]bool{}
 	for depth := 0; len(queue) > 0; depth++ {
@@ -368,6 +375,30 @@ func mysqlViewDefinitions(ctx context.Context, q dialect.Queryer, views [][2]str
 				Detail: "the connected account cannot read its definition (SHOW VIEW), so what it reads cannot be checked"}
 		}
 		found.views = append(found.views, mysqlText{sql: def, db: v[0], via: v[0] + "." + v[1]})
+	}
+	return nil
+}
+
+// mysqlShowDenied refuses the SHOW statements that print other sessions'
+// statements (SHOW [FULL] PROCESSLIST; SHOW ENGINE … STATUS, whose
+// InnoDB report holds the statements of the last deadlock and the values
+// of locked records), which no table name reveals.
+func mysqlShowDenied(body string) *access.Denied {
+	toks, err := policy.Tokens(policy.MySQL, body)
+	if err != nil || len(toks) < 2 {
+		return nil
+	}
+	i := 1
+	if strings.EqualFold(toks[i].Text, "FULL") && len(toks) > 2 {
+		i++
+	}
+	switch w := strings.ToUpper(toks[i].Text); w {
+	case "PROCESSLIST", "ENGINE", "ENGINES":
+		if w == "ENGINES" {
+			return nil
+		}
+		return &access.Denied{Rule: govern.RuleUncheckable, Object: "SHOW " + w,
+			Detail: "it shows other sessions' statements, with the values they hold"}
 	}
 	return nil
 }

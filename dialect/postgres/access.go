@@ -61,6 +61,17 @@ func pgSQLFunction(name string) bool {
 	return false
 }
 
+// pgActivity are PostgreSQL's view and functions that show other
+// sessions' statements, with the values they wrote or compare with
+// (pg_stat_activity.query, pg_stat_get_backend_activity): the plan shows
+// a function scan, never whose text it returns.
+// (pg_stat_statements keeps statements' texts too, wherever its
+// extension is installed.)
+var pgActivity = map[string]bool{"pg_stat_activity": true, "pg_stat_get_activity": true, "pg_stat_get_backend_activity": true,
+	"pg_stat_statements": true}
+
+const pgActivityDetail = "it shows other sessions' statements, with the values they hold"
+
 func pgSystemSchema(s string) bool { return s == "pg_catalog" || s == "information_schema" }
 
 // pgReach (pgReachParts) finds, for the relations named (to_regclass texts), each
@@ -172,6 +183,9 @@ func (s *pgSession) accessCheck(ctx context.Context, st policy.Statement) error 
 				return &access.Denied{Rule: govern.RuleFunctions, Object: "function " + strings.Join(n.Parts, "."),
 					Detail: "it runs SQL given as text or reads whole tables, which the check cannot follow"}
 			}
+			if pgActivity[last] {
+				return &access.Denied{Rule: govern.RuleUncheckable, Object: "function " + strings.Join(n.Parts, "."), Detail: pgActivityDetail}
+			}
 			calls = append(calls, last)
 		case n.Table:
 			parts := n.Parts
@@ -265,7 +279,10 @@ func (s *pgSession) reach(ctx context.Context, p *access.Policy, stmt *govern.St
 			}
 			denied = &access.Denied{Rule: govern.RuleFunctions, Object: "function " + schema + "." + name, Detail: detail}
 		case "func":
-			if !pgSystemSchema(schema) || pgSQLFunction(name) {
+			if pgActivity[name] {
+				denied = &access.Denied{Rule: govern.RuleUncheckable, Object: "function " + schema + "." + name,
+					Detail: "called by " + via + "; " + pgActivityDetail}
+			} else if !pgSystemSchema(schema) || pgSQLFunction(name) {
 				denied = &access.Denied{Rule: govern.RuleFunctions, Object: "function " + schema + "." + name,
 					Detail: "called by " + via + "; the plan does not show what it reads"}
 			}
@@ -360,6 +377,8 @@ func pgRelationDenied(p *access.Policy, r *pgRel) *access.Denied {
 	switch {
 	case r.schema == "pg_catalog" && pgStatRelations[r.name]:
 		return &access.Denied{Rule: govern.RuleStatistics, Object: obj, Detail: "planner statistics hold column values"}
+	case (r.schema == "pg_catalog" || r.name == "pg_stat_statements") && pgActivity[r.name]:
+		return &access.Denied{Rule: govern.RuleUncheckable, Object: obj, Detail: strings.TrimPrefix(detail+"; ", "; ") + pgActivityDetail}
 	case r.schema == "pg_toast" || strings.HasPrefix(r.schema, "pg_toast_temp"):
 		return &access.Denied{Rule: govern.RuleUncheckable, Object: obj, Detail: "TOAST tables hold other tables' values"}
 	}
@@ -381,7 +400,7 @@ func pgDefinitionDenied(view, def string) *access.Denied {
 		return &access.Denied{Rule: govern.RuleUncheckable, Object: "view " + view, Detail: "its definition could not be read"}
 	}
 	for _, n := range stmt.Names() {
-		if n.Call && pgSQLFunction(n.Parts[len(n.Parts)-1]) {
+		if n.Call && (pgSQLFunction(n.Parts[len(n.Parts)-1]) || pgActivity[strings.ToLower(n.Parts[len(n.Parts)-1])]) {
 			return &access.Denied{Rule: govern.RuleFunctions, Object: "function " + strings.Join(n.Parts, "."),
 				Detail: "called by " + view + "; it runs SQL given as text or reads whole tables"}
 		}
