@@ -429,19 +429,36 @@ func (s *Stmt) CheckColumns(p *access.Policy, schema, table string) *access.Deni
 		}
 		return nil
 	}
+	// A parenthesised query (a subquery, a derived table, a CTE's body)
+	// answers only the columns its own select list names, which this
+	// check reads on its own: its alias is no name of the table. A
+	// parenthesised join's alias is. query[i] is the "(" of the query
+	// (-1 for the statement) token i belongs to, and direct holds the
+	// queries whose own FROM list reads the table, where * reads it.
+	query := make([]int, len(s.toks))
+	direct := map[int]bool{}
+	qstack := []int{-1}
 	var opens []int
 	holds := make([]bool, 0, 8) // per open parenthesis: it holds the table
 	for i := range s.toks {
+		query[i] = qstack[len(qstack)-1]
 		switch s.kind(i) {
 		case policy.TokenLParen:
 			opens = append(opens, i)
 			holds = append(holds, false)
+			if s.isWord(i+1, "SELECT", "WITH", "VALUES", "TABLE") {
+				qstack = append(qstack, i)
+			}
 			continue
 		case policy.TokenRParen:
 			if n := len(opens); n > 0 {
 				held := holds[n-1]
+				isQuery := len(qstack) > 1 && qstack[len(qstack)-1] == opens[n-1]
+				if isQuery {
+					qstack = qstack[:len(qstack)-1]
+				}
 				opens, holds = opens[:n-1], holds[:n-1]
-				if held {
+				if held && !isQuery {
 					if len(holds) > 0 {
 						holds[len(holds)-1] = true
 					}
@@ -456,6 +473,7 @@ func (s *Stmt) CheckColumns(p *access.Policy, schema, table string) *access.Deni
 			continue
 		}
 		named = true
+		direct[query[i]] = true
 		if len(holds) > 0 {
 			holds[len(holds)-1] = true
 		}
@@ -482,6 +500,10 @@ func (s *Stmt) CheckColumns(p *access.Policy, schema, table string) *access.Deni
 				// FROM t *: PostgreSQL's "with descendants"
 			case s.operandEnd(i-1) && s.operandStart(i+1):
 				// multiplication
+			case !direct[query[i]]:
+				// * of a query whose FROM list does not read the table
+				// (SELECT * FROM orders WHERE customer_id IN (SELECT id
+				// FROM customer), SELECT * FROM (SELECT id FROM customer) t)
 			default:
 				return deny("SELECT * reads every column; name the allowed columns")
 			}
