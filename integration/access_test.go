@@ -229,3 +229,36 @@ func TestAccessPolicyCorpus(t *testing.T) {
 		})
 	}
 }
+
+// TestAccessPolicyWithoutSchemas: with deny rules only (no schemas
+// rule to hide the system schemas), what shows other sessions'
+// statements, and the values they hold, is still refused.
+func TestAccessPolicyWithoutSchemas(t *testing.T) {
+	cases := map[*conformance][]string{
+		&postgresRecord: {"SELECT query FROM pg_stat_activity", "SELECT pg_stat_get_backend_activity(1)"},
+		&mysqlRecord: {"SELECT SQL_TEXT FROM performance_schema.events_statements_history",
+			"SELECT PROCESSLIST_INFO FROM performance_schema.threads", "SELECT current_statement FROM sys.processlist",
+			"SELECT trx_query FROM information_schema.INNODB_TRX", "SELECT INFO FROM information_schema.PROCESSLIST",
+			"SHOW FULL PROCESSLIST"},
+	}
+	for _, r := range records {
+		if cases[r] == nil {
+			continue
+		}
+		t.Run(r.name, func(t *testing.T) {
+			if backendOf(t, r) == nil {
+				return
+			}
+			fx := accessFixtures[r]
+			b := newAccessBackend(t, r, fx)
+			rules := expandRules(fx.rules, b.dbName)
+			rules.Schemas = nil
+			s := serve(t, b, tools.Options{Access: access.MustCompile(rules)})
+			for _, sql := range cases[r] {
+				if res := s.call("query", map[string]any{"sql": sql}); !res.IsError || !strings.HasPrefix(res.Text, "validation error access_denied: ") {
+					t.Errorf("not refused by the access policy: %s\n  -> %.300s", sql, res.Text)
+				}
+			}
+		})
+	}
+}

@@ -45,8 +45,13 @@ var mysqlStatTables = map[string]bool{
 // wrote (when the server logs to tables) and are refused whenever a
 // policy is set.
 var mysqlLogTables = map[string]bool{"mysql.general_log": true, "mysql.slow_log": true,
-	// other sessions' statements as they run
-	"information_schema.processlist": true}
+	// other sessions' statements as they run (INNODB_TRX.trx_query), the
+	// key values of locked records (INNODB_LOCKS.lock_data), the words of
+	// a table's full-text index (INNODB_FT_INDEX_*)
+	"information_schema.processlist": true, "information_schema.innodb_trx": true, "information_schema.innodb_locks": true,
+	"information_schema.innodb_ft_index_table": true, "information_schema.innodb_ft_index_cache": true,
+	// sys functions that return other sessions' statements
+	"sys.ps_thread_stack": true, "sys.ps_thread_trx_info": true}
 
 var mysqlRoutineSystemSchemas = map[string]bool{"mysql": true, "sys": true, "information_schema": true, "performance_schema": true}
 
@@ -117,6 +122,10 @@ func mysqlAccessCheck(ctx context.Context, q dialect.Queryer, p *access.Policy, 
 			all := st.Kind == policy.Show && t.via == ""
 			for _, n := range stmt.Names() {
 				if n.Call {
+					if len(n.Parts) == 2 && mysqlLogTables[strings.ToLower(n.Parts[0]+"."+n.Parts[1])] {
+						return &access.Denied{Rule: govern.RuleUncheckable, Object: "function " + n.Parts[0] + "." + n.Parts[1],
+							Detail: "it returns other sessions' statements, with the values they hold"}
+					}
 					if len(n.Parts) == 2 && mysqlRoutineSystemSchemas[strings.ToLower(n.Parts[0])] {
 						continue
 					}
@@ -193,6 +202,12 @@ func mysqlTableDenied(p *access.Policy, schema, table, via string) *access.Denie
 	obj := schema + "." + table
 	if mysqlStatTables[strings.ToLower(obj)] {
 		return &access.Denied{Rule: govern.RuleStatistics, Object: obj, Detail: "statistics hold column values"}
+	}
+	if strings.EqualFold(schema, "performance_schema") {
+		// Statements' texts with their values (events_statements_*,
+		// threads.PROCESSLIST_INFO, prepared_statements_instances), locked
+		// records' keys (data_locks): refused whatever schemas says.
+		return &access.Denied{Rule: govern.RuleUncheckable, Object: obj, Detail: "performance_schema holds other sessions' statements and the values they hold"}
 	}
 	if mysqlLogTables[strings.ToLower(obj)] {
 		return &access.Denied{Rule: govern.RuleUncheckable, Object: obj, Detail: "the server's log holds other sessions' statements and their values"}

@@ -400,9 +400,14 @@ func pgDefinitionDenied(view, def string) *access.Denied {
 		return &access.Denied{Rule: govern.RuleUncheckable, Object: "view " + view, Detail: "its definition could not be read"}
 	}
 	for _, n := range stmt.Names() {
-		if n.Call && (pgSQLFunction(n.Parts[len(n.Parts)-1]) || pgActivity[strings.ToLower(n.Parts[len(n.Parts)-1])]) {
+		switch last := n.Parts[len(n.Parts)-1]; {
+		case !n.Call:
+		case pgSQLFunction(last):
 			return &access.Denied{Rule: govern.RuleFunctions, Object: "function " + strings.Join(n.Parts, "."),
 				Detail: "called by " + view + "; it runs SQL given as text or reads whole tables"}
+		case pgActivity[strings.ToLower(last)]:
+			return &access.Denied{Rule: govern.RuleUncheckable, Object: "function " + strings.Join(n.Parts, "."),
+				Detail: "called by " + view + "; " + pgActivityDetail}
 		}
 	}
 	return nil
