@@ -41,6 +41,18 @@ func Parse(f policy.Flavor, sql string) (*Stmt, error) {
 	if err != nil {
 		return nil, err
 	}
+	if f == policy.MySQL {
+		// "…" is a string by default and a name under sql_mode
+		// ANSI_QUOTES, which the server's configuration may set: read it
+		// as a name too, which errs on refusing ("email" is then a
+		// denied column, FROM "employee" a denied table).
+		for i, t := range toks {
+			if t.Kind == policy.TokenString && len(t.Text) >= 2 && t.Text[0] == '"' {
+				toks[i].Kind = policy.TokenIdent
+				toks[i].Name = strings.ReplaceAll(t.Text[1:len(t.Text)-1], `""`, `"`)
+			}
+		}
+	}
 	s := &Stmt{toks: toks}
 	s.markTablePositions()
 	return s, nil
