@@ -48,6 +48,15 @@ var accessFixtures = map[*conformance]accessFixture{
 			`CREATE TYPE leaky AS (x text)`,
 			`CREATE FUNCTION leak_cast(int) RETURNS leaky LANGUAGE sql AS $$SELECT ROW(secret)::leaky FROM employee LIMIT 1$$`,
 			`CREATE CAST (int AS leaky) WITH FUNCTION leak_cast(int)`,
+			// Partitions and inheritance children hold their parent's
+			// rows under names of their own.
+			`CREATE TABLE employee_2 () INHERITS (employee)`,
+			`INSERT INTO employee_2 VALUES (2, 'Eli', 's3cr3t-child')`,
+			`CREATE TABLE customer_vip (tier int) INHERITS (customer)`,
+			`INSERT INTO customer_vip VALUES (3, 'Vic', 'vic@secret.example', 1)`,
+			`CREATE TABLE audit_part (id int, event text) PARTITION BY RANGE (id)`,
+			`CREATE TABLE ap_1 PARTITION OF audit_part FOR VALUES FROM (0) TO (100)`,
+			`INSERT INTO audit_part VALUES (1, 's3cr3t-partition')`,
 			`ANALYZE`,
 		),
 		rules: access.Rules{Schemas: []string{"public"}, DenyTables: []string{"employee", "*.audit_*"},

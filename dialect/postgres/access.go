@@ -102,24 +102,29 @@ var pgReachParts = [4]string{
 )
 SELECT 'rel', n.nspname::text, c.relname::text, c.relkind::text, reach.via,
   ARRAY(SELECT a.attname::text FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped),
-  CASE WHEN c.relkind IN ('v', 'm') THEN pg_catalog.pg_get_viewdef(c.oid) END
+  CASE WHEN c.relkind IN ('v', 'm') THEN pg_catalog.pg_get_viewdef(c.oid) END,
+  ARRAY(WITH RECURSIVE up(oid) AS (
+      SELECT i.inhparent FROM pg_catalog.pg_inherits i WHERE i.inhrelid = c.oid
+      UNION SELECT i.inhparent FROM pg_catalog.pg_inherits i JOIN up ON i.inhrelid = up.oid)
+    SELECT u.v FROM up JOIN pg_catalog.pg_class ac ON ac.oid = up.oid JOIN pg_catalog.pg_namespace an ON an.oid = ac.relnamespace
+    CROSS JOIN LATERAL unnest(ARRAY[an.nspname::text, ac.relname::text]) WITH ORDINALITY AS u(v, k) ORDER BY up.oid, u.k)
 FROM reach JOIN pg_catalog.pg_class c ON c.oid = reach.oid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 UNION ALL
-SELECT 'func', n.nspname::text, p.proname::text, '', r.ev_class::regclass::text, NULL, NULL
+SELECT 'func', n.nspname::text, p.proname::text, '', r.ev_class::regclass::text, NULL, NULL, NULL
 FROM reach JOIN pg_catalog.pg_rewrite r ON r.ev_class = reach.oid
 JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = r.oid AND d.refclassid = 'pg_catalog.pg_proc'::regclass
 JOIN pg_catalog.pg_proc p ON p.oid = d.refobjid JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace`,
 	// calls
-	`SELECT 'udf', n.nspname::text, p.proname::text, '', '', NULL, NULL
+	`SELECT 'udf', n.nspname::text, p.proname::text, '', '', NULL, NULL, NULL
 FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
 WHERE p.proname = ANY({calls}) AND n.nspname NOT IN ('pg_catalog', 'information_schema')`,
 	// operators
-	`SELECT 'udf', n.nspname::text, p.proname::text, '', 'operator ' || o.oprname, NULL, NULL
+	`SELECT 'udf', n.nspname::text, p.proname::text, '', 'operator ' || o.oprname, NULL, NULL, NULL
 FROM pg_catalog.pg_operator o JOIN pg_catalog.pg_proc p ON p.oid = o.oprcode JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
 WHERE o.oprname = ANY({ops}) AND n.nspname NOT IN ('pg_catalog', 'information_schema')
   AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog.pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')`,
 	// words: the types of casts
-	`SELECT 'udf', n.nspname::text, p.proname::text, '', 'cast to ' || t.typname, NULL, NULL
+	`SELECT 'udf', n.nspname::text, p.proname::text, '', 'cast to ' || t.typname, NULL, NULL, NULL
 FROM pg_catalog.pg_cast c JOIN pg_catalog.pg_type t ON t.oid = c.casttarget
 JOIN pg_catalog.pg_proc p ON p.oid = c.castfunc JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
 WHERE t.typname = ANY({words}) AND n.nspname NOT IN ('pg_catalog', 'information_schema')
@@ -156,6 +161,12 @@ type pgRel struct {
 	denied bool
 	// def is a view's or materialized view's definition.
 	def string
+	// ancestors are the tables it is a partition or an inheritance child
+	// of (schema, name), whose rows it holds: their rules apply to it.
+	ancestors [][2]string
+	// policy, if set, is the session's policy with the deny_columns
+	// rules of the ancestors written for this relation.
+	policy *access.Policy
 }
 
 // accessCheck refuses st with an *access.Denied when it would read what
@@ -263,9 +274,9 @@ func (s *pgSession) reach(ctx context.Context, p *access.Policy, stmt *govern.St
 	var found []*pgRel
 	for rows.Next() {
 		var kind, schema, name, relkind, via string
-		var cols []string
+		var cols, anc []string
 		var def *string
-		if err := rows.Scan(&kind, &schema, &name, &relkind, &via, pq.Array(&cols), &def); err != nil {
+		if err := rows.Scan(&kind, &schema, &name, &relkind, &via, pq.Array(&cols), &def, pq.Array(&anc)); err != nil {
 			return fmt.Errorf("access check: %w", err)
 		}
 		if denied != nil {
@@ -291,9 +302,26 @@ func (s *pgSession) reach(ctx context.Context, p *access.Policy, stmt *govern.St
 			r := seen[key]
 			if r == nil {
 				r = &pgRel{schema: schema, name: name, kind: relkind}
+				for i := 0; i+1 < len(anc); i += 2 {
+					r.ancestors = append(r.ancestors, [2]string{anc[i], anc[i+1]})
+				}
+				var inherited []string
 				for _, c := range cols {
 					if p.ColumnDenied(schema, name, c) != "" {
 						r.denied = true
+					}
+					for _, a := range r.ancestors {
+						if p.ColumnDenied(a[0], a[1], c) != "" {
+							inherited = append(inherited, pgPatternPart(schema)+"."+pgPatternPart(name)+"."+pgPatternPart(c))
+							r.denied = true
+						}
+					}
+				}
+				if len(inherited) > 0 {
+					rules := p.Rules()
+					rules.DenyColumns = append(append([]string{}, rules.DenyColumns...), inherited...)
+					if r.policy, err = access.Compile(rules); err != nil {
+						return fmt.Errorf("access check: the rules of %s's ancestors: %w", key, err)
 					}
 				}
 				seen[key] = r
@@ -343,7 +371,20 @@ func pgColumnsDenied(p *access.Policy, stmt *govern.Stmt, r *pgRel, seen map[str
 	if !r.denied {
 		return nil
 	}
-	if r.direct || len(r.vias) == 0 {
+	if r.policy != nil {
+		p = r.policy
+	}
+	// A partition or child that the plan scans for an ancestor (which
+	// the statement or a view names), and that the statement does not
+	// name itself, is judged with that ancestor: its rules are the
+	// child's, and the text reads the child through the ancestor's name.
+	throughAncestor := false
+	for _, a := range r.ancestors {
+		if seen[a[0]+"."+a[1]] != nil && !stmt.NamesTable(r.name) {
+			throughAncestor = true
+		}
+	}
+	if (r.direct || len(r.vias) == 0) && !throughAncestor {
 		if d := stmt.CheckColumns(p, r.schema, r.name); d != nil {
 			return d
 		}
@@ -389,7 +430,18 @@ func pgRelationDenied(p *access.Policy, r *pgRel) *access.Denied {
 	if rule != "" {
 		return &access.Denied{Rule: rule, Object: obj, Detail: detail}
 	}
+	for _, a := range r.ancestors {
+		if rule := p.TableDenied(a[0], a[1]); rule != "" && rule != "schemas" {
+			return &access.Denied{Rule: rule, Object: obj, Detail: strings.TrimPrefix(detail+"; ", "; ") +
+				"a partition or child table of " + a[0] + "." + a[1] + ", whose rows it holds"}
+		}
+	}
 	return nil
+}
+
+// pgPatternPart quotes a name as one part of an access pattern.
+func pgPatternPart(name string) string {
+	return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
 }
 
 // pgDefinitionDenied reads a view's definition for calls of the functions

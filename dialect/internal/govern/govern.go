@@ -175,6 +175,17 @@ func (s *Stmt) Escaped() bool {
 	return false
 }
 
+// NamesTable reports whether a FROM list of the statement names table
+// (case-insensitively, with any qualifier).
+func (s *Stmt) NamesTable(table string) bool {
+	for i, t := range s.toks {
+		if s.tablePos[i] && strings.EqualFold(t.Name, table) {
+			return true
+		}
+	}
+	return false
+}
+
 // Mentions reports whether some identifier of the statement spells name
 // (case-insensitively: a policy errs on refusing).
 func (s *Stmt) Mentions(name string) bool {
