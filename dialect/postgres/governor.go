@@ -21,7 +21,12 @@ const pgRelations = `SELECT c.oid, n.nspname::text, c.relname::text, c.relkind::
   ARRAY(SELECT a.attname::text FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum),
   ARRAY(SELECT a.attname::text FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
     AND pg_catalog.has_column_privilege(c.oid, a.attnum, 'SELECT') ORDER BY a.attnum),
-  pg_catalog.has_any_column_privilege(c.oid, 'SELECT')
+  pg_catalog.has_any_column_privilege(c.oid, 'SELECT'),
+  ARRAY(WITH RECURSIVE up(oid) AS (
+      SELECT i.inhparent FROM pg_catalog.pg_inherits i WHERE i.inhrelid = c.oid
+      UNION SELECT i.inhparent FROM pg_catalog.pg_inherits i JOIN up ON i.inhrelid = up.oid)
+    SELECT u.v FROM up JOIN pg_catalog.pg_class ac ON ac.oid = up.oid JOIN pg_catalog.pg_namespace an ON an.oid = ac.relnamespace
+    CROSS JOIN LATERAL unnest(ARRAY[an.nspname::text, ac.relname::text]) WITH ORDINALITY AS u(v, k) ORDER BY up.oid, u.k)
 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
   AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\_toast%' AND n.nspname NOT LIKE 'pg\_temp%'
@@ -68,16 +73,29 @@ func pgGovern(ctx context.Context, q dialect.Queryer, p *access.Policy) ([]*pgGo
 	byName := map[string]*pgGovRel{}
 	for rows.Next() {
 		r := &pgGovRel{deniedCols: map[string]bool{}}
-		if err := rows.Scan(&r.oid, &r.schema, &r.name, &r.kind, pq.Array(&r.cols), pq.Array(&r.readable), &r.anyRead); err != nil {
+		var anc []string
+		if err := rows.Scan(&r.oid, &r.schema, &r.name, &r.kind, pq.Array(&r.cols), pq.Array(&r.readable), &r.anyRead, pq.Array(&anc)); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("read relations: %w", err)
 		}
 		if rule := p.TableDenied(r.schema, r.name); rule != "" {
 			r.why = rule
 		}
+		// A partition or inheritance child holds its ancestors' rows:
+		// their rules apply to it.
+		for i := 0; i+1 < len(anc) && r.why == ""; i += 2 {
+			if rule := p.TableDenied(anc[i], anc[i+1]); rule != "" && rule != "schemas" {
+				r.why = "a partition or child table of " + anc[i] + "." + anc[i+1] + " (" + rule + ")"
+			}
+		}
 		for _, c := range r.cols {
 			if p.ColumnDenied(r.schema, r.name, c) != "" {
 				r.deniedCols[c] = true
+			}
+			for i := 0; i+1 < len(anc); i += 2 {
+				if p.ColumnDenied(anc[i], anc[i+1], c) != "" {
+					r.deniedCols[c] = true
+				}
 			}
 		}
 		rels = append(rels, r)
@@ -226,7 +244,11 @@ func (postgres) Exposed(ctx context.Context, q dialect.Queryer, p *access.Policy
 		}
 		for _, c := range rel.readable {
 			if rel.deniedCols[c] {
-				out = append(out, obj+"."+c+" ("+p.ColumnDenied(rel.schema, rel.name, c)+")")
+				rule := p.ColumnDenied(rel.schema, rel.name, c)
+				if rule == "" {
+					rule = "deny_columns of a table it is a partition or child of"
+				}
+				out = append(out, obj+"."+c+" ("+rule+")")
 			}
 		}
 	}
