@@ -122,7 +122,8 @@ func TestAccessGrants(t *testing.T) {
 				"SELECT contact FROM v_v_contact",
 				// PostgreSQL's fixture: a child of employee, of customer, a
 				// partition of audit_part (elsewhere: no such table).
-				"SELECT secret FROM employee_2", "SELECT email FROM customer_vip", "SELECT * FROM ap_1"} {
+				"SELECT secret FROM employee_2", "SELECT email FROM customer_vip", "SELECT * FROM ap_1",
+				"SELECT * FROM mv_deep_0"} {
 				res := open.call("query", map[string]any{"sql": q})
 				if !res.IsError || !strings.HasPrefix(res.Text, "database error") {
 					t.Errorf("the narrowed role read %q: %.200s", q, res.Text)

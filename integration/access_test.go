@@ -27,7 +27,7 @@ type accessFixture struct {
 // must never see in a refusal are in accessSecrets.
 var accessFixtures = map[*conformance]accessFixture{
 	&postgresRecord: {
-		setup: append(accessCommonSetup("text"),
+		setup: append(append(accessCommonSetup("text"),
 			`CREATE MATERIALIZED VIEW mv_employee AS SELECT * FROM employee`,
 			`CREATE VIEW v_mv AS SELECT name FROM mv_employee`,
 			`CREATE SCHEMA hidden`,
@@ -57,8 +57,7 @@ var accessFixtures = map[*conformance]accessFixture{
 			`CREATE TABLE audit_part (id int, event text) PARTITION BY RANGE (id)`,
 			`CREATE TABLE ap_1 PARTITION OF audit_part FOR VALUES FROM (0) TO (100)`,
 			`INSERT INTO audit_part VALUES (1, 's3cr3t-partition')`,
-			`ANALYZE`,
-		),
+		), append(nestedMatviews("mv_deep_", 18, "SELECT secret FROM employee"), `ANALYZE`)...),
 		rules: access.Rules{Schemas: []string{"public"}, DenyTables: []string{"employee", "*.audit_*"},
 			DenyColumns: []string{"customer.email", "*.password_hash"}},
 	},
@@ -84,6 +83,16 @@ var accessFixtures = map[*conformance]accessFixture{
 // accessSecrets are values of denied tables and columns: no answer to a
 // refused statement may hold one.
 var accessSecrets = []string{"secret.example", "s3cr3t", "$2b$"}
+
+// nestedMatviews is a chain of n materialized views, prefix0 reading
+// prefix1 … reading base (deeper than a check may follow).
+func nestedMatviews(prefix string, n int, base string) []string {
+	out := []string{"CREATE MATERIALIZED VIEW " + prefix + strconv.Itoa(n-1) + " AS " + base}
+	for i := n - 2; i >= 0; i-- {
+		out = append(out, "CREATE MATERIALIZED VIEW "+prefix+strconv.Itoa(i)+" AS SELECT * FROM "+prefix+strconv.Itoa(i+1))
+	}
+	return out
+}
 
 func accessCommonSetup(text string) []string {
 	return []string{

@@ -46,7 +46,8 @@ const pgViewDeps = `WITH RECURSIVE deps(root, oid, attnum, depth) AS (
    AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid <> w.ev_class
   WHERE deps.depth < 16
 )
-SELECT DISTINCT deps.root, n.nspname::text, c.relname::text, COALESCE(a.attname::text, '')
+SELECT DISTINCT deps.root, n.nspname::text, c.relname::text, COALESCE(a.attname::text, ''),
+  deps.depth >= 16 AND c.relkind IN ('v', 'm')
 FROM deps JOIN pg_catalog.pg_class c ON c.oid = deps.oid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = deps.oid AND a.attnum = deps.attnum AND deps.attnum > 0`
 
@@ -114,7 +115,8 @@ func pgGovern(ctx context.Context, q dialect.Queryer, p *access.Policy) ([]*pgGo
 	for deps.Next() {
 		var root uint32
 		var schema, name, col string
-		if err := deps.Scan(&root, &schema, &name, &col); err != nil {
+		var deep bool
+		if err := deps.Scan(&root, &schema, &name, &col, &deep); err != nil {
 			return nil, fmt.Errorf("read view dependencies: %w", err)
 		}
 		v := byOID[root]
@@ -123,6 +125,8 @@ func pgGovern(ctx context.Context, q dialect.Queryer, p *access.Policy) ([]*pgGo
 		}
 		d := pgRelationDenied(p, &pgRel{schema: schema, name: name})
 		switch {
+		case deep:
+			v.why = "derives from " + schema + "." + name + ", whose views are nested too deeply to follow (16 levels)"
 		case d != nil:
 			v.why = "derives from " + d.Object + " (" + d.Rule + ")"
 		case col != "" && p.ColumnDenied(schema, name, col) != "":
