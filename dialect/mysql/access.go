@@ -132,6 +132,9 @@ func mysqlAccessCheck(ctx context.Context, q dialect.Queryer, p *access.Policy, 
 					calls = append(calls, strings.ToLower(n.Parts[len(n.Parts)-1]))
 					continue
 				}
+				if n.Alias && !all {
+					continue // an output column's alias names nothing
+				}
 				if !n.Table && !all {
 					// A name outside a FROM list is a column, an alias, or
 					// a table where the lexer-level reading missed a FROM

@@ -67,6 +67,9 @@ type Name struct {
 	Call bool
 	// Table is true when the name stands where a FROM list names a table.
 	Table bool
+	// Alias is true when the name is a select list's output alias
+	// (count(*) AS customer, c.name customer), which names nothing.
+	Alias bool
 }
 
 // Names returns every dotted name of the statement, keywords included
@@ -91,6 +94,7 @@ func (s *Stmt) Names() []Name {
 		}
 		n.Call = s.kind(j+1) == policy.TokenLParen && !(len(n.Parts) == 1 && !n.Quoted[0] && parenKeyword[strings.ToUpper(n.Parts[0])])
 		n.Table = s.tablePos[j]
+		n.Alias = i == j && s.outputAlias(i)
 		if len(n.Parts) <= 3 {
 			out = append(out, n)
 		}
@@ -106,6 +110,29 @@ var parenKeyword = map[string]bool{
 	"LATERAL": true, "OVER": true, "FILTER": true, "WITHIN": true, "ROW": true, "ARRAY": true, "WITH": true,
 	"UNION": true, "EXCEPT": true, "INTERSECT": true, "HAVING": true, "BY": true, "WHEN": true, "THEN": true,
 	"ELSE": true, "CASE": true, "IS": true, "LIKE": true, "BETWEEN": true, "DISTINCT": true, "TABLE": true,
+}
+
+// outputAlias tells whether the name at i is an output column's alias:
+// after AS (outside a FROM list, where it is a table's), or, without AS,
+// right after a qualified column, a literal or ")" and before "," FROM
+// or the end. Such a name is never a value.
+func (s *Stmt) outputAlias(i int) bool {
+	if !s.isName(i) || s.tablePos[i] {
+		return false
+	}
+	if s.isWord(i-1, "AS") {
+		return true
+	}
+	if !(s.isOp(i+1, ",") || s.isWord(i+1, "FROM") || i+1 == len(s.toks)) {
+		return false
+	}
+	switch s.kind(i - 1) {
+	case policy.TokenRParen, policy.TokenNumber, policy.TokenString:
+		return true
+	case policy.TokenWord, policy.TokenIdent:
+		return s.isOp(i-2, ".")
+	}
+	return false
 }
 
 // Operators returns the operators of the statement written with more
@@ -540,7 +567,8 @@ func (s *Stmt) CheckColumns(p *access.Policy, schema, table string) *access.Deni
 			if names[strings.ToLower(s.toks[j].Name)] {
 				return deny("TABLE reads every column")
 			}
-		case t.Name != "" && names[strings.ToLower(t.Name)] && !s.tablePos[i] && !aliasDef[i] && !s.isOp(i+1, ".") && !s.isWord(i-1, "TABLE"):
+		case t.Name != "" && names[strings.ToLower(t.Name)] && !s.tablePos[i] && !aliasDef[i] && !s.isOp(i+1, ".") && !s.isWord(i-1, "TABLE") &&
+			!s.outputAlias(i):
 			return deny("the table's row is used as a value (" + t.Text + "); name the allowed columns")
 		}
 	}

@@ -56,6 +56,13 @@ func TestCheckColumns(t *testing.T) {
 		{"SELECT to_jsonb(c) FROM customer * c", "as a value"},
 		{"SELECT to_jsonb(j) FROM (customer c JOIN orders o ON o.cid = c.id) AS j", "as a value"},
 		{"SELECT x FROM (customer c JOIN orders o ON o.cid = c.id) AS j(a, b, x)", "column aliases"},
+		// An output column's alias is no value.
+		{"SELECT c.name AS customer FROM customer c", ""},
+		{"SELECT c.name customer, c.id FROM customer c", ""},
+		{"SELECT count(*) customer FROM customer", ""},
+		{"SELECT name customer FROM customer", "as a value"},
+		{"SELECT c.id, customer FROM customer", "as a value"},
+		{"SELECT c.id FROM customer c WHERE c IS NOT NULL", "as a value"},
 		// A subquery's row is its select list, checked on its own.
 		{"SELECT to_jsonb(t) FROM (SELECT id FROM customer) t", ""},
 		{"SELECT * FROM (SELECT id, name FROM customer) t", ""},
