@@ -49,7 +49,11 @@ var pgStatRelations = map[string]bool{
 // pgSQLFunctionPrefixes name PostgreSQL's functions that run SQL given
 // as text or dump whole tables (query_to_xml, table_to_xml, ts_stat,
 // dblink, …): the plan shows the call, never what it reads.
-var pgSQLFunctionPrefixes = []string{"query_to_", "table_to_", "cursor_to_", "schema_to_", "database_to_", "dblink", "ts_stat"}
+// Extensions' functions of the kind (tablefunc's crosstab and connectby,
+// pageinspect's get_raw_page, pgrowlocks) are listed too: an extension
+// installed into pg_catalog passes for PostgreSQL's own.
+var pgSQLFunctionPrefixes = []string{"query_to_", "table_to_", "cursor_to_", "schema_to_", "database_to_", "dblink", "ts_stat",
+	"crosstab", "connectby", "get_raw_page", "pgrowlocks"}
 
 func pgSQLFunction(name string) bool {
 	n := strings.ToLower(name)
