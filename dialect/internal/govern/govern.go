@@ -262,10 +262,39 @@ var clauseEnd = []string{"WHERE", "GROUP", "HAVING", "ORDER", "LIMIT", "OFFSET",
 // are read as its alias, which errs on refusing.
 var ambiguousAlias = []string{"QUALIFY", "MINUS", "LOCK", "PROCEDURE"}
 
-// notAlias are the words that may follow a table in a FROM list and are
-// not its alias.
-var notAlias = append([]string{"JOIN", "INNER", "LEFT", "RIGHT", "FULL", "CROSS", "NATURAL", "OUTER", "ON", "USING",
-	"TABLESAMPLE", "STRAIGHT_JOIN", "USE", "FORCE", "IGNORE", "PARTITION", "LATERAL", "AS", "WITH", "AND", "OR"}, clauseEnd...)
+// hardKeywords may follow a table in a FROM list and are no alias in
+// PostgreSQL or MariaDB (reserved in both, or parsed as the clause).
+var hardKeywords = []string{"JOIN", "INNER", "LEFT", "RIGHT", "FULL", "CROSS", "NATURAL", "OUTER", "ON", "USING", "AS", "WITH",
+	"AND", "OR", "WHERE", "GROUP", "HAVING", "ORDER", "LIMIT", "OFFSET", "FETCH", "WINDOW", "UNION", "EXCEPT", "INTERSECT",
+	"FOR", "SELECT", "INTO", "RETURNING"}
+
+// mayBeAlias tells whether the word at j, right after a table of a FROM
+// list (or a parenthesised item), may be its alias in some backend: any
+// name but the hard keywords, and the words of a clause or hint only
+// when what follows makes them one (USE INDEX, PARTITION (p),
+// TABLESAMPLE method, LATERAL (…), STRAIGHT_JOIN t, …). PostgreSQL takes
+// FORCE, PARTITION or USE for an alias, MariaDB LATERAL or TABLESAMPLE:
+// the check errs on taking a word for an alias.
+func (s *Stmt) mayBeAlias(j int) bool {
+	if s.kind(j) == policy.TokenIdent {
+		return true
+	}
+	if s.isWord(j, hardKeywords...) {
+		return false
+	}
+	next := j + 1
+	switch {
+	case s.isWord(j, "USE", "FORCE", "IGNORE"):
+		return !s.isWord(next, "INDEX", "KEY")
+	case s.isWord(j, "PARTITION"):
+		return s.kind(next) != policy.TokenLParen
+	case s.isWord(j, "LATERAL", "STRAIGHT_JOIN", "TABLESAMPLE", "PROCEDURE", "MINUS"):
+		return !(s.isName(next) && !s.isWord(next, hardKeywords...) || s.kind(next) == policy.TokenLParen)
+	case s.isWord(j, "LOCK"):
+		return !s.isWord(next, "IN")
+	}
+	return true
+}
 
 // markTablePositions finds the tokens that stand where a FROM list names
 // a table: after FROM, JOIN, a comma of the list, LATERAL or ONLY, and
@@ -470,7 +499,7 @@ func (s *Stmt) CheckColumns(p *access.Policy, schema, table string) *access.Deni
 		}
 		// After AS any name is the alias; without it, a word that may
 		// also end the FROM list is taken as one when it may be one.
-		if s.isName(j) && (as || !s.isWord(j, notAlias...) || s.isWord(j, ambiguousAlias...)) {
+		if s.isName(j) && (as || s.mayBeAlias(j)) {
 			names[strings.ToLower(s.toks[j].Name)] = true
 			aliasDef[j] = true
 			if s.kind(j+1) == policy.TokenLParen {
