@@ -514,13 +514,22 @@ func (s *Stmt) CheckColumns(p *access.Policy, schema, table string) *access.Deni
 	// parenthesised join's alias is. query[i] is the "(" of the query
 	// (-1 for the statement) token i belongs to, and direct holds the
 	// queries whose own FROM list reads the table, where * reads it.
+	// Each arm of a set operation (UNION, EXCEPT, INTERSECT) is a query
+	// of its own: arm[i] numbers token i's arm within its query.
+	type armKey struct{ query, arm int }
 	query := make([]int, len(s.toks))
-	direct := map[int]bool{}
+	arm := make([]int, len(s.toks))
+	arms := map[int]int{}
+	direct := map[armKey]bool{}
 	qstack := []int{-1}
 	var opens []int
 	holds := make([]bool, 0, 8) // per open parenthesis: it holds the table
 	for i := range s.toks {
 		query[i] = qstack[len(qstack)-1]
+		if s.isWord(i, "UNION", "EXCEPT", "INTERSECT") {
+			arms[query[i]]++
+		}
+		arm[i] = arms[query[i]]
 		switch s.kind(i) {
 		case policy.TokenLParen:
 			opens = append(opens, i)
@@ -552,7 +561,7 @@ func (s *Stmt) CheckColumns(p *access.Policy, schema, table string) *access.Deni
 			continue
 		}
 		named = true
-		direct[query[i]] = true
+		direct[armKey{query[i], arm[i]}] = true
 		if len(holds) > 0 {
 			holds[len(holds)-1] = true
 		}
@@ -579,7 +588,7 @@ func (s *Stmt) CheckColumns(p *access.Policy, schema, table string) *access.Deni
 				// FROM t *: PostgreSQL's "with descendants"
 			case s.operandEnd(i-1) && s.operandStart(i+1):
 				// multiplication
-			case !direct[query[i]]:
+			case !direct[armKey{query[i], arm[i]}]:
 				// * of a query whose FROM list does not read the table
 				// (SELECT * FROM orders WHERE customer_id IN (SELECT id
 				// FROM customer), SELECT * FROM (SELECT id FROM customer) t)

@@ -56,6 +56,10 @@ func TestCheckColumns(t *testing.T) {
 		{"SELECT to_jsonb(c) FROM customer * c", "as a value"},
 		{"SELECT to_jsonb(j) FROM (customer c JOIN orders o ON o.cid = c.id) AS j", "as a value"},
 		{"SELECT x FROM (customer c JOIN orders o ON o.cid = c.id) AS j(a, b, x)", "column aliases"},
+		// Each arm of a set operation is a query of its own.
+		{"SELECT name FROM customer UNION SELECT * FROM orders", ""},
+		{"SELECT * FROM orders UNION SELECT * FROM customer", "SELECT *"},
+		{"SELECT * FROM orders minus, customer c", "SELECT *"},
 		// An output column's alias is no value.
 		{"SELECT c.name AS customer FROM customer c", ""},
 		{"SELECT c.name customer, c.id FROM customer c", ""},
