@@ -50,6 +50,8 @@ var mysqlLogTables = map[string]bool{"mysql.general_log": true, "mysql.slow_log"
 	// a table's full-text index (INNODB_FT_INDEX_*)
 	"information_schema.processlist": true, "information_schema.innodb_trx": true, "information_schema.innodb_locks": true,
 	"information_schema.innodb_ft_index_table": true, "information_schema.innodb_ft_index_cache": true,
+	// the query cache plugin's statements (other sessions', with their values)
+	"information_schema.query_cache_info": true,
 	// sys functions that return other sessions' statements
 	"sys.ps_thread_stack": true, "sys.ps_thread_trx_info": true}
 
