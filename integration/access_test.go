@@ -284,3 +284,38 @@ func TestAccessPolicyWithoutSchemas(t *testing.T) {
 		})
 	}
 }
+
+// TestAccessCatalogHidesDescendants: on PostgreSQL a partition or an
+// inheritance child holds its parent's rows under a name of its own; the
+// catalog tools hide it with a denied parent, and hide the columns its
+// parent's deny_columns rules hide.
+func TestAccessCatalogHidesDescendants(t *testing.T) {
+	r := &postgresRecord
+	if backendOf(t, r) == nil {
+		return
+	}
+	fx := accessFixtures[r]
+	b := newAccessBackend(t, r, fx)
+	s := serve(t, b, tools.Options{Access: access.MustCompile(expandRules(fx.rules, b.dbName))})
+	res := s.call("list_tables", map[string]any{})
+	if res.IsError {
+		t.Fatalf("list_tables: %s", res.Text)
+	}
+	for _, hidden := range []string{"employee_2", "ap_1", "audit_part"} {
+		if strings.Contains(res.Text, hidden) {
+			t.Errorf("list_tables shows %s:\n%s", hidden, res.Text)
+		}
+	}
+	if !strings.Contains(res.Text, "customer_vip") {
+		t.Errorf("list_tables hides customer_vip, whose allowed columns are readable:\n%s", res.Text)
+	}
+	for _, name := range []string{"employee_2", "public.ap_1"} {
+		if res := s.call("describe_table", map[string]any{"table_name": name}); !res.IsError || !strings.Contains(res.Text, "not found") {
+			t.Errorf("describe_table %s: %s", name, res.Text)
+		}
+	}
+	res = s.call("describe_table", map[string]any{"table_name": "customer_vip"})
+	if res.IsError || strings.Contains(res.Text, "email") || !strings.Contains(res.Text, "tier") {
+		t.Errorf("describe_table customer_vip shows email or fails:\n%s", res.Text)
+	}
+}

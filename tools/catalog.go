@@ -209,13 +209,25 @@ func (t *Tools) describeTable(ctx context.Context, db *database, raw json.RawMes
 		// Hidden: answered exactly as a table that does not exist.
 		err = dialect.ErrTableNotFound
 	}
+	pol := db.Access
+	if err == nil {
+		var anc map[dialect.TableRef][]dialect.TableRef
+		if anc, err = db.ancestors(ctx, sess); err == nil {
+			ancs := anc[dialect.TableRef{Schema: info.Schema, Name: info.Name}]
+			if ancestorDenied(db.Access, ancs) {
+				err = dialect.ErrTableNotFound
+			} else if pol, err = inheritedPolicy(db.Access, info, ancs); err != nil {
+				return result{}, err
+			}
+		}
+	}
 	if errors.Is(err, dialect.ErrTableNotFound) {
 		return result{}, db.notFound(ctx, sess, in.TableName, ref)
 	}
 	if err != nil {
 		return result{}, err
 	}
-	out := describeOutput(hideDenied(db.Access, info))
+	out := describeOutput(hideDenied(pol, info))
 	rec.Rows = len(out.Columns)
 	return result{structured: out, text: renderDescribe(out)}, nil
 }
@@ -240,7 +252,55 @@ func (db *database) listTables(ctx context.Context, q dialect.Queryer, schema st
 	if err != nil || db.Access.Empty() {
 		return tables, err
 	}
-	return slices.DeleteFunc(tables, func(tb dialect.Table) bool { return db.Access.TableDenied(tb.Schema, tb.Name) != "" }), nil
+	anc, err := db.ancestors(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(tables, func(tb dialect.Table) bool {
+		return db.Access.TableDenied(tb.Schema, tb.Name) != "" || ancestorDenied(db.Access, anc[dialect.TableRef{Schema: tb.Schema, Name: tb.Name}])
+	}), nil
+}
+
+// ancestors maps the backend's partitions and inheritance children to
+// the tables they descend from, whose rules apply to them (nil when the
+// backend has none, or no policy is set).
+func (db *database) ancestors(ctx context.Context, q dialect.Queryer) (map[dialect.TableRef][]dialect.TableRef, error) {
+	inh, ok := db.Backend.(dialect.Inheritor)
+	if !ok || db.Access.Empty() {
+		return nil, nil
+	}
+	return inh.Ancestors(ctx, q)
+}
+
+// ancestorDenied reports whether a deny_tables rule hides one of ancs
+// (the tables a partition or child descends from: it holds their rows).
+func ancestorDenied(p *access.Policy, ancs []dialect.TableRef) bool {
+	for _, a := range ancs {
+		if rule := p.TableDenied(a.Schema, a.Name); rule != "" && rule != "schemas" {
+			return true
+		}
+	}
+	return false
+}
+
+// inheritedPolicy is p with the deny_columns rules of ancs (the tables
+// info descends from) written for info's own columns.
+func inheritedPolicy(p *access.Policy, info *dialect.TableInfo, ancs []dialect.TableRef) (*access.Policy, error) {
+	quote := func(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+	var extra []string
+	for _, c := range info.Columns {
+		for _, a := range ancs {
+			if p.ColumnDenied(a.Schema, a.Name, c.Name) != "" {
+				extra = append(extra, quote(info.Schema)+"."+quote(info.Name)+"."+quote(c.Name))
+			}
+		}
+	}
+	if len(extra) == 0 {
+		return p, nil
+	}
+	rules := p.Rules()
+	rules.DenyColumns = append(append([]string{}, rules.DenyColumns...), extra...)
+	return access.Compile(rules)
 }
 
 // hideDenied removes from a table's description what the access policy

@@ -268,3 +268,32 @@ func (postgres) Exposed(ctx context.Context, q dialect.Queryer, p *access.Policy
 	sort.Strings(out)
 	return out, nil
 }
+
+var _ dialect.Inheritor = postgres{}
+
+// pgAncestors lists every partition and inheritance child with each table
+// it descends from.
+const pgAncestors = `WITH RECURSIVE up(child, parent) AS (
+  SELECT inhrelid, inhparent FROM pg_catalog.pg_inherits
+  UNION SELECT up.child, i.inhparent FROM up JOIN pg_catalog.pg_inherits i ON i.inhrelid = up.parent)
+SELECT cn.nspname::text, c.relname::text, pn.nspname::text, p.relname::text
+FROM up JOIN pg_catalog.pg_class c ON c.oid = up.child JOIN pg_catalog.pg_namespace cn ON cn.oid = c.relnamespace
+JOIN pg_catalog.pg_class p ON p.oid = up.parent JOIN pg_catalog.pg_namespace pn ON pn.oid = p.relnamespace`
+
+// Ancestors: see dialect.Inheritor.
+func (postgres) Ancestors(ctx context.Context, q dialect.Queryer) (map[dialect.TableRef][]dialect.TableRef, error) {
+	rows, err := q.QueryContext(ctx, pgAncestors)
+	if err != nil {
+		return nil, fmt.Errorf("read partitions and inheritance: %w", err)
+	}
+	defer rows.Close()
+	out := map[dialect.TableRef][]dialect.TableRef{}
+	for rows.Next() {
+		var c, p dialect.TableRef
+		if err := rows.Scan(&c.Schema, &c.Name, &p.Schema, &p.Name); err != nil {
+			return nil, fmt.Errorf("read partitions and inheritance: %w", err)
+		}
+		out[c] = append(out[c], p)
+	}
+	return out, rows.Err()
+}
