@@ -46,3 +46,13 @@ type Governor interface {
 	// enforce p.
 	Exposed(ctx context.Context, q Queryer, p *access.Policy) ([]string, error)
 }
+
+// Inheritor is implemented by a backend whose tables may hold other
+// tables' rows under names of their own (PostgreSQL's partitions and
+// inheritance children): the access policy's rules of a table apply to
+// the tables that descend from it, and the catalog tools hide them alike.
+type Inheritor interface {
+	// Ancestors maps each table that is a partition or an inheritance
+	// child to the tables it descends from.
+	Ancestors(ctx context.Context, q Queryer) (map[TableRef][]TableRef, error)
+}

@@ -27,7 +27,7 @@ type accessFixture struct {
 // must never see in a refusal are in accessSecrets.
 var accessFixtures = map[*conformance]accessFixture{
 	&postgresRecord: {
-		setup: append(accessCommonSetup("text"),
+		setup: append(append(accessCommonSetup("text"),
 			`CREATE MATERIALIZED VIEW mv_employee AS SELECT * FROM employee`,
 			`CREATE VIEW v_mv AS SELECT name FROM mv_employee`,
 			`CREATE SCHEMA hidden`,
@@ -48,8 +48,16 @@ var accessFixtures = map[*conformance]accessFixture{
 			`CREATE TYPE leaky AS (x text)`,
 			`CREATE FUNCTION leak_cast(int) RETURNS leaky LANGUAGE sql AS $$SELECT ROW(secret)::leaky FROM employee LIMIT 1$$`,
 			`CREATE CAST (int AS leaky) WITH FUNCTION leak_cast(int)`,
-			`ANALYZE`,
-		),
+			// Partitions and inheritance children hold their parent's
+			// rows under names of their own.
+			`CREATE TABLE employee_2 () INHERITS (employee)`,
+			`INSERT INTO employee_2 VALUES (2, 'Eli', 's3cr3t-child')`,
+			`CREATE TABLE customer_vip (tier int) INHERITS (customer)`,
+			`INSERT INTO customer_vip VALUES (3, 'Vic', 'vic@secret.example', 1)`,
+			`CREATE TABLE audit_part (id int, event text) PARTITION BY RANGE (id)`,
+			`CREATE TABLE ap_1 PARTITION OF audit_part FOR VALUES FROM (0) TO (100)`,
+			`INSERT INTO audit_part VALUES (1, 's3cr3t-partition')`,
+		), append(nestedMatviews("mv_deep_", 18, "SELECT secret FROM employee"), `ANALYZE`)...),
 		rules: access.Rules{Schemas: []string{"public"}, DenyTables: []string{"employee", "*.audit_*"},
 			DenyColumns: []string{"customer.email", "*.password_hash"}},
 	},
@@ -65,6 +73,10 @@ var accessFixtures = map[*conformance]accessFixture{
 	&sqliteRecord: {
 		setup: append(accessCommonSetup("text"),
 			`CREATE VIEW v_v_employee AS SELECT name FROM v_employee`,
+			// Virtual tables keep their values in shadow tables of their
+			// own names.
+			`CREATE VIRTUAL TABLE secrets_fts USING fts5(login, password_hash)`,
+			`INSERT INTO secrets_fts VALUES ('ann', '$2b$12$ftsftsftsfts')`,
 			`ANALYZE`,
 		),
 		rules: access.Rules{Schemas: []string{"main"}, DenyTables: []string{"employee", "*.audit_*"},
@@ -75,6 +87,16 @@ var accessFixtures = map[*conformance]accessFixture{
 // accessSecrets are values of denied tables and columns: no answer to a
 // refused statement may hold one.
 var accessSecrets = []string{"secret.example", "s3cr3t", "$2b$"}
+
+// nestedMatviews is a chain of n materialized views, prefix0 reading
+// prefix1 … reading base (deeper than a check may follow).
+func nestedMatviews(prefix string, n int, base string) []string {
+	out := []string{"CREATE MATERIALIZED VIEW " + prefix + strconv.Itoa(n-1) + " AS " + base}
+	for i := n - 2; i >= 0; i-- {
+		out = append(out, "CREATE MATERIALIZED VIEW "+prefix+strconv.Itoa(i)+" AS SELECT * FROM "+prefix+strconv.Itoa(i+1))
+	}
+	return out
+}
 
 func accessCommonSetup(text string) []string {
 	return []string{
@@ -227,5 +249,73 @@ func TestAccessPolicyCorpus(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestAccessPolicyWithoutSchemas: with deny rules only (no schemas
+// rule to hide the system schemas), what shows other sessions'
+// statements, and the values they hold, is still refused.
+func TestAccessPolicyWithoutSchemas(t *testing.T) {
+	cases := map[*conformance][]string{
+		&postgresRecord: {"SELECT query FROM pg_stat_activity", "SELECT pg_stat_get_backend_activity(1)"},
+		&mysqlRecord: {"SELECT SQL_TEXT FROM performance_schema.events_statements_history",
+			"SELECT PROCESSLIST_INFO FROM performance_schema.threads", "SELECT current_statement FROM sys.processlist",
+			"SELECT trx_query FROM information_schema.INNODB_TRX", "SELECT INFO FROM information_schema.PROCESSLIST",
+			"SHOW FULL PROCESSLIST"},
+	}
+	for _, r := range records {
+		if cases[r] == nil {
+			continue
+		}
+		t.Run(r.name, func(t *testing.T) {
+			if backendOf(t, r) == nil {
+				return
+			}
+			fx := accessFixtures[r]
+			b := newAccessBackend(t, r, fx)
+			rules := expandRules(fx.rules, b.dbName)
+			rules.Schemas = nil
+			s := serve(t, b, tools.Options{Access: access.MustCompile(rules)})
+			for _, sql := range cases[r] {
+				if res := s.call("query", map[string]any{"sql": sql}); !res.IsError || !strings.HasPrefix(res.Text, "validation error access_denied: ") {
+					t.Errorf("not refused by the access policy: %s\n  -> %.300s", sql, res.Text)
+				}
+			}
+		})
+	}
+}
+
+// TestAccessCatalogHidesDescendants: on PostgreSQL a partition or an
+// inheritance child holds its parent's rows under a name of its own; the
+// catalog tools hide it with a denied parent, and hide the columns its
+// parent's deny_columns rules hide.
+func TestAccessCatalogHidesDescendants(t *testing.T) {
+	r := &postgresRecord
+	if backendOf(t, r) == nil {
+		return
+	}
+	fx := accessFixtures[r]
+	b := newAccessBackend(t, r, fx)
+	s := serve(t, b, tools.Options{Access: access.MustCompile(expandRules(fx.rules, b.dbName))})
+	res := s.call("list_tables", map[string]any{})
+	if res.IsError {
+		t.Fatalf("list_tables: %s", res.Text)
+	}
+	for _, hidden := range []string{"employee_2", "ap_1", "audit_part"} {
+		if strings.Contains(res.Text, hidden) {
+			t.Errorf("list_tables shows %s:\n%s", hidden, res.Text)
+		}
+	}
+	if !strings.Contains(res.Text, "customer_vip") {
+		t.Errorf("list_tables hides customer_vip, whose allowed columns are readable:\n%s", res.Text)
+	}
+	for _, name := range []string{"employee_2", "public.ap_1"} {
+		if res := s.call("describe_table", map[string]any{"table_name": name}); !res.IsError || !strings.Contains(res.Text, "not found") {
+			t.Errorf("describe_table %s: %s", name, res.Text)
+		}
+	}
+	res = s.call("describe_table", map[string]any{"table_name": "customer_vip"})
+	if res.IsError || strings.Contains(res.Text, "email") || !strings.Contains(res.Text, "tier") {
+		t.Errorf("describe_table customer_vip shows email or fails:\n%s", res.Text)
 	}
 }

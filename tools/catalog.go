@@ -333,13 +333,25 @@ func (db *database) describeRef(ctx context.Context, sess dialect.Queryer, ref d
 		// Hidden: answered exactly as a table that does not exist.
 		err = dialect.ErrTableNotFound
 	}
+	pol := db.Access
+	if err == nil {
+		var anc map[dialect.TableRef][]dialect.TableRef
+		if anc, err = db.ancestors(ctx, sess); err == nil {
+			ancs := anc[dialect.TableRef{Schema: info.Schema, Name: info.Name}]
+			if ancestorDenied(db.Access, ancs) {
+				err = dialect.ErrTableNotFound
+			} else if pol, err = inheritedPolicy(db.Access, info, ancs); err != nil {
+				return DescribeTableOutput{}, err
+			}
+		}
+	}
 	if errors.Is(err, dialect.ErrTableNotFound) {
 		return DescribeTableOutput{}, db.notFound(ctx, sess, name, ref)
 	}
 	if err != nil {
 		return DescribeTableOutput{}, err
 	}
-	return describeOutput(hideDenied(db.Access, info)), nil
+	return describeOutput(hideDenied(pol, info)), nil
 }
 
 // notFound builds the "did you mean" error for an unknown table.
@@ -356,13 +368,103 @@ func (db *database) notFound(ctx context.Context, q dialect.Queryer, asked strin
 }
 
 // listTables is the backend's ListTables without what the access policy
-// hides: denied tables, and the tables of schemas it does not list.
+// hides: denied tables, their partitions and children, and the tables of
+// schemas it does not list.
 func (db *database) listTables(ctx context.Context, q dialect.Queryer, schema string) ([]dialect.Table, error) {
 	tables, err := db.Backend.ListTables(ctx, q, schema)
 	if err != nil || db.Access.Empty() {
 		return tables, err
 	}
-	return slices.DeleteFunc(tables, func(tb dialect.Table) bool { return db.Access.TableDenied(tb.Schema, tb.Name) != "" }), nil
+	v, err := db.visibility(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(tables, func(tb dialect.Table) bool { return v.tableHidden(tb.Schema, tb.Name) }), nil
+}
+
+// visibility is the access policy as it applies to the tables of one
+// catalog read: a partition or inheritance child (dialect.Inheritor) holds
+// its ancestors' rows, so their rules apply to it too.
+type visibility struct {
+	p   *access.Policy
+	anc map[dialect.TableRef][]dialect.TableRef
+}
+
+// visibility reads the ancestors once for a catalog read (none when no
+// policy is set or the backend has no inheritance).
+func (db *database) visibility(ctx context.Context, q dialect.Queryer) (visibility, error) {
+	anc, err := db.ancestors(ctx, q)
+	return visibility{p: db.Access, anc: anc}, err
+}
+
+func (v visibility) tableHidden(schema, name string) bool {
+	return v.p.TableDenied(schema, name) != "" || ancestorDenied(v.p, v.anc[dialect.TableRef{Schema: schema, Name: name}])
+}
+
+func (v visibility) columnHidden(schema, table, column string) bool {
+	if v.p.ColumnDenied(schema, table, column) != "" {
+		return true
+	}
+	for _, a := range v.anc[dialect.TableRef{Schema: schema, Name: table}] {
+		if v.p.ColumnDenied(a.Schema, a.Name, column) != "" {
+			return true
+		}
+	}
+	return false
+}
+
+func (v visibility) hasColumnRules(schema, table string) bool {
+	if v.p.HasColumnRules(schema, table) {
+		return true
+	}
+	for _, a := range v.anc[dialect.TableRef{Schema: schema, Name: table}] {
+		if v.p.HasColumnRules(a.Schema, a.Name) {
+			return true
+		}
+	}
+	return false
+}
+
+// ancestors maps the backend's partitions and inheritance children to
+// the tables they descend from, whose rules apply to them (nil when the
+// backend has none, or no policy is set).
+func (db *database) ancestors(ctx context.Context, q dialect.Queryer) (map[dialect.TableRef][]dialect.TableRef, error) {
+	inh, ok := db.Backend.(dialect.Inheritor)
+	if !ok || db.Access.Empty() {
+		return nil, nil
+	}
+	return inh.Ancestors(ctx, q)
+}
+
+// ancestorDenied reports whether a deny_tables rule hides one of ancs
+// (the tables a partition or child descends from: it holds their rows).
+func ancestorDenied(p *access.Policy, ancs []dialect.TableRef) bool {
+	for _, a := range ancs {
+		if rule := p.TableDenied(a.Schema, a.Name); rule != "" && rule != "schemas" {
+			return true
+		}
+	}
+	return false
+}
+
+// inheritedPolicy is p with the deny_columns rules of ancs (the tables
+// info descends from) written for info's own columns.
+func inheritedPolicy(p *access.Policy, info *dialect.TableInfo, ancs []dialect.TableRef) (*access.Policy, error) {
+	quote := func(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+	var extra []string
+	for _, c := range info.Columns {
+		for _, a := range ancs {
+			if p.ColumnDenied(a.Schema, a.Name, c.Name) != "" {
+				extra = append(extra, quote(info.Schema)+"."+quote(info.Name)+"."+quote(c.Name))
+			}
+		}
+	}
+	if len(extra) == 0 {
+		return p, nil
+	}
+	rules := p.Rules()
+	rules.DenyColumns = append(append([]string{}, rules.DenyColumns...), extra...)
+	return access.Compile(rules)
 }
 
 // hideDenied removes from a table's description what the access policy

@@ -134,6 +134,10 @@ const pageRounds = 8
 // starts after the last table read, hidden or not.
 func (db *database) pageTables(ctx context.Context, q dialect.Queryer, f dialect.TableFilter, size int, fetch pageFetch) ([]dialect.Table, *dialect.TableRef, error) {
 	f.SchemaIn = db.schemaIn()
+	v, err := db.visibility(ctx, q)
+	if err != nil {
+		return nil, nil, err
+	}
 	var out []dialect.Table
 	for range pageRounds {
 		f.Limit = size - len(out) + 1
@@ -142,7 +146,7 @@ func (db *database) pageTables(ctx context.Context, q dialect.Queryer, f dialect
 			return nil, nil, err
 		}
 		for _, tb := range got {
-			if db.Access.TableDenied(tb.Schema, tb.Name) != "" {
+			if v.tableHidden(tb.Schema, tb.Name) {
 				continue
 			}
 			if len(out) == size {
@@ -173,9 +177,13 @@ func (db *database) countTables(ctx context.Context, q dialect.Queryer, f dialec
 	if err != nil {
 		return 0, err
 	}
+	v, err := db.visibility(ctx, q)
+	if err != nil {
+		return 0, err
+	}
 	n := 0
 	for _, tb := range names {
-		if db.Access.TableDenied(tb.Schema, tb.Name) == "" {
+		if !v.tableHidden(tb.Schema, tb.Name) {
 			n++
 		}
 	}

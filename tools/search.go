@@ -48,7 +48,11 @@ var searchKinds = []string{"tables", "columns", "indexes", "constraints", "comme
 func (t *Tools) searchTool(dbs []*database) *mcp.Tool {
 	in := schemaFor[SearchInput]()
 	databaseArg(in, dbs)
-	in.Properties["in"].Items = &jsonschema.Schema{Type: "string", Enum: []any{"tables", "columns", "indexes", "constraints", "comments"}}
+	kinds := make([]any, len(searchKinds))
+	for i, k := range searchKinds {
+		kinds[i] = k
+	}
+	in.Properties["in"].Items = &jsonschema.Schema{Type: "string", Enum: kinds}
 	in.AdditionalProperties = falseSchema()
 	return &mcp.Tool{
 		Name:         "search",
@@ -171,6 +175,10 @@ func (t *Tools) search(ctx context.Context, db *database, raw json.RawMessage, r
 func (db *database) searchPage(ctx context.Context, q dialect.Queryer, f dialect.SearchFilter, size int) ([]dialect.SearchHit, *dialect.SearchKey, error) {
 	cat := db.Backend.(dialect.Cataloger)
 	f.SchemaIn = db.schemaIn()
+	v, err := db.visibility(ctx, q)
+	if err != nil {
+		return nil, nil, err
+	}
 	var out []dialect.SearchHit
 	for range pageRounds {
 		f.Limit = size - len(out) + 1
@@ -179,7 +187,7 @@ func (db *database) searchPage(ctx context.Context, q dialect.Queryer, f dialect
 			return nil, nil, err
 		}
 		for _, h := range got {
-			if db.hidesHit(h) {
+			if v.hidesHit(h) {
 				continue
 			}
 			if len(out) == size {
@@ -197,19 +205,18 @@ func (db *database) searchPage(ctx context.Context, q dialect.Queryer, f dialect
 	return out, f.After, nil
 }
 
-func (db *database) hidesHit(h dialect.SearchHit) bool {
-	p := db.Access
-	if p.Empty() {
+func (v visibility) hidesHit(h dialect.SearchHit) bool {
+	if v.p.Empty() {
 		return false
 	}
-	if p.TableDenied(h.Schema, h.Table) != "" {
+	if v.tableHidden(h.Schema, h.Table) {
 		return true
 	}
 	switch h.Rank {
 	case dialect.RankColumn:
-		return p.ColumnDenied(h.Schema, h.Table, h.Name) != ""
+		return v.columnHidden(h.Schema, h.Table, h.Name)
 	case dialect.RankIndex, dialect.RankConstraint:
-		return p.HasColumnRules(h.Schema, h.Table)
+		return v.hasColumnRules(h.Schema, h.Table)
 	}
 	return false
 }
@@ -223,9 +230,12 @@ func identPart(d dialect.Backend, name string) string {
 			plain = false
 		}
 	}
-	// PostgreSQL folds an unquoted name to lower case.
-	if plain && d.Name() == "postgres" && strings.ToLower(name) != name {
-		plain = false
+	// A backend that folds unquoted names (PostgreSQL, to lower case)
+	// reads this one as another: ask it how it reads the name bare.
+	if plain {
+		if ref, err := d.ParseTableName(name); err != nil || ref.Schema != "" || ref.Name != name {
+			plain = false
+		}
 	}
 	if plain {
 		return name

@@ -44,7 +44,16 @@ var mysqlStatTables = map[string]bool{
 // mysqlLogTables hold other sessions' statements with the values they
 // wrote (when the server logs to tables) and are refused whenever a
 // policy is set.
-var mysqlLogTables = map[string]bool{"mysql.general_log": true, "mysql.slow_log": true}
+var mysqlLogTables = map[string]bool{"mysql.general_log": true, "mysql.slow_log": true,
+	// other sessions' statements as they run (INNODB_TRX.trx_query), the
+	// key values of locked records (INNODB_LOCKS.lock_data), the words of
+	// a table's full-text index (INNODB_FT_INDEX_*)
+	"information_schema.processlist": true, "information_schema.innodb_trx": true, "information_schema.innodb_locks": true,
+	"information_schema.innodb_ft_index_table": true, "information_schema.innodb_ft_index_cache": true,
+	// the query cache plugin's statements (other sessions', with their values)
+	"information_schema.query_cache_info": true,
+	// sys functions that return other sessions' statements
+	"sys.ps_thread_stack": true, "sys.ps_thread_trx_info": true}
 
 var mysqlRoutineSystemSchemas = map[string]bool{"mysql": true, "sys": true, "information_schema": true, "performance_schema": true}
 
@@ -60,9 +69,14 @@ type mysqlRef struct {
 	schema, table string
 	text          mysqlText
 	stmt          *govern.Stmt
-	// suspect, if set, is the deny_tables rule of a name found outside a
-	// FROM list: refused if such a table exists.
+	// suspect, if set, is the rule (deny_tables, schemas, statistics) of
+	// a name found outside a FROM list: refused if such a table exists.
 	suspect string
+	// columns is set for a name found outside a FROM list that may be a
+	// table with denied columns: if it is one, the text must pass
+	// govern.Stmt.CheckColumns (which refuses a table the text reads
+	// where the FROM-list reading cannot see it).
+	columns bool
 }
 
 // mysqlCandidates are the tables a name outside a FROM list could be:
@@ -86,6 +100,11 @@ func (s *mysqlSession) accessCheck(ctx context.Context, st policy.Statement) err
 // mysqlAccessCheck checks st, run in database db, against p, reading the
 // catalog through q.
 func mysqlAccessCheck(ctx context.Context, q dialect.Queryer, p *access.Policy, db string, st policy.Statement) error {
+	if st.Kind == policy.Show {
+		if d := mysqlShowDenied(st.Body); d != nil {
+			return d
+		}
+	}
 	queue := []mysqlText{{sql: st.Body, db: db}}
 	seen := map[string]bool{}
 	for depth := 0; len(queue) > 0; depth++ {
@@ -105,21 +124,32 @@ func mysqlAccessCheck(ctx context.Context, q dialect.Queryer, p *access.Policy, 
 			all := st.Kind == policy.Show && t.via == ""
 			for _, n := range stmt.Names() {
 				if n.Call {
+					if len(n.Parts) == 2 && mysqlLogTables[strings.ToLower(n.Parts[0]+"."+n.Parts[1])] {
+						return &access.Denied{Rule: govern.RuleUncheckable, Object: "function " + n.Parts[0] + "." + n.Parts[1],
+							Detail: "it returns other sessions' statements, with the values they hold"}
+					}
 					if len(n.Parts) == 2 && mysqlRoutineSystemSchemas[strings.ToLower(n.Parts[0])] {
 						continue
 					}
 					calls = append(calls, strings.ToLower(n.Parts[len(n.Parts)-1]))
 					continue
 				}
+				if n.Alias && !all {
+					continue // an output column's alias names nothing
+				}
 				if !n.Table && !all {
 					// A name outside a FROM list is a column, an alias, or
 					// a table where the lexer-level reading missed a FROM
-					// list: a name of a denied table that exists there is
-					// refused (deny_tables only; schemas would read every
-					// qualified column as a table of another database).
-					for _, c := range mysqlCandidates(n.Parts, t.db) {
-						if rule := p.TableDenied(c[0], c[1]); rule != "" && rule != "schemas" {
-							refs = append(refs, mysqlRef{schema: c[0], table: c[1], text: t, stmt: stmt, suspect: rule})
+					// list (FROM orders minus, customer c): a name of a
+					// table that exists there and that the policy hides
+					// (denied, in another database, statistics) is
+					// refused, and one with denied columns is checked
+					// as if it were read.
+					for i, c := range mysqlCandidates(n.Parts, t.db) {
+						if d := mysqlTableDenied(p, c[0], c[1], ""); d != nil && (d.Rule != "schemas" || i > 0 || len(n.Parts) == 3) {
+							refs = append(refs, mysqlRef{schema: c[0], table: c[1], text: t, stmt: stmt, suspect: d.Rule})
+						} else if d == nil && p.HasColumnRules(c[0], c[1]) {
+							refs = append(refs, mysqlRef{schema: c[0], table: c[1], text: t, stmt: stmt, columns: true})
 						}
 					}
 					continue
@@ -149,7 +179,7 @@ func mysqlAccessCheck(ctx context.Context, q dialect.Queryer, p *access.Policy, 
 				}
 				continue
 			}
-			if !found.denied[key] {
+			if !found.denied[key] || r.columns && !found.exists[key] {
 				continue
 			}
 			if st.Kind == policy.Show && r.text.via == "" {
@@ -177,6 +207,12 @@ func mysqlTableDenied(p *access.Policy, schema, table, via string) *access.Denie
 	obj := schema + "." + table
 	if mysqlStatTables[strings.ToLower(obj)] {
 		return &access.Denied{Rule: govern.RuleStatistics, Object: obj, Detail: "statistics hold column values"}
+	}
+	if strings.EqualFold(schema, "performance_schema") {
+		// Statements' texts with their values (events_statements_*,
+		// threads.PROCESSLIST_INFO, prepared_statements_instances), locked
+		// records' keys (data_locks): refused whatever schemas says.
+		return &access.Denied{Rule: govern.RuleUncheckable, Object: obj, Detail: "performance_schema holds other sessions' statements and the values they hold"}
 	}
 	if mysqlLogTables[strings.ToLower(obj)] {
 		return &access.Denied{Rule: govern.RuleUncheckable, Object: obj, Detail: "the server's log holds other sessions' statements and their values"}
@@ -214,15 +250,22 @@ func mysqlLookUp(ctx context.Context, q dialect.Queryer, p *access.Policy, refs 
 	// information_schema answers without opening every table.
 	text.WriteString("SELECT 'rel', TABLE_SCHEMA, TABLE_NAME, TABLE_TYPE, NULL FROM information_schema.TABLES WHERE 1 = 0")
 	cols := false
-	suspects := map[string]bool{}
+	// read are the relations a FROM list names, first seen here (views
+	// among them are read next); the others are only looked up.
+	read := map[string]bool{}
+	looked := map[string]bool{}
 	for _, r := range refs {
 		key := strings.ToLower(r.schema + "." + r.table)
-		if r.suspect != "" {
-			suspects[key] = true
-			args = mysqlNameMatch(&text, args, r.schema, r.table)
+		if r.suspect != "" || r.columns {
+			if !looked[key] {
+				looked[key] = true
+				args = mysqlNameMatch(&text, args, r.schema, r.table)
+			}
+			cols = cols || r.columns
 			continue
 		}
 		if !seen[key] {
+			read[key] = true
 			seen[key] = true
 			args = mysqlNameMatch(&text, args, r.schema, r.table)
 		}
@@ -232,6 +275,7 @@ func mysqlLookUp(ctx context.Context, q dialect.Queryer, p *access.Policy, refs 
 		text.WriteString(" UNION ALL SELECT 'column', TABLE_SCHEMA, TABLE_NAME, '', COLUMN_NAME FROM information_schema.COLUMNS WHERE 1 = 0")
 		for _, r := range refs {
 			if r.suspect == "" && p.HasColumnRules(r.schema, r.table) {
+				// (a FROM-list relation and a name outside it alike)
 				args = mysqlNameMatch(&text, args, r.schema, r.table)
 			}
 		}
@@ -255,6 +299,7 @@ func mysqlLookUp(ctx context.Context, q dialect.Queryer, p *access.Policy, refs 
 	defer rows.Close()
 	var denied *access.Denied
 	var views [][2]string
+	queued := map[string]bool{}
 	for rows.Next() {
 		var kind, schema, name, typ string
 		var def *string
@@ -273,7 +318,8 @@ func mysqlLookUp(ctx context.Context, q dialect.Queryer, p *access.Policy, refs 
 		case kind == "rel":
 			key := strings.ToLower(schema + "." + name)
 			found.exists[key] = true
-			if typ == "VIEW" && !suspects[key] {
+			if typ == "VIEW" && read[key] && !queued[key] {
+				queued[key] = true
 				views = append(views, [2]string{schema, name})
 			}
 		}
@@ -349,6 +395,30 @@ func mysqlViewDefinitions(ctx context.Context, q dialect.Queryer, views [][2]str
 				Detail: "the connected account cannot read its definition (SHOW VIEW), so what it reads cannot be checked"}
 		}
 		found.views = append(found.views, mysqlText{sql: def, db: v[0], via: v[0] + "." + v[1]})
+	}
+	return nil
+}
+
+// mysqlShowDenied refuses the SHOW statements that print other sessions'
+// statements (SHOW [FULL] PROCESSLIST; SHOW ENGINE … STATUS, whose
+// InnoDB report holds the statements of the last deadlock and the values
+// of locked records), which no table name reveals.
+func mysqlShowDenied(body string) *access.Denied {
+	toks, err := policy.Tokens(policy.MySQL, body)
+	if err != nil || len(toks) < 2 {
+		return nil
+	}
+	i := 1
+	if strings.EqualFold(toks[i].Text, "FULL") && len(toks) > 2 {
+		i++
+	}
+	switch w := strings.ToUpper(toks[i].Text); w {
+	case "PROCESSLIST", "ENGINE", "ENGINES":
+		if w == "ENGINES" {
+			return nil
+		}
+		return &access.Denied{Rule: govern.RuleUncheckable, Object: "SHOW " + w,
+			Detail: "it shows other sessions' statements, with the values they hold"}
 	}
 	return nil
 }

@@ -49,7 +49,11 @@ var pgStatRelations = map[string]bool{
 // pgSQLFunctionPrefixes name PostgreSQL's functions that run SQL given
 // as text or dump whole tables (query_to_xml, table_to_xml, ts_stat,
 // dblink, …): the plan shows the call, never what it reads.
-var pgSQLFunctionPrefixes = []string{"query_to_", "table_to_", "cursor_to_", "schema_to_", "database_to_", "dblink", "ts_stat"}
+// Extensions' functions of the kind (tablefunc's crosstab and connectby,
+// pageinspect's get_raw_page, pgrowlocks) are listed too: an extension
+// installed into pg_catalog passes for PostgreSQL's own.
+var pgSQLFunctionPrefixes = []string{"query_to_", "table_to_", "cursor_to_", "schema_to_", "database_to_", "dblink", "ts_stat",
+	"crosstab", "connectby", "get_raw_page", "pgrowlocks"}
 
 func pgSQLFunction(name string) bool {
 	n := strings.ToLower(name)
@@ -60,6 +64,17 @@ func pgSQLFunction(name string) bool {
 	}
 	return false
 }
+
+// pgActivity are PostgreSQL's view and functions that show other
+// sessions' statements, with the values they wrote or compare with
+// (pg_stat_activity.query, pg_stat_get_backend_activity): the plan shows
+// a function scan, never whose text it returns.
+// (pg_stat_statements keeps statements' texts too, wherever its
+// extension is installed.)
+var pgActivity = map[string]bool{"pg_stat_activity": true, "pg_stat_get_activity": true, "pg_stat_get_backend_activity": true,
+	"pg_stat_statements": true}
+
+const pgActivityDetail = "it shows other sessions' statements, with the values they hold"
 
 func pgSystemSchema(s string) bool { return s == "pg_catalog" || s == "information_schema" }
 
@@ -89,26 +104,32 @@ var pgReachParts = [4]string{
    AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid <> r.ev_class
   WHERE reach.depth < 16
 )
-SELECT 'rel', n.nspname::text, c.relname::text, c.relkind::text, reach.via,
+SELECT CASE WHEN reach.depth >= 16 AND c.relkind IN ('v', 'm') THEN 'deep' ELSE 'rel' END,
+  n.nspname::text, c.relname::text, c.relkind::text, reach.via,
   ARRAY(SELECT a.attname::text FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped),
-  CASE WHEN c.relkind IN ('v', 'm') THEN pg_catalog.pg_get_viewdef(c.oid) END
+  CASE WHEN c.relkind IN ('v', 'm') THEN pg_catalog.pg_get_viewdef(c.oid) END,
+  ARRAY(WITH RECURSIVE up(oid) AS (
+      SELECT i.inhparent FROM pg_catalog.pg_inherits i WHERE i.inhrelid = c.oid
+      UNION SELECT i.inhparent FROM pg_catalog.pg_inherits i JOIN up ON i.inhrelid = up.oid)
+    SELECT u.v FROM up JOIN pg_catalog.pg_class ac ON ac.oid = up.oid JOIN pg_catalog.pg_namespace an ON an.oid = ac.relnamespace
+    CROSS JOIN LATERAL unnest(ARRAY[an.nspname::text, ac.relname::text]) WITH ORDINALITY AS u(v, k) ORDER BY up.oid, u.k)
 FROM reach JOIN pg_catalog.pg_class c ON c.oid = reach.oid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 UNION ALL
-SELECT 'func', n.nspname::text, p.proname::text, '', r.ev_class::regclass::text, NULL, NULL
+SELECT 'func', n.nspname::text, p.proname::text, '', r.ev_class::regclass::text, NULL, NULL, NULL
 FROM reach JOIN pg_catalog.pg_rewrite r ON r.ev_class = reach.oid
 JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = r.oid AND d.refclassid = 'pg_catalog.pg_proc'::regclass
 JOIN pg_catalog.pg_proc p ON p.oid = d.refobjid JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace`,
 	// calls
-	`SELECT 'udf', n.nspname::text, p.proname::text, '', '', NULL, NULL
+	`SELECT 'udf', n.nspname::text, p.proname::text, '', '', NULL, NULL, NULL
 FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
 WHERE p.proname = ANY({calls}) AND n.nspname NOT IN ('pg_catalog', 'information_schema')`,
 	// operators
-	`SELECT 'udf', n.nspname::text, p.proname::text, '', 'operator ' || o.oprname, NULL, NULL
+	`SELECT 'udf', n.nspname::text, p.proname::text, '', 'operator ' || o.oprname, NULL, NULL, NULL
 FROM pg_catalog.pg_operator o JOIN pg_catalog.pg_proc p ON p.oid = o.oprcode JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
 WHERE o.oprname = ANY({ops}) AND n.nspname NOT IN ('pg_catalog', 'information_schema')
   AND NOT EXISTS (SELECT FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog.pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')`,
 	// words: the types of casts
-	`SELECT 'udf', n.nspname::text, p.proname::text, '', 'cast to ' || t.typname, NULL, NULL
+	`SELECT 'udf', n.nspname::text, p.proname::text, '', 'cast to ' || t.typname, NULL, NULL, NULL
 FROM pg_catalog.pg_cast c JOIN pg_catalog.pg_type t ON t.oid = c.casttarget
 JOIN pg_catalog.pg_proc p ON p.oid = c.castfunc JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
 WHERE t.typname = ANY({words}) AND n.nspname NOT IN ('pg_catalog', 'information_schema')
@@ -145,6 +166,12 @@ type pgRel struct {
 	denied bool
 	// def is a view's or materialized view's definition.
 	def string
+	// ancestors are the tables it is a partition or an inheritance child
+	// of (schema, name), whose rows it holds: their rules apply to it.
+	ancestors [][2]string
+	// policy, if set, is the session's policy with the deny_columns
+	// rules of the ancestors written for this relation.
+	policy *access.Policy
 }
 
 // accessCheck refuses st with an *access.Denied when it would read what
@@ -171,6 +198,9 @@ func (s *pgSession) accessCheck(ctx context.Context, st policy.Statement) error 
 			if pgSQLFunction(last) {
 				return &access.Denied{Rule: govern.RuleFunctions, Object: "function " + strings.Join(n.Parts, "."),
 					Detail: "it runs SQL given as text or reads whole tables, which the check cannot follow"}
+			}
+			if pgActivity[last] {
+				return &access.Denied{Rule: govern.RuleUncheckable, Object: "function " + strings.Join(n.Parts, "."), Detail: pgActivityDetail}
 			}
 			calls = append(calls, last)
 		case n.Table:
@@ -249,9 +279,9 @@ func (s *pgSession) reach(ctx context.Context, p *access.Policy, stmt *govern.St
 	var found []*pgRel
 	for rows.Next() {
 		var kind, schema, name, relkind, via string
-		var cols []string
+		var cols, anc []string
 		var def *string
-		if err := rows.Scan(&kind, &schema, &name, &relkind, &via, pq.Array(&cols), &def); err != nil {
+		if err := rows.Scan(&kind, &schema, &name, &relkind, &via, pq.Array(&cols), &def, pq.Array(&anc)); err != nil {
 			return fmt.Errorf("access check: %w", err)
 		}
 		if denied != nil {
@@ -264,8 +294,16 @@ func (s *pgSession) reach(ctx context.Context, p *access.Policy, stmt *govern.St
 				detail = "behind " + via + "; " + detail
 			}
 			denied = &access.Denied{Rule: govern.RuleFunctions, Object: "function " + schema + "." + name, Detail: detail}
+		case "deep":
+			// Views nested beyond the recursion's depth: what this one
+			// reads was not looked up (the plan does not show what a
+			// materialized view reads either).
+			denied = &access.Denied{Rule: govern.RuleUncheckable, Object: schema + "." + name, Detail: "views nested too deeply to follow (16 levels)"}
 		case "func":
-			if !pgSystemSchema(schema) || pgSQLFunction(name) {
+			if pgActivity[name] {
+				denied = &access.Denied{Rule: govern.RuleUncheckable, Object: "function " + schema + "." + name,
+					Detail: "called by " + via + "; " + pgActivityDetail}
+			} else if !pgSystemSchema(schema) || pgSQLFunction(name) {
 				denied = &access.Denied{Rule: govern.RuleFunctions, Object: "function " + schema + "." + name,
 					Detail: "called by " + via + "; the plan does not show what it reads"}
 			}
@@ -274,9 +312,26 @@ func (s *pgSession) reach(ctx context.Context, p *access.Policy, stmt *govern.St
 			r := seen[key]
 			if r == nil {
 				r = &pgRel{schema: schema, name: name, kind: relkind}
+				for i := 0; i+1 < len(anc); i += 2 {
+					r.ancestors = append(r.ancestors, [2]string{anc[i], anc[i+1]})
+				}
+				var inherited []string
 				for _, c := range cols {
 					if p.ColumnDenied(schema, name, c) != "" {
 						r.denied = true
+					}
+					for _, a := range r.ancestors {
+						if p.ColumnDenied(a[0], a[1], c) != "" {
+							inherited = append(inherited, pgPatternPart(schema)+"."+pgPatternPart(name)+"."+pgPatternPart(c))
+							r.denied = true
+						}
+					}
+				}
+				if len(inherited) > 0 {
+					rules := p.Rules()
+					rules.DenyColumns = append(append([]string{}, rules.DenyColumns...), inherited...)
+					if r.policy, err = access.Compile(rules); err != nil {
+						return fmt.Errorf("access check: the rules of %s's ancestors: %w", key, err)
 					}
 				}
 				seen[key] = r
@@ -326,7 +381,20 @@ func pgColumnsDenied(p *access.Policy, stmt *govern.Stmt, r *pgRel, seen map[str
 	if !r.denied {
 		return nil
 	}
-	if r.direct || len(r.vias) == 0 {
+	if r.policy != nil {
+		p = r.policy
+	}
+	// A partition or child that the plan scans for an ancestor (which
+	// the statement or a view names), and that the statement does not
+	// name itself, is judged with that ancestor: its rules are the
+	// child's, and the text reads the child through the ancestor's name.
+	throughAncestor := false
+	for _, a := range r.ancestors {
+		if seen[a[0]+"."+a[1]] != nil && !stmt.NamesTable(r.name) {
+			throughAncestor = true
+		}
+	}
+	if (r.direct || len(r.vias) == 0) && !throughAncestor {
 		if d := stmt.CheckColumns(p, r.schema, r.name); d != nil {
 			return d
 		}
@@ -360,6 +428,8 @@ func pgRelationDenied(p *access.Policy, r *pgRel) *access.Denied {
 	switch {
 	case r.schema == "pg_catalog" && pgStatRelations[r.name]:
 		return &access.Denied{Rule: govern.RuleStatistics, Object: obj, Detail: "planner statistics hold column values"}
+	case (r.schema == "pg_catalog" || r.name == "pg_stat_statements") && pgActivity[r.name]:
+		return &access.Denied{Rule: govern.RuleUncheckable, Object: obj, Detail: strings.TrimPrefix(detail+"; ", "; ") + pgActivityDetail}
 	case r.schema == "pg_toast" || strings.HasPrefix(r.schema, "pg_toast_temp"):
 		return &access.Denied{Rule: govern.RuleUncheckable, Object: obj, Detail: "TOAST tables hold other tables' values"}
 	}
@@ -370,7 +440,18 @@ func pgRelationDenied(p *access.Policy, r *pgRel) *access.Denied {
 	if rule != "" {
 		return &access.Denied{Rule: rule, Object: obj, Detail: detail}
 	}
+	for _, a := range r.ancestors {
+		if rule := p.TableDenied(a[0], a[1]); rule != "" && rule != "schemas" {
+			return &access.Denied{Rule: rule, Object: obj, Detail: strings.TrimPrefix(detail+"; ", "; ") +
+				"a partition or child table of " + a[0] + "." + a[1] + ", whose rows it holds"}
+		}
+	}
 	return nil
+}
+
+// pgPatternPart quotes a name as one part of an access pattern.
+func pgPatternPart(name string) string {
+	return `"` + strings.ReplaceAll(name, `"`, `""`) + `"`
 }
 
 // pgDefinitionDenied reads a view's definition for calls of the functions
@@ -381,9 +462,14 @@ func pgDefinitionDenied(view, def string) *access.Denied {
 		return &access.Denied{Rule: govern.RuleUncheckable, Object: "view " + view, Detail: "its definition could not be read"}
 	}
 	for _, n := range stmt.Names() {
-		if n.Call && pgSQLFunction(n.Parts[len(n.Parts)-1]) {
+		switch last := n.Parts[len(n.Parts)-1]; {
+		case !n.Call:
+		case pgSQLFunction(last):
 			return &access.Denied{Rule: govern.RuleFunctions, Object: "function " + strings.Join(n.Parts, "."),
 				Detail: "called by " + view + "; it runs SQL given as text or reads whole tables"}
+		case pgActivity[strings.ToLower(last)]:
+			return &access.Denied{Rule: govern.RuleUncheckable, Object: "function " + strings.Join(n.Parts, "."),
+				Detail: "called by " + view + "; " + pgActivityDetail}
 		}
 	}
 	return nil

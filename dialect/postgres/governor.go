@@ -21,7 +21,12 @@ const pgRelations = `SELECT c.oid, n.nspname::text, c.relname::text, c.relkind::
   ARRAY(SELECT a.attname::text FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum),
   ARRAY(SELECT a.attname::text FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
     AND pg_catalog.has_column_privilege(c.oid, a.attnum, 'SELECT') ORDER BY a.attnum),
-  pg_catalog.has_any_column_privilege(c.oid, 'SELECT')
+  pg_catalog.has_any_column_privilege(c.oid, 'SELECT'),
+  ARRAY(WITH RECURSIVE up(oid) AS (
+      SELECT i.inhparent FROM pg_catalog.pg_inherits i WHERE i.inhrelid = c.oid
+      UNION SELECT i.inhparent FROM pg_catalog.pg_inherits i JOIN up ON i.inhrelid = up.oid)
+    SELECT u.v FROM up JOIN pg_catalog.pg_class ac ON ac.oid = up.oid JOIN pg_catalog.pg_namespace an ON an.oid = ac.relnamespace
+    CROSS JOIN LATERAL unnest(ARRAY[an.nspname::text, ac.relname::text]) WITH ORDINALITY AS u(v, k) ORDER BY up.oid, u.k)
 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
   AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\_toast%' AND n.nspname NOT LIKE 'pg\_temp%'
@@ -41,7 +46,8 @@ const pgViewDeps = `WITH RECURSIVE deps(root, oid, attnum, depth) AS (
    AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid <> w.ev_class
   WHERE deps.depth < 16
 )
-SELECT DISTINCT deps.root, n.nspname::text, c.relname::text, COALESCE(a.attname::text, '')
+SELECT DISTINCT deps.root, n.nspname::text, c.relname::text, COALESCE(a.attname::text, ''),
+  deps.depth >= 16 AND c.relkind IN ('v', 'm')
 FROM deps JOIN pg_catalog.pg_class c ON c.oid = deps.oid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = deps.oid AND a.attnum = deps.attnum AND deps.attnum > 0`
 
@@ -68,16 +74,29 @@ func pgGovern(ctx context.Context, q dialect.Queryer, p *access.Policy) ([]*pgGo
 	byName := map[string]*pgGovRel{}
 	for rows.Next() {
 		r := &pgGovRel{deniedCols: map[string]bool{}}
-		if err := rows.Scan(&r.oid, &r.schema, &r.name, &r.kind, pq.Array(&r.cols), pq.Array(&r.readable), &r.anyRead); err != nil {
+		var anc []string
+		if err := rows.Scan(&r.oid, &r.schema, &r.name, &r.kind, pq.Array(&r.cols), pq.Array(&r.readable), &r.anyRead, pq.Array(&anc)); err != nil {
 			rows.Close()
 			return nil, fmt.Errorf("read relations: %w", err)
 		}
 		if rule := p.TableDenied(r.schema, r.name); rule != "" {
 			r.why = rule
 		}
+		// A partition or inheritance child holds its ancestors' rows:
+		// their rules apply to it.
+		for i := 0; i+1 < len(anc) && r.why == ""; i += 2 {
+			if rule := p.TableDenied(anc[i], anc[i+1]); rule != "" && rule != "schemas" {
+				r.why = "a partition or child table of " + anc[i] + "." + anc[i+1] + " (" + rule + ")"
+			}
+		}
 		for _, c := range r.cols {
 			if p.ColumnDenied(r.schema, r.name, c) != "" {
 				r.deniedCols[c] = true
+			}
+			for i := 0; i+1 < len(anc); i += 2 {
+				if p.ColumnDenied(anc[i], anc[i+1], c) != "" {
+					r.deniedCols[c] = true
+				}
 			}
 		}
 		rels = append(rels, r)
@@ -96,7 +115,8 @@ func pgGovern(ctx context.Context, q dialect.Queryer, p *access.Policy) ([]*pgGo
 	for deps.Next() {
 		var root uint32
 		var schema, name, col string
-		if err := deps.Scan(&root, &schema, &name, &col); err != nil {
+		var deep bool
+		if err := deps.Scan(&root, &schema, &name, &col, &deep); err != nil {
 			return nil, fmt.Errorf("read view dependencies: %w", err)
 		}
 		v := byOID[root]
@@ -105,6 +125,8 @@ func pgGovern(ctx context.Context, q dialect.Queryer, p *access.Policy) ([]*pgGo
 		}
 		d := pgRelationDenied(p, &pgRel{schema: schema, name: name})
 		switch {
+		case deep:
+			v.why = "derives from " + schema + "." + name + ", whose views are nested too deeply to follow (16 levels)"
 		case d != nil:
 			v.why = "derives from " + d.Object + " (" + d.Rule + ")"
 		case col != "" && p.ColumnDenied(schema, name, col) != "":
@@ -226,7 +248,11 @@ func (postgres) Exposed(ctx context.Context, q dialect.Queryer, p *access.Policy
 		}
 		for _, c := range rel.readable {
 			if rel.deniedCols[c] {
-				out = append(out, obj+"."+c+" ("+p.ColumnDenied(rel.schema, rel.name, c)+")")
+				rule := p.ColumnDenied(rel.schema, rel.name, c)
+				if rule == "" {
+					rule = "deny_columns of a table it is a partition or child of"
+				}
+				out = append(out, obj+"."+c+" ("+rule+")")
 			}
 		}
 	}
@@ -241,4 +267,33 @@ func (postgres) Exposed(ctx context.Context, q dialect.Queryer, p *access.Policy
 	}
 	sort.Strings(out)
 	return out, nil
+}
+
+var _ dialect.Inheritor = postgres{}
+
+// pgAncestors lists every partition and inheritance child with each table
+// it descends from.
+const pgAncestors = `WITH RECURSIVE up(child, parent) AS (
+  SELECT inhrelid, inhparent FROM pg_catalog.pg_inherits
+  UNION SELECT up.child, i.inhparent FROM up JOIN pg_catalog.pg_inherits i ON i.inhrelid = up.parent)
+SELECT cn.nspname::text, c.relname::text, pn.nspname::text, p.relname::text
+FROM up JOIN pg_catalog.pg_class c ON c.oid = up.child JOIN pg_catalog.pg_namespace cn ON cn.oid = c.relnamespace
+JOIN pg_catalog.pg_class p ON p.oid = up.parent JOIN pg_catalog.pg_namespace pn ON pn.oid = p.relnamespace`
+
+// Ancestors: see dialect.Inheritor.
+func (postgres) Ancestors(ctx context.Context, q dialect.Queryer) (map[dialect.TableRef][]dialect.TableRef, error) {
+	rows, err := q.QueryContext(ctx, pgAncestors)
+	if err != nil {
+		return nil, fmt.Errorf("read partitions and inheritance: %w", err)
+	}
+	defer rows.Close()
+	out := map[dialect.TableRef][]dialect.TableRef{}
+	for rows.Next() {
+		var c, p dialect.TableRef
+		if err := rows.Scan(&c.Schema, &c.Name, &p.Schema, &p.Name); err != nil {
+			return nil, fmt.Errorf("read partitions and inheritance: %w", err)
+		}
+		out[c] = append(out[c], p)
+	}
+	return out, rows.Err()
 }

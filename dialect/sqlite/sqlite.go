@@ -159,6 +159,20 @@ func (s *sqliteSession) Query(ctx context.Context, st policy.Statement) (*sql.Ro
 	if s.access == nil {
 		return s.conn.QueryContext(ctx, st.Body)
 	}
+	s.access.enforce.Store(false)
+	if err := s.access.loadShadows(ctx, s.conn); err != nil {
+		return nil, err
+	}
+	s.access.named = map[string]bool{}
+	if toks, err := policy.Tokens(policy.SQLite, st.Body); err == nil {
+		for _, t := range toks {
+			if t.Name != "" {
+				s.access.named[strings.ToLower(t.Name)] = true
+			}
+		}
+	} else {
+		return nil, err
+	}
 	s.access.enforce.Store(true)
 	s.access.denied = nil
 	rows, err := s.conn.QueryContext(ctx, st.Body)

@@ -41,6 +41,18 @@ func Parse(f policy.Flavor, sql string) (*Stmt, error) {
 	if err != nil {
 		return nil, err
 	}
+	if f == policy.MySQL {
+		// "…" is a string by default and a name under sql_mode
+		// ANSI_QUOTES, which the server's configuration may set: read it
+		// as a name too, which errs on refusing ("email" is then a
+		// denied column, FROM "employee" a denied table).
+		for i, t := range toks {
+			if t.Kind == policy.TokenString && len(t.Text) >= 2 && t.Text[0] == '"' {
+				toks[i].Kind = policy.TokenIdent
+				toks[i].Name = strings.ReplaceAll(t.Text[1:len(t.Text)-1], `""`, `"`)
+			}
+		}
+	}
 	s := &Stmt{toks: toks}
 	s.markTablePositions()
 	return s, nil
@@ -55,6 +67,9 @@ type Name struct {
 	Call bool
 	// Table is true when the name stands where a FROM list names a table.
 	Table bool
+	// Alias is true when the name is a select list's output alias
+	// (count(*) AS customer, c.name customer), which names nothing.
+	Alias bool
 }
 
 // Names returns every dotted name of the statement, keywords included
@@ -79,6 +94,7 @@ func (s *Stmt) Names() []Name {
 		}
 		n.Call = s.kind(j+1) == policy.TokenLParen && !(len(n.Parts) == 1 && !n.Quoted[0] && parenKeyword[strings.ToUpper(n.Parts[0])])
 		n.Table = s.tablePos[j]
+		n.Alias = i == j && s.outputAlias(i)
 		if len(n.Parts) <= 3 {
 			out = append(out, n)
 		}
@@ -94,6 +110,29 @@ var parenKeyword = map[string]bool{
 	"LATERAL": true, "OVER": true, "FILTER": true, "WITHIN": true, "ROW": true, "ARRAY": true, "WITH": true,
 	"UNION": true, "EXCEPT": true, "INTERSECT": true, "HAVING": true, "BY": true, "WHEN": true, "THEN": true,
 	"ELSE": true, "CASE": true, "IS": true, "LIKE": true, "BETWEEN": true, "DISTINCT": true, "TABLE": true,
+}
+
+// outputAlias tells whether the name at i is an output column's alias:
+// after AS (outside a FROM list, where it is a table's), or, without AS,
+// right after a qualified column, a literal or ")" and before "," FROM
+// or the end. Such a name is never a value.
+func (s *Stmt) outputAlias(i int) bool {
+	if !s.isName(i) || s.tablePos[i] {
+		return false
+	}
+	if s.isWord(i-1, "AS") {
+		return true
+	}
+	if !(s.isOp(i+1, ",") || s.isWord(i+1, "FROM") || i+1 == len(s.toks)) {
+		return false
+	}
+	switch s.kind(i - 1) {
+	case policy.TokenRParen, policy.TokenNumber, policy.TokenString:
+		return true
+	case policy.TokenWord, policy.TokenIdent:
+		return s.isOp(i-2, ".")
+	}
+	return false
 }
 
 // Operators returns the operators of the statement written with more
@@ -163,6 +202,17 @@ func (s *Stmt) Escaped() bool {
 	return false
 }
 
+// NamesTable reports whether a FROM list of the statement names table
+// (case-insensitively, with any qualifier).
+func (s *Stmt) NamesTable(table string) bool {
+	for i, t := range s.toks {
+		if s.tablePos[i] && strings.EqualFold(t.Name, table) {
+			return true
+		}
+	}
+	return false
+}
+
 // Mentions reports whether some identifier of the statement spells name
 // (case-insensitively: a policy errs on refusing).
 func (s *Stmt) Mentions(name string) bool {
@@ -206,10 +256,45 @@ func (s *Stmt) isWord(i int, words ...string) bool {
 var clauseEnd = []string{"WHERE", "GROUP", "HAVING", "ORDER", "LIMIT", "OFFSET", "FETCH", "WINDOW", "UNION",
 	"EXCEPT", "INTERSECT", "MINUS", "FOR", "QUALIFY", "SELECT", "RETURNING", "INTO", "PROCEDURE", "LOCK"}
 
-// notAlias are the words that may follow a table in a FROM list and are
-// not its alias.
-var notAlias = append([]string{"JOIN", "INNER", "LEFT", "RIGHT", "FULL", "CROSS", "NATURAL", "OUTER", "ON", "USING",
-	"TABLESAMPLE", "STRAIGHT_JOIN", "USE", "FORCE", "IGNORE", "PARTITION", "LATERAL", "AS", "WITH", "AND", "OR"}, clauseEnd...)
+// ambiguousAlias are words of clauseEnd that PostgreSQL or MariaDB also
+// take as a table's alias (QUALIFY and MINUS are no keyword of either,
+// LOCK and PROCEDURE are not reserved in PostgreSQL): after a table they
+// are read as its alias, which errs on refusing.
+var ambiguousAlias = []string{"QUALIFY", "MINUS", "LOCK", "PROCEDURE"}
+
+// hardKeywords may follow a table in a FROM list and are no alias in
+// PostgreSQL or MariaDB (reserved in both, or parsed as the clause).
+var hardKeywords = []string{"JOIN", "INNER", "LEFT", "RIGHT", "FULL", "CROSS", "NATURAL", "OUTER", "ON", "USING", "AS", "WITH",
+	"AND", "OR", "WHERE", "GROUP", "HAVING", "ORDER", "LIMIT", "OFFSET", "FETCH", "WINDOW", "UNION", "EXCEPT", "INTERSECT",
+	"FOR", "SELECT", "INTO", "RETURNING"}
+
+// mayBeAlias tells whether the word at j, right after a table of a FROM
+// list (or a parenthesised item), may be its alias in some backend: any
+// name but the hard keywords, and the words of a clause or hint only
+// when what follows makes them one (USE INDEX, PARTITION (p),
+// TABLESAMPLE method, LATERAL (…), STRAIGHT_JOIN t, …). PostgreSQL takes
+// FORCE, PARTITION or USE for an alias, MariaDB LATERAL or TABLESAMPLE:
+// the check errs on taking a word for an alias.
+func (s *Stmt) mayBeAlias(j int) bool {
+	if s.kind(j) == policy.TokenIdent {
+		return true
+	}
+	if s.isWord(j, hardKeywords...) {
+		return false
+	}
+	next := j + 1
+	switch {
+	case s.isWord(j, "USE", "FORCE", "IGNORE"):
+		return !s.isWord(next, "INDEX", "KEY")
+	case s.isWord(j, "PARTITION"):
+		return s.kind(next) != policy.TokenLParen
+	case s.isWord(j, "LATERAL", "STRAIGHT_JOIN", "TABLESAMPLE", "PROCEDURE", "MINUS"):
+		return !(s.isName(next) && !s.isWord(next, hardKeywords...) || s.kind(next) == policy.TokenLParen)
+	case s.isWord(j, "LOCK"):
+		return !s.isWord(next, "IN")
+	}
+	return true
+}
 
 // markTablePositions finds the tokens that stand where a FROM list names
 // a table: after FROM, JOIN, a comma of the list, LATERAL or ONLY, and
@@ -282,6 +367,9 @@ func (s *Stmt) markTablePositions() {
 		case s.isWord(i, "FOR") && f.state != stNone && !s.isWord(i+1, "UPDATE", "SHARE", "NO", "KEY"):
 			// MariaDB's FOR SYSTEM_TIME … and FOR PORTION OF … qualify a
 			// table of the list; only a locking clause ends it.
+		case f.state == stFrom && s.isWord(i, ambiguousAlias...) &&
+			(s.tablePos[i-1] || s.isWord(i-1, "AS") || s.kind(i-1) == policy.TokenRParen):
+			// an alias (FROM orders qualify, customer): the list goes on
 		case s.isWord(i, clauseEnd...):
 			f.state = stNone
 		case s.isName(i) && s.isOp(i-1, ".") && i >= 2 && s.tablePos[i-2]:
@@ -405,10 +493,13 @@ func (s *Stmt) CheckColumns(p *access.Policy, schema, table string) *access.Deni
 		if s.isOp(j, "*") {
 			j++ // FROM t * (PostgreSQL's old spelling of "with descendants")
 		}
-		if s.isWord(j, "AS") {
+		as := s.isWord(j, "AS")
+		if as {
 			j++
 		}
-		if s.isName(j) && !s.isWord(j, notAlias...) {
+		// After AS any name is the alias; without it, a word that may
+		// also end the FROM list is taken as one when it may be one.
+		if s.isName(j) && (as || s.mayBeAlias(j)) {
 			names[strings.ToLower(s.toks[j].Name)] = true
 			aliasDef[j] = true
 			if s.kind(j+1) == policy.TokenLParen {
@@ -417,19 +508,45 @@ func (s *Stmt) CheckColumns(p *access.Policy, schema, table string) *access.Deni
 		}
 		return nil
 	}
+	// A parenthesised query (a subquery, a derived table, a CTE's body)
+	// answers only the columns its own select list names, which this
+	// check reads on its own: its alias is no name of the table. A
+	// parenthesised join's alias is. query[i] is the "(" of the query
+	// (-1 for the statement) token i belongs to, and direct holds the
+	// queries whose own FROM list reads the table, where * reads it.
+	// Each arm of a set operation (UNION, EXCEPT, INTERSECT) is a query
+	// of its own: arm[i] numbers token i's arm within its query.
+	type armKey struct{ query, arm int }
+	query := make([]int, len(s.toks))
+	arm := make([]int, len(s.toks))
+	arms := map[int]int{}
+	direct := map[armKey]bool{}
+	qstack := []int{-1}
 	var opens []int
 	holds := make([]bool, 0, 8) // per open parenthesis: it holds the table
 	for i := range s.toks {
+		query[i] = qstack[len(qstack)-1]
+		if s.isWord(i, "UNION", "EXCEPT", "INTERSECT") {
+			arms[query[i]]++
+		}
+		arm[i] = arms[query[i]]
 		switch s.kind(i) {
 		case policy.TokenLParen:
 			opens = append(opens, i)
 			holds = append(holds, false)
+			if s.isWord(i+1, "SELECT", "WITH", "VALUES", "TABLE") {
+				qstack = append(qstack, i)
+			}
 			continue
 		case policy.TokenRParen:
 			if n := len(opens); n > 0 {
 				held := holds[n-1]
+				isQuery := len(qstack) > 1 && qstack[len(qstack)-1] == opens[n-1]
+				if isQuery {
+					qstack = qstack[:len(qstack)-1]
+				}
 				opens, holds = opens[:n-1], holds[:n-1]
-				if held {
+				if held && !isQuery {
 					if len(holds) > 0 {
 						holds[len(holds)-1] = true
 					}
@@ -444,6 +561,7 @@ func (s *Stmt) CheckColumns(p *access.Policy, schema, table string) *access.Deni
 			continue
 		}
 		named = true
+		direct[armKey{query[i], arm[i]}] = true
 		if len(holds) > 0 {
 			holds[len(holds)-1] = true
 		}
@@ -470,6 +588,10 @@ func (s *Stmt) CheckColumns(p *access.Policy, schema, table string) *access.Deni
 				// FROM t *: PostgreSQL's "with descendants"
 			case s.operandEnd(i-1) && s.operandStart(i+1):
 				// multiplication
+			case !direct[armKey{query[i], arm[i]}]:
+				// * of a query whose FROM list does not read the table
+				// (SELECT * FROM orders WHERE customer_id IN (SELECT id
+				// FROM customer), SELECT * FROM (SELECT id FROM customer) t)
 			default:
 				return deny("SELECT * reads every column; name the allowed columns")
 			}
@@ -483,7 +605,8 @@ func (s *Stmt) CheckColumns(p *access.Policy, schema, table string) *access.Deni
 			if names[strings.ToLower(s.toks[j].Name)] {
 				return deny("TABLE reads every column")
 			}
-		case t.Name != "" && names[strings.ToLower(t.Name)] && !s.tablePos[i] && !aliasDef[i] && !s.isOp(i+1, ".") && !s.isWord(i-1, "TABLE"):
+		case t.Name != "" && names[strings.ToLower(t.Name)] && !s.tablePos[i] && !aliasDef[i] && !s.isOp(i+1, ".") && !s.isWord(i-1, "TABLE") &&
+			!s.outputAlias(i):
 			return deny("the table's row is used as a value (" + t.Text + "); name the allowed columns")
 		}
 	}
