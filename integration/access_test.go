@@ -318,4 +318,11 @@ func TestAccessCatalogHidesDescendants(t *testing.T) {
 	if res.IsError || strings.Contains(res.Text, "email") || !strings.Contains(res.Text, "tier") {
 		t.Errorf("describe_table customer_vip shows email or fails:\n%s", res.Text)
 	}
+	// search, and the completions that page through the same catalog
+	// reads, apply the ancestors' rules too.
+	res = s.call("search", map[string]any{"pattern": "*", "in": []any{"tables", "columns"}})
+	if res.IsError || strings.Contains(res.Text, "employee_2") || strings.Contains(res.Text, "ap_1") ||
+		strings.Contains(res.Text, "customer_vip.email") || !strings.Contains(res.Text, "customer_vip.tier") {
+		t.Errorf("search shows a descendant's hidden table or column, or not its allowed one:\n%s", res.Text)
+	}
 }
