@@ -101,6 +101,7 @@ type wireConn struct {
 	broken atomic.Bool
 	once   sync.Once
 	key    atomic.Value // the driver.Conn it is registered under
+	tag    atomic.Value // what a backend remembers of the connection (Armed.Tag)
 }
 
 func (c *wireConn) Read(p []byte) (int, error) {
@@ -237,6 +238,23 @@ func (a *Armed) Bound(d time.Duration) {
 func (a *Armed) Reset() {
 	if a.w != nil {
 		_ = a.w.SetDeadline(time.Time{})
+	}
+}
+
+// Tag is what SetTag stored on the connection under a (nil for none, and
+// always for a connection not dialed by Open): a backend's record of the
+// session state it established, valid for as long as the socket lives.
+func (a *Armed) Tag() any {
+	if a.w == nil {
+		return nil
+	}
+	return a.w.tag.Load()
+}
+
+// SetTag stores v (never nil) on the connection; see Tag.
+func (a *Armed) SetTag(v any) {
+	if a.w != nil {
+		a.w.tag.Store(v)
 	}
 }
 
