@@ -258,6 +258,17 @@ func (a *Armed) SetTag(v any) {
 	}
 }
 
+// Conn is the connection's socket, below the driver (nil for a
+// connection not dialed by Open), for a backend that speaks to the server
+// directly between two of the driver's exchanges, when the driver is idle
+// and has nothing buffered. Under TLS it is the encrypted stream.
+func (a *Armed) Conn() net.Conn {
+	if a.w == nil {
+		return nil
+	}
+	return a.w
+}
+
 // Broken tells whether the socket failed or closed: the connection must
 // not serve anyone again.
 func (a *Armed) Broken() bool { return a.w != nil && a.w.broken.Load() }
