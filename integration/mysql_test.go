@@ -93,9 +93,10 @@ var mysqlRecord = conformance{
 	snapshotTablesSQL: "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE'",
 	snapshotExtra:     mysqlSnapshotExtra,
 	poolState: func(_ context.Context, _ *sql.Conn, probe func(k, q string), _ map[string]string) {
-		// No connection id: every call ends by discarding its connection
-		// (the only complete reset), so the next probe is always on a new
-		// one; the probes below still catch a reset that stopped happening.
+		// The connection id is part of it: a call ends by resetting its
+		// connection (COM_RESET_CONNECTION), so a changed id shows a
+		// discarded one rather than hiding leaked state.
+		probe("backend", "SELECT CONNECTION_ID()")
 		probe("settings", `SELECT CONCAT_WS(' ', @@in_transaction, @@session.autocommit, @@session.sql_mode, @@session.max_statement_time,
 			@@session.sql_select_limit, @@session.tx_read_only, @@session.character_set_client, @@session.character_set_connection)`)
 		probe("variables", "SELECT CONCAT_WS(',', @a, @x, @leaked_var, @`sys.statement_truncate_len`, LAST_INSERT_ID(), @@session.time_zone, @@session.div_precision_increment)")

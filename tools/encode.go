@@ -247,6 +247,16 @@ func (w *resultWriter) appendCell(v any, kind dialect.Kind, dbType string) int {
 		return w.appendInt(x)
 	case int32:
 		return w.appendInt(int64(x))
+	case float64:
+		// encodeFloat's json.Number, formatted in place.
+		if !math.IsNaN(x) && !math.IsInf(x, 0) &&
+			(kind != dialect.KindInteger || x != math.Trunc(x) || math.Abs(x) > maxSafeInt) {
+			start := len(w.tsv)
+			w.tsv = strconv.AppendFloat(w.tsv, x, 'g', -1, 64)
+			digits := w.tsv[start:]
+			w.json = append(w.json, digits...)
+			return len(digits)
+		}
 	case string:
 		if textKind(kind) && utf8.ValidString(x) {
 			w.json = jsonstr.Append(w.json, x)

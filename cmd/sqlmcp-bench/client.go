@@ -79,13 +79,18 @@ func startCmd(ctx context.Context, cfg config, cmd *exec.Cmd) (*server, error) {
 			return nil, err
 		}
 		c = sc
-	case "http":
+	case "http", "http-stateless":
 		addr, err := freeAddr()
 		if err != nil {
 			return nil, err
 		}
 		// Loopback: no token needed.
 		cmd.Args = append(cmd.Args, "--transport", "http", "--listen", addr)
+		if cfg.transport == "http-stateless" {
+			// No Mcp-Session-Id comes back: every request is served
+			// without a session.
+			cmd.Args = append(cmd.Args, "--stateless")
+		}
 		c = newHTTPClient(p, "http://"+addr+"/mcp", max(cfg.conc, 8))
 	default:
 		return nil, fmt.Errorf("unknown transport %q", cfg.transport)

@@ -69,7 +69,7 @@ func main() {
 	flag.StringVar(&cfg.sqliteDir, "sqlite-dir", "bin/bench", "directory for the SQLite benchmark files")
 	flag.DurationVar(&cfg.duration, "duration", 2*time.Second, "measuring time per phase (1 in flight, N in flight), per case, for the server and for the bare baseline")
 	flag.IntVar(&cfg.conc, "concurrency", 8, "calls in flight in the concurrent phase")
-	flag.StringVar(&cfg.transport, "transport", "stdio", "stdio, or http: the server started with --transport http on a free loopback port, driven over POST /mcp")
+	flag.StringVar(&cfg.transport, "transport", "stdio", "stdio, or http: the server started with --transport http on a free loopback port, driven over POST /mcp; http-stateless: the same with --stateless")
 	var compare, compareCases string
 	flag.StringVar(&compare, "compare", "floor,ts", "also measure these servers beside sqlmcp, interleaved (stdio only; \"\" for none): floor (cmd/sqlmcp-bench/floor, every backend), ts (the seed lesson's TypeScript server, PostgreSQL, needs Node >= 22 or npm)")
 	flag.StringVar(&compareCases, "compare-case", "small", "query cases to run the comparison on, comma-separated")
@@ -84,8 +84,8 @@ func main() {
 			log.Fatalf("sqlmcp-bench: unknown case %q (want %s)", c, caseNames())
 		}
 	}
-	if cfg.transport != "stdio" && cfg.transport != "http" {
-		log.Fatalf("sqlmcp-bench: unknown transport %q (want stdio or http)", cfg.transport)
+	if cfg.transport != "stdio" && cfg.transport != "http" && cfg.transport != "http-stateless" {
+		log.Fatalf("sqlmcp-bench: unknown transport %q (want stdio, http or http-stateless)", cfg.transport)
 	}
 	if compare != "" && compare != "none" && cfg.transport != "stdio" {
 		log.Printf("sqlmcp-bench: the comparison (-compare) runs over stdio only: not with -transport %s", cfg.transport)

@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"net"
 	"net/url"
+	"sort"
 	"strings"
 
 	gomysql "github.com/go-sql-driver/mysql"
@@ -129,15 +130,19 @@ func (*mysql) ParseDSN(dsn string) (dialect.Target, error) {
 // socket and the handshake cannot hang, and, without TLS, through a guard
 // that refuses a packet larger than opts.MaxMessageBytes before the
 // driver allocates it. The driver's log goes to opts.Logger.
-func (*mysql) Open(t dialect.Target, opts dialect.OpenOptions) (*sql.DB, error) {
+func (b *mysql) Open(t dialect.Target, opts dialect.OpenOptions) (*sql.DB, error) {
 	cfg, err := gomysql.ParseDSN(t.DriverDSN)
 	if err != nil {
 		return nil, err
 	}
 	d := wire.Dialer{Next: cfg.DialFunc}
-	if opts.MaxMessageBytes > 0 && cfg.TLS == nil && (cfg.TLSConfig == "" || cfg.TLSConfig == "false") {
+	plain := cfg.TLS == nil && (cfg.TLSConfig == "" || cfg.TLSConfig == "false")
+	if opts.MaxMessageBytes > 0 && plain {
 		d.Guard = &wire.Guard{Max: opts.MaxMessageBytes, Framing: mysqlFraming}
 	}
+	b.mu.Lock()
+	b.plain, b.connectSet = plain, connectSet(cfg)
+	b.mu.Unlock()
 	cfg.DialFunc = d.DialContext
 	if opts.Logger != nil {
 		cfg.Logger = wire.DriverLogger{L: opts.Logger}
@@ -147,6 +152,27 @@ func (*mysql) Open(t dialect.Target, opts dialect.OpenOptions) (*sql.DB, error) 
 		return nil, err
 	}
 	return sql.OpenDB(wire.TrackingConnector{Connector: c}), nil
+}
+
+// connectSet is what the driver sets when it connects (SET NAMES, then the
+// DSN's system variables), as the assignments of one SET statement: the
+// cleanup sets them again after COM_RESET_CONNECTION, which returns every
+// session variable to its global value (see mysqlSession.Close).
+func connectSet(cfg *gomysql.Config) string {
+	var b strings.Builder
+	b.WriteString("NAMES utf8mb4")
+	if cfg.Collation != "" {
+		b.WriteString(" COLLATE " + cfg.Collation)
+	}
+	keys := make([]string, 0, len(cfg.Params))
+	for k := range cfg.Params {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		b.WriteString(", " + k + " = " + cfg.Params[k])
+	}
+	return b.String()
 }
 
 // mysqlFraming: a little-endian 24-bit length and a sequence byte; a

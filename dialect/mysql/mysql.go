@@ -8,6 +8,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"time"
 
 	gomysql "github.com/go-sql-driver/mysql"
 
@@ -25,6 +26,11 @@ type mysql struct {
 	mu       sync.Mutex
 	detected bool
 	mariadb  bool
+	// Set by Open: whether the connections are plaintext (the cleanup
+	// can then reset them on their socket) and what the driver sets at
+	// connect (connectSet).
+	plain      bool
+	connectSet string
 }
 
 var _ dialect.Backend = (*mysql)(nil)
@@ -54,11 +60,16 @@ func (d *mysql) detect(ctx context.Context, conn *sql.Conn) error {
 	return nil
 }
 
-// Begin sets the session's statement timeout and sql_select_limit (so that
-// the server stops sending after MaxRows+1 rows, and go-sql-driver's
-// Rows.Close has nothing large to drain), then START TRANSACTION READ ONLY.
-// Every session sets both variables afresh, so a value left by a previous
-// session on the same connection never applies.
+// Begin readies a connection for one call: read-only, the statement
+// timeout and sql_select_limit (so that the server stops sending after
+// MaxRows+1 rows, and go-sql-driver's Rows.Close has nothing large to
+// drain) are session variables, set in one SET statement. The statement
+// then runs in its own read-only transaction (autocommit under
+// tx_read_only / transaction_read_only). A connection the cleanup reset
+// and configured for the same timeout and limit (myConnState, remembered
+// on its socket) needs no SET: the call is then one round trip before its
+// answer. Otherwise the SET runs here, on a fresh connection or after a
+// change of limit; the session's earlier values never apply.
 func (d *mysql) Begin(ctx context.Context, conn *sql.Conn, opts dialect.SessionOptions) (dialect.Session, error) {
 	// go-sql-driver closes its socket when ctx ends, but the session's
 	// cleanup runs after that on a connection it still trusts: the armed
@@ -72,33 +83,27 @@ func (d *mysql) Begin(ctx context.Context, conn *sql.Conn, opts dialect.SessionO
 	if err := d.detect(ctx, conn); err != nil {
 		return fail("read server version", err)
 	}
-	limit := "DEFAULT"
-	if opts.MaxRows > 0 {
-		limit = fmt.Sprint(opts.MaxRows + 1)
-	}
-	var set string
-	if d.mariadb {
-		set = fmt.Sprintf("SET SESSION max_statement_time = %.3f, sql_select_limit = %s", opts.Timeout.Seconds(), limit)
-	} else {
-		set = fmt.Sprintf("SET SESSION max_execution_time = %d, sql_select_limit = %s", opts.Timeout.Milliseconds(), limit)
-	}
-	if _, err := conn.ExecContext(ctx, set); err != nil {
-		return fail("set session limits", err)
-	}
-	if _, err := conn.ExecContext(ctx, "START TRANSACTION READ ONLY"); err != nil {
-		return fail("begin read-only transaction", err)
-	}
-	sess := &mysqlSession{conn: conn, sock: sock, stopCancel: func(bool) {}, control: opts.Control, access: opts.Access}
-	switch {
-	case !opts.Access.Empty():
-		// The access check resolves unqualified names in the current
-		// database: read it with the connection id, in the same round trip.
-		if err := conn.QueryRowContext(ctx, "SELECT CONNECTION_ID(), COALESCE(DATABASE(), '')").Scan(&sess.id, &sess.database); err != nil {
+	guards := d.guards(opts)
+	cs, _ := sock.Tag().(*myConnState)
+	if cs == nil || cs.guards != guards {
+		// A connection's first call (or a new limit): its guards, and
+		// its id, once.
+		cs = &myConnState{guards: guards}
+		if _, err := conn.ExecContext(ctx, "SET "+guards); err != nil {
+			return fail("set read-only session", err)
+		}
+		if err := conn.QueryRowContext(ctx, "SELECT CONNECTION_ID()").Scan(&cs.id); err != nil {
 			return fail("read connection id", err)
 		}
-	case opts.Control != nil:
-		if err := conn.QueryRowContext(ctx, "SELECT CONNECTION_ID()").Scan(&sess.id); err != nil {
-			return fail("read connection id", err)
+		sock.SetTag(cs)
+	}
+	sess := &mysqlSession{conn: conn, sock: sock, stopCancel: func(bool) {}, control: opts.Control, access: opts.Access,
+		id: cs.id, backend: d, guards: guards}
+	if !opts.Access.Empty() {
+		// The access check resolves unqualified names in the current
+		// database.
+		if err := conn.QueryRowContext(ctx, "SELECT COALESCE(DATABASE(), '')").Scan(&sess.database); err != nil {
+			return fail("read current database", err)
 		}
 	}
 	if opts.Control != nil {
@@ -107,6 +112,27 @@ func (d *mysql) Begin(ctx context.Context, conn *sql.Conn, opts dialect.SessionO
 		sess.stopCancel = wire.WatchCancel(ctx, opts.Control, fmt.Sprintf("KILL QUERY %d", sess.id))
 	}
 	return sess, nil
+}
+
+// myConnState is what a connection's socket remembers (wire.Armed.Tag):
+// its id, and the guards its session variables hold.
+type myConnState struct {
+	id     int64
+	guards string
+}
+
+// guards are the assignments of the session guards: read-only, the
+// statement timeout (MariaDB's max_statement_time in seconds, MySQL's
+// max_execution_time in ms), sql_select_limit.
+func (d *mysql) guards(opts dialect.SessionOptions) string {
+	limit := "DEFAULT"
+	if opts.MaxRows > 0 {
+		limit = fmt.Sprint(opts.MaxRows + 1)
+	}
+	if d.mariadb {
+		return fmt.Sprintf("SESSION tx_read_only = 1, max_statement_time = %.3f, sql_select_limit = %s", opts.Timeout.Seconds(), limit)
+	}
+	return fmt.Sprintf("SESSION transaction_read_only = 1, max_execution_time = %d, sql_select_limit = %s", opts.Timeout.Milliseconds(), limit)
 }
 
 // mysqlLost tells whether err is the server ending the session: 1053
@@ -132,10 +158,12 @@ type mysqlSession struct {
 	sock       *wire.Armed
 	stopCancel func(wait bool)
 	control    *sql.DB
-	id         int64 // CONNECTION_ID(), when control is set
+	id         int64 // CONNECTION_ID()
 	dropped    bool  // Close found the connection broken
 	access     *access.Policy
 	database   string // DATABASE(), read by Begin when access is set
+	backend    *mysql
+	guards     string // the session guards Begin set (mysql.guards)
 }
 
 var (
@@ -192,26 +220,110 @@ func (s *mysqlSession) Query(ctx context.Context, st policy.Statement) (*sql.Row
 	return s.conn.QueryContext(ctx, st.Body)
 }
 
-// Close ends the unit of work by discarding the connection. A statement
-// can leave on it what a ROLLBACK keeps and SQL can neither list nor reset:
-// user variables, named locks (GET_LOCK) and session variables set by a
-// stored function, a view over one, or a sys.* function — code the policy
-// cannot see into. go-sql-driver sends no COM_RESET_CONNECTION (nor
-// COM_CHANGE_USER), and a reset would also drop the session settings the
-// driver applies at connect, so a fresh connection is the complete reset.
-// It costs a reconnect per call (about 0.7 ms on loopback). Closing the
-// socket also ends the transaction and frees the locks on the server.
+// Close ends the unit of work by resetting the connection: a statement
+// can leave on it what SQL can neither list nor reset — user variables,
+// named locks (GET_LOCK) and session variables set by a stored function,
+// a view over one, or a sys.* function: code the policy cannot see into.
+// COM_RESET_CONNECTION clears all of it (and rolls back, drops temporary
+// tables and prepared statements, releases locks) but also returns every
+// session variable to its global value, including what the driver set at
+// connect; go-sql-driver does not send it. So, on a plaintext connection
+// (the socket under the driver carries the protocol as it is), the
+// session sends it itself while the driver is idle, pipelined with a SET
+// of what the driver set at connect and of the session guards, and reads
+// the two OK packets: one round trip, after which the connection is as
+// the next call's Begin wants it. Any other answer, a TLS connection, or
+// a pool this backend did not open: the connection is discarded instead
+// (a fresh connection is the other complete reset), as is one whose
+// socket failed under the call.
 func (s *mysqlSession) Close() error {
 	// dropped: the socket failed or closed under the call (a cancel, a
 	// timeout, a lost server), so the statement may still be running on
 	// the server (see Lingering).
 	s.dropped = s.sock.Broken()
-	// The connection never goes back to the pool, so a kill still in
-	// flight cannot reach another caller's statement: no need to wait.
-	s.stopCancel(false)
+	if s.dropped {
+		// The connection never goes back to the pool, so a kill still
+		// in flight cannot reach another caller's statement: no need
+		// to wait.
+		s.stopCancel(false)
+		s.sock.Disarm()
+		wire.DiscardConn(s.conn)
+		return nil
+	}
+	s.stopCancel(true)
 	s.sock.Disarm()
-	wire.DiscardConn(s.conn)
+	s.sock.Bound(cleanupTimeout)
+	if err := s.reset(); err != nil {
+		s.sock.SetTag((*myConnState)(nil))
+		wire.DiscardConn(s.conn)
+		if errors.Is(err, errNoReset) {
+			return nil
+		}
+		return fmt.Errorf("reset the session: %w", err)
+	}
+	s.sock.Reset()
 	return nil
+}
+
+// cleanupTimeout bounds the reset, which runs even when the caller's
+// context has ended.
+const cleanupTimeout = 5 * time.Second
+
+// errNoReset: the connection cannot be reset on its socket.
+var errNoReset = errors.New("no reset on this connection")
+
+// reset sends COM_RESET_CONNECTION and COM_QUERY "SET <connectSet>,
+// <guards>" in one write and reads their two answers, each an OK packet
+// (0x00) or an ERR packet (0xff).
+func (s *mysqlSession) reset() error {
+	s.backend.mu.Lock()
+	plain, set := s.backend.plain, s.backend.connectSet
+	s.backend.mu.Unlock()
+	c := s.sock.Conn()
+	if !plain || set == "" || c == nil {
+		return errNoReset
+	}
+	q := "SET " + set + ", " + s.guards
+	n := 1 + len(q)
+	if n >= 0xffffff {
+		return errNoReset
+	}
+	pkt := make([]byte, 0, 5+4+n)
+	pkt = append(pkt, 1, 0, 0, 0, 0x1f) // COM_RESET_CONNECTION
+	pkt = append(pkt, byte(n), byte(n>>8), byte(n>>16), 0, 0x03)
+	pkt = append(pkt, q...)
+	if _, err := c.Write(pkt); err != nil {
+		return err
+	}
+	var h [4]byte
+	for range 2 {
+		if _, err := io.ReadFull(c, h[:]); err != nil {
+			return err
+		}
+		body := make([]byte, int(h[0])|int(h[1])<<8|int(h[2])<<16)
+		if _, err := io.ReadFull(c, body); err != nil {
+			return err
+		}
+		switch {
+		case len(body) > 0 && body[0] == 0x00:
+		case len(body) >= 3 && body[0] == 0xff:
+			msg := body[3:]
+			if len(msg) >= 6 && msg[0] == '#' {
+				msg = msg[6:]
+			}
+			return fmt.Errorf("error %d: %s", int(body[1])|int(body[2])<<8, msg)
+		default:
+			return fmt.Errorf("unexpected answer to the reset (packet type 0x%02x)", firstByte(body))
+		}
+	}
+	return nil
+}
+
+func firstByte(b []byte) byte {
+	if len(b) == 0 {
+		return 0
+	}
+	return b[0]
 }
 
 func (*mysql) ClassifyError(err error) (dialect.DBError, bool) {

@@ -101,6 +101,7 @@ type wireConn struct {
 	broken atomic.Bool
 	once   sync.Once
 	key    atomic.Value // the driver.Conn it is registered under
+	tag    atomic.Value // what a backend remembers of the connection (Armed.Tag)
 }
 
 func (c *wireConn) Read(p []byte) (int, error) {
@@ -238,6 +239,34 @@ func (a *Armed) Reset() {
 	if a.w != nil {
 		_ = a.w.SetDeadline(time.Time{})
 	}
+}
+
+// Tag is what SetTag stored on the connection under a (nil for none, and
+// always for a connection not dialed by Open): a backend's record of the
+// session state it established, valid for as long as the socket lives.
+func (a *Armed) Tag() any {
+	if a.w == nil {
+		return nil
+	}
+	return a.w.tag.Load()
+}
+
+// SetTag stores v (never nil) on the connection; see Tag.
+func (a *Armed) SetTag(v any) {
+	if a.w != nil {
+		a.w.tag.Store(v)
+	}
+}
+
+// Conn is the connection's socket, below the driver (nil for a
+// connection not dialed by Open), for a backend that speaks to the server
+// directly between two of the driver's exchanges, when the driver is idle
+// and has nothing buffered. Under TLS it is the encrypted stream.
+func (a *Armed) Conn() net.Conn {
+	if a.w == nil {
+		return nil
+	}
+	return a.w
 }
 
 // Broken tells whether the socket failed or closed: the connection must
