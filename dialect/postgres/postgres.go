@@ -201,9 +201,7 @@ func unwrapPosition(err error, offset int) error {
 // policy refuses transaction control, the extended protocol runs one
 // statement, functions cannot), and the last SELECT proves it: its
 // transaction started with this message (now() = statement_timestamp()),
-// or Close discards the connection; so does a backend pid other than the
-// one the guards were set on (a transaction-mode pooler, which keeps no
-// session settings).
+// or Close discards the connection.
 //
 // DISCARD ALL does not reset the seed of random(): a setseed() — direct,
 // or inside a function or view the policy cannot see into — would make the
@@ -214,7 +212,7 @@ func pgCleanup(ms int64) string {
 	return "CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; " + pgGuards(ms) + "DEALLOCATE ALL; " +
 		"UNLISTEN *; DISCARD PLANS; DISCARD TEMP; DISCARD SEQUENCES; " +
 		"SELECT pg_catalog.pg_advisory_unlock_all(), pg_catalog.setseed(" + randomSeed() + "), " +
-		"pg_catalog.now() = pg_catalog.statement_timestamp(), pg_catalog.pg_backend_pid()"
+		"pg_catalog.now() = pg_catalog.statement_timestamp()"
 }
 
 // randomSeed is a setseed argument in [-1, 1) with 53 random bits.
@@ -245,22 +243,12 @@ func (s *pgSession) Close() error {
 	defer cancel()
 	var unlocked, seeded any
 	var fresh bool
-	var pid int64
-	err := s.conn.QueryRowContext(ctx, pgCleanup(s.ms)).Scan(&unlocked, &seeded, &fresh, &pid)
-	switch {
-	case err != nil:
-	case !fresh:
-		err = errors.New("the connection was left in a transaction block")
-	case pid != s.pid:
-		// The guards are session settings: a pooler that hands each
-		// transaction to another backend (PgBouncer's transaction or
-		// statement mode) does not keep them.
-		err = fmt.Errorf("the server backend changed under the connection (pid %d, then %d): "+
-			"a transaction-mode pooler does not keep the session's read-only settings; connect directly or through session pooling", s.pid, pid)
-	}
-	if err != nil {
+	if err := s.conn.QueryRowContext(ctx, pgCleanup(s.ms)).Scan(&unlocked, &seeded, &fresh); err != nil || !fresh {
 		s.sock.SetTag((*pgConnState)(nil))
 		wire.DiscardConn(s.conn)
+		if err == nil {
+			err = errors.New("the connection was left in a transaction block")
+		}
 		return fmt.Errorf("restore the session: %w", err)
 	}
 	s.sock.Reset()
