@@ -44,71 +44,33 @@ const (
 	pageSuffix = "\n) AS sqlmcp_page LIMIT $1"
 )
 
-// Begin readies a connection for one call. The session's guards are
-// session defaults of the connection rather than a transaction per call:
-// default_transaction_read_only (so the implicit transaction of every
-// statement is read-only), statement_timeout,
-// idle_in_transaction_session_timeout and standard_conforming_strings.
-// They are set once on a fresh connection, in one round trip that also
-// reads the backend's pid, and set again by every cleanup (Close) right
-// after its RESET ALL, in the same round trip; a connection whose setting
-// or cleanup failed is discarded. The wire socket remembers that the
-// guards are in place (pgConnState), so a call on a clean, configured
-// connection costs one round trip before its answer: the statement. A
-// pool not dialed through Open (no socket to remember it on) sets them on
-// every call.
-//
-// The text is ours (no user input), so lib/pq's simple protocol, which
-// would run several statements, is safe here.
+// Begin opens BEGIN READ ONLY with SET LOCAL statement_timeout in a single
+// round trip. The text is ours (no user input), so lib/pq's simple
+// protocol, which would run several statements, is safe here.
 func (postgres) Begin(ctx context.Context, conn *sql.Conn, opts dialect.SessionOptions) (dialect.Session, error) {
-	ms := timeoutMS(opts.Timeout)
+	ms := opts.Timeout.Milliseconds()
+	if opts.Timeout > 0 && ms == 0 {
+		ms = 1
+	}
+	// idle_in_transaction_session_timeout makes the server end a session
+	// whose client vanished mid-call instead of holding its snapshot.
+	// standard_conforming_strings is what the policy's lexer assumes
+	// ('\' is a backslash, not an escape); forcing it keeps the lexer and
+	// the server reading the same text the same way.
+	begin := fmt.Sprintf("BEGIN READ ONLY; SET LOCAL statement_timeout = %d; SET LOCAL idle_in_transaction_session_timeout = %d; "+
+		"SET LOCAL standard_conforming_strings = on; SELECT pg_catalog.pg_backend_pid()", ms, max(ms*2, 60_000))
 	// Every read and write of the session fails once the call's context
 	// ended and the server stayed silent for wire.AbortGrace: lib/pq itself
 	// would wait on a stalled server for as long as the stall lasts.
 	sock := wire.Arm(ctx, conn, wire.AbortGrace)
-	cs, _ := sock.Tag().(*pgConnState)
-	if cs == nil || cs.ms != ms {
-		var pid int64
-		if err := conn.QueryRowContext(ctx, pgGuards(ms)+"SELECT pg_catalog.pg_backend_pid()").Scan(&pid); err != nil {
-			sock.Disarm()
-			wire.DiscardConn(conn)
-			return nil, sqlkit.BeginError("set read-only session", err, pgLost)
-		}
-		cs = &pgConnState{pid: pid, ms: ms}
-		sock.SetTag(cs)
+	var pid int64
+	if err := conn.QueryRowContext(ctx, begin).Scan(&pid); err != nil {
+		sock.Disarm()
+		wire.DiscardConn(conn)
+		return nil, sqlkit.BeginError("begin read-only transaction", err, pgLost)
 	}
-	return &pgSession{conn: conn, opts: opts, sock: sock, pid: cs.pid, ms: ms,
-		stopCancel: wire.WatchCancel(ctx, opts.Control, "SELECT pg_catalog.pg_cancel_backend($1)", cs.pid)}, nil
-}
-
-// pgConnState is what a connection's socket remembers (wire.Armed.Tag):
-// its backend's pid, and that the session guards are set with this
-// statement timeout.
-type pgConnState struct {
-	pid int64
-	ms  int64
-}
-
-// timeoutMS is statement_timeout for d: 0 is none, and a positive d is at
-// least 1 ms.
-func timeoutMS(d time.Duration) int64 {
-	ms := d.Milliseconds()
-	if d > 0 && ms == 0 {
-		ms = 1
-	}
-	return ms
-}
-
-// pgGuards sets the session guards, session-wide: every statement of the
-// connection then runs in a read-only transaction under the timeout.
-// idle_in_transaction_session_timeout makes the server end a session
-// whose client vanished mid-transaction instead of holding its snapshot.
-// standard_conforming_strings is what the policy's lexer assumes ('\' is
-// a backslash, not an escape); forcing it keeps the lexer and the server
-// reading the same text the same way.
-func pgGuards(ms int64) string {
-	return fmt.Sprintf("SET SESSION default_transaction_read_only = on; SET SESSION statement_timeout = %d; "+
-		"SET SESSION idle_in_transaction_session_timeout = %d; SET SESSION standard_conforming_strings = on; ", ms, max(ms*2, 60_000))
+	return &pgSession{conn: conn, opts: opts, sock: sock, pid: pid,
+		stopCancel: wire.WatchCancel(ctx, opts.Control, "SELECT pg_catalog.pg_cancel_backend($1)", pid)}, nil
 }
 
 // pgLost tells whether err is PostgreSQL ending the session: class 08
@@ -134,7 +96,6 @@ type pgSession struct {
 	dropped    bool // Close found the connection broken
 	stopCancel func(wait bool)
 	stmt       *sql.Stmt
-	ms         int64 // the statement timeout the guards are set with
 }
 
 func (s *pgSession) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
@@ -187,32 +148,27 @@ func unwrapPosition(err error, offset int) error {
 	return err
 }
 
-// pgCleanup restores the connection in one round trip: what DISCARD ALL
-// does, statement by statement, because DISCARD ALL itself refuses to run
-// in the implicit transaction of a multi-statement simple query. The whole
-// message is that one implicit transaction, which commits at its end, so
-// the resets stick: open cursors, session authorization and role, session
-// settings (RESET ALL, then the session guards set again: pgGuards),
-// prepared statements (the session closed its own first, so no
+// pgCleanup ends the unit of work and restores the connection in one round
+// trip: ROLLBACK, then what DISCARD ALL does, statement by statement,
+// because DISCARD ALL itself refuses to run in the implicit transaction of
+// a multi-statement simple query. After the ROLLBACK the rest runs in one
+// implicit transaction that commits at the end of the message, so the
+// resets stick: open cursors, session authorization and role, session
+// settings, prepared statements (the session closed its own first, so no
 // database/sql statement loses its server side), LISTEN registrations,
 // session advisory locks, cached plans, temporary tables and sequence
-// state. The call's statement ran in its own implicit transaction, ended
-// when it answered: a statement cannot open a transaction block (the
-// policy refuses transaction control, the extended protocol runs one
-// statement, functions cannot), and the last SELECT proves it: its
-// transaction started with this message (now() = statement_timestamp()),
-// or Close discards the connection.
+// state. The ROLLBACK also drops the statistics snapshot of the
+// transaction and closes large-object descriptors.
 //
 // DISCARD ALL does not reset the seed of random(): a setseed() — direct,
 // or inside a function or view the policy cannot see into — would make the
 // next caller's random() predictable. The last statement reseeds it from
 // crypto/rand, so each call starts from a seed no earlier caller chose.
 // Our text, no user input: lib/pq's simple protocol is safe here.
-func pgCleanup(ms int64) string {
-	return "CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; " + pgGuards(ms) + "DEALLOCATE ALL; " +
-		"UNLISTEN *; DISCARD PLANS; DISCARD TEMP; DISCARD SEQUENCES; " +
-		"SELECT pg_catalog.pg_advisory_unlock_all(), pg_catalog.setseed(" + randomSeed() + "), " +
-		"pg_catalog.now() = pg_catalog.statement_timestamp()"
+func pgCleanup() string {
+	return "ROLLBACK; CLOSE ALL; SET SESSION AUTHORIZATION DEFAULT; RESET ALL; DEALLOCATE ALL; " +
+		"UNLISTEN *; SELECT pg_catalog.pg_advisory_unlock_all(); DISCARD PLANS; DISCARD TEMP; DISCARD SEQUENCES; " +
+		"SELECT pg_catalog.setseed(" + randomSeed() + ")"
 }
 
 // randomSeed is a setseed argument in [-1, 1) with 53 random bits.
@@ -223,7 +179,7 @@ func randomSeed() string {
 	return strconv.FormatFloat(f, 'g', -1, 64)
 }
 
-// Close restores the connection (pgCleanup). If that fails
+// Close rolls back and restores the connection (pgCleanup). If that fails
 // the connection is thrown away rather than reused.
 func (s *pgSession) Close() error {
 	// A broken connection is discarded: no cleanup to wait for, and no
@@ -233,7 +189,7 @@ func (s *pgSession) Close() error {
 	s.sock.Disarm()
 	if s.dropped {
 		wire.DiscardConn(s.conn)
-		return errors.New("restore the session: the connection broke")
+		return errors.New("end read-only transaction: the connection broke")
 	}
 	s.sock.Bound(cleanupTimeout)
 	if s.stmt != nil {
@@ -241,15 +197,9 @@ func (s *pgSession) Close() error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), cleanupTimeout)
 	defer cancel()
-	var unlocked, seeded any
-	var fresh bool
-	if err := s.conn.QueryRowContext(ctx, pgCleanup(s.ms)).Scan(&unlocked, &seeded, &fresh); err != nil || !fresh {
-		s.sock.SetTag((*pgConnState)(nil))
+	if _, err := s.conn.ExecContext(ctx, pgCleanup()); err != nil {
 		wire.DiscardConn(s.conn)
-		if err == nil {
-			err = errors.New("the connection was left in a transaction block")
-		}
-		return fmt.Errorf("restore the session: %w", err)
+		return fmt.Errorf("end read-only transaction: %w", err)
 	}
 	s.sock.Reset()
 	return nil
