@@ -63,12 +63,11 @@ func (d *mysql) detect(ctx context.Context, conn *sql.Conn) error {
 // Begin readies a connection for one call: read-only, the statement
 // timeout and sql_select_limit (so that the server stops sending after
 // MaxRows+1 rows, and go-sql-driver's Rows.Close has nothing large to
-// drain) are session variables, set in one SET statement. The statement
-// then runs in its own read-only transaction (autocommit under
-// tx_read_only / transaction_read_only). A connection the cleanup reset
-// and configured for the same timeout and limit (myConnState, remembered
-// on its socket) needs no SET: the call is then one round trip before its
-// answer. Otherwise the SET runs here, on a fresh connection or after a
+// drain) are session variables, set in one SET statement, and the
+// statement runs in a read-only transaction Begin starts. A connection the
+// cleanup reset and configured for the same timeout and limit
+// (myConnState, remembered on its socket) needs no SET: the call is then
+// START TRANSACTION READ ONLY and the statement before its answer. Otherwise the SET runs here, on a fresh connection or after a
 // change of limit; the session's earlier values never apply.
 func (d *mysql) Begin(ctx context.Context, conn *sql.Conn, opts dialect.SessionOptions) (dialect.Session, error) {
 	// go-sql-driver closes its socket when ctx ends, but the session's
@@ -96,6 +95,15 @@ func (d *mysql) Begin(ctx context.Context, conn *sql.Conn, opts dialect.SessionO
 			return fail("read connection id", err)
 		}
 		sock.SetTag(cs)
+	}
+	// The statement runs in a read-only transaction begun here, not only
+	// under the session's read-only default: a proxy that multiplexes
+	// sessions over server connections (ProxySQL) keeps a transaction on
+	// one server connection, where session variables set by an earlier
+	// exchange may not be. The cleanup's COM_RESET_CONNECTION rolls it
+	// back.
+	if _, err := conn.ExecContext(ctx, "START TRANSACTION READ ONLY"); err != nil {
+		return fail("begin read-only transaction", err)
 	}
 	sess := &mysqlSession{conn: conn, sock: sock, stopCancel: func(bool) {}, control: opts.Control, access: opts.Access,
 		id: cs.id, backend: d, guards: guards}
