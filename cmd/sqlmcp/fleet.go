@@ -430,14 +430,6 @@ func (f *fleet) reload(ctx context.Context, next config) error {
 	return nil
 }
 
-func listOf(entries []*fleetEntry) []tools.Database {
-	dbs := make([]tools.Database, len(entries))
-	for i, e := range entries {
-		dbs[i] = e.db
-	}
-	return dbs
-}
-
 // closeNew closes the pools of entries that old does not share.
 func closeNew(entries, old []*fleetEntry) {
 	var fresh []*fleetEntry
@@ -470,18 +462,6 @@ func (f *fleet) close() {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	closeEntries(f.entries)
-}
-
-// backends names the backends served, for the metrics' label.
-func (f *fleet) backends() string {
-	var names []string
-	for _, e := range f.entries {
-		if n := e.db.Backend.Name(); !slices.Contains(names, n) {
-			names = append(names, n)
-		}
-	}
-	slices.Sort(names)
-	return strings.Join(names, ",")
 }
 
 // dbStatus is one database in /readyz's answer.
