@@ -498,10 +498,40 @@ func (s *httpService) readyzFleet(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	body.Databases, body.Ready = s.opts.Fleet.status(r.Context(), readyTimeout)
+	body.Databases = s.readyzVisible(r, body.Databases)
 	if !body.Ready {
 		w.WriteHeader(http.StatusServiceUnavailable)
 	}
 	json.NewEncoder(w).Encode(body)
+}
+
+// readyzVisible is what /readyz may show of each database to the
+// request. Without token authentication, everything (whoever reaches the
+// port may use every database anyway). With it, a prober without a
+// token gets the status code and "ready" alone — the names, backends and
+// errors of the databases are for token holders — and a token the
+// databases it may use.
+func (s *httpService) readyzVisible(r *http.Request, all []dbStatus) []dbStatus {
+	tokens := s.tokens.Load()
+	if tokens == nil {
+		return all
+	}
+	out := []dbStatus{}
+	tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		return out
+	}
+	ti, err := tokens.verify(r.Context(), strings.TrimSpace(tok), r)
+	if err != nil {
+		return out
+	}
+	names, _ := tokens.databasesOf(ti.UserID)
+	for _, d := range all {
+		if names == nil || slices.Contains(names, d.Name) {
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 // shutdown lets in-flight tool calls finish and their answers go out

@@ -1,0 +1,260 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/modelcontextprotocol/go-sdk/mcp"
+)
+
+// hiddenMarkers are what a token allowed only "music" must never read:
+// the other database's name, description and backend-specific details.
+var hiddenMarkers = []string{"secretdb", "HIDDEN-DESCRIPTION"}
+
+// leaks fails the test if text shows any of the hidden markers.
+func leaks(t *testing.T, what, text string) {
+	t.Helper()
+	for _, m := range hiddenMarkers {
+		if strings.Contains(text, m) {
+			t.Errorf("%s shows %q to a token not allowed it:\n%.600s", what, m, text)
+		}
+	}
+}
+
+func asJSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// isolationConfig writes a config with two databases, "music" (SQLite)
+// and "secretdb" (PostgreSQL, described), and a [[token]] alice allowed
+// only music; extra is appended.
+func isolationConfig(t *testing.T, aliceDBs, extra string) string {
+	t.Helper()
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "sqlmcp.toml")
+	text := `[[database]]
+name = "music"
+dsn = "sqlite://` + chinookCopy(t) + `"
+
+[[database]]
+name = "secretdb"
+dsn = "` + pgDSN + `"
+description = "HIDDEN-DESCRIPTION payroll"
+
+[[token]]
+name = "alice"
+sha256 = "` + sha256Hex(tokenA) + `"
+databases = ` + aliceDBs + "\n" + extra
+	if err := os.WriteFile(cfg, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// TestTokenIsolationEverySurface: a [[token]] allowed only music learns
+// nothing of secretdb — not its name, description or tables — through
+// any MCP method: initialize's instructions, tools/list, a call naming
+// it (the error lists only music), search, resources/list,
+// resources/read of its URI, resources/templates/list, completions (of
+// the database, and of schema and table with secretdb as context),
+// prompts/get naming it; stateful and stateless alike.
+func TestTokenIsolationEverySurface(t *testing.T) {
+	for _, stateless := range []bool{false, true} {
+		name := "stateful"
+		var args []string
+		if stateless {
+			name = "stateless"
+			args = append(args, "--stateless")
+		}
+		t.Run(name, func(t *testing.T) {
+			s := startFleet(t, isolationConfig(t, `["music"]`, ""), args...)
+			cs, err := connectHTTP(t, s.base+"/mcp", tokenA)
+			if err != nil {
+				t.Fatal(err)
+			}
+			probeIsolation(t, cs)
+		})
+	}
+}
+
+func probeIsolation(t *testing.T, cs *mcp.ClientSession) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	leaks(t, "initialize", asJSON(cs.InitializeResult()))
+	tl, err := cs.ListTools(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaks(t, "tools/list", asJSON(tl))
+	for _, tool := range []string{"query", "list_tables", "describe_table", "search"} {
+		text, isErr := callText(t, cs, tool, map[string]any{"database": "secretdb", "sql": "SELECT 1 AS one", "pattern": "a", "tables": []string{"x"}})
+		if !isErr {
+			t.Errorf("%s naming secretdb answered: %.300s", tool, text)
+		}
+		if !strings.Contains(text, "music") {
+			t.Errorf("%s naming secretdb: %q does not list the allowed music", tool, text)
+		}
+		leaks(t, tool+" error", strings.ReplaceAll(text, `"secretdb"`, "")) // the name asked may be echoed
+		text, _ = callText(t, cs, tool, map[string]any{"database": "nope", "sql": "SELECT 1", "pattern": "a", "tables": []string{"x"}})
+		leaks(t, tool+" wrong-name error", text)
+	}
+	if text, isErr := callText(t, cs, "search", map[string]any{"pattern": "a"}); isErr || !strings.Contains(text, "artist") {
+		t.Errorf("search without database: error=%v %.300s", isErr, text)
+	} else {
+		leaks(t, "search", text)
+	}
+	rl, err := cs.ListResources(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rl.Resources) == 0 {
+		t.Error("resources/list is empty; want music's tables")
+	}
+	leaks(t, "resources/list", asJSON(rl))
+	rt, err := cs.ListResourceTemplates(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaks(t, "resources/templates/list", asJSON(rt))
+	for _, uri := range []string{"sqlmcp://secretdb/pg_catalog/pg_class", "sqlmcp://secretdb/public/nope", "sqlmcp://nope/public/x"} {
+		res, err := cs.ReadResource(ctx, &mcp.ReadResourceParams{URI: uri})
+		if err == nil {
+			t.Errorf("resources/read %s answered: %.300s", uri, asJSON(res))
+			continue
+		}
+		leaks(t, "resources/read error", strings.ReplaceAll(err.Error(), uri, ""))
+	}
+	complete := func(ref *mcp.CompleteReference, arg, value string, given map[string]string) string {
+		p := &mcp.CompleteParams{Ref: ref, Argument: mcp.CompleteParamsArgument{Name: arg, Value: value}}
+		if given != nil {
+			p.Context = &mcp.CompleteContext{Arguments: given}
+		}
+		res, err := cs.Complete(ctx, p)
+		if err != nil {
+			return err.Error()
+		}
+		return asJSON(res)
+	}
+	tmpl := &mcp.CompleteReference{Type: "ref/resource", URI: "sqlmcp://{database}/{schema}/{table}"}
+	prompt := &mcp.CompleteReference{Type: "ref/prompt", Name: "explore"}
+	for _, ref := range []*mcp.CompleteReference{tmpl, prompt} {
+		if got := complete(ref, "database", "", nil); !strings.Contains(got, "music") {
+			t.Errorf("completion of database: %s; want music", got)
+		} else {
+			leaks(t, "completion of database", got)
+		}
+		leaks(t, "completion of database s", complete(ref, "database", "s", nil))
+		for _, arg := range []string{"schema", "table"} {
+			got := complete(ref, arg, "", map[string]string{"database": "secretdb"})
+			leaks(t, "completion of "+arg+" in secretdb", strings.ReplaceAll(got, `"secretdb"`, ""))
+			if strings.Contains(got, "pg_catalog") || strings.Contains(got, "public") || strings.Contains(got, "information_schema") {
+				t.Errorf("completion of %s in secretdb shows its catalog: %s", arg, got)
+			}
+		}
+	}
+	for _, name := range []string{"explore", "ask"} {
+		res, err := cs.GetPrompt(ctx, &mcp.GetPromptParams{Name: name, Arguments: map[string]string{"database": "secretdb", "question": "how many?"}})
+		if err == nil {
+			t.Errorf("prompts/get %s naming secretdb answered: %.300s", name, asJSON(res))
+			continue
+		}
+		if !strings.Contains(err.Error(), "music") {
+			t.Errorf("prompts/get %s naming secretdb: %v; want the allowed music listed", name, err)
+		}
+		leaks(t, "prompts/get error", strings.ReplaceAll(err.Error(), `"secretdb"`, ""))
+	}
+	pl, err := cs.ListPrompts(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaks(t, "prompts/list", asJSON(pl))
+}
+
+// TestTokenIsolationAfterReload: a reload that takes secretdb from
+// alice's token ends her open session's access to it on every surface,
+// not only the tools: a new session, and the old one if it lives on,
+// see nothing of it.
+func TestTokenIsolationAfterReload(t *testing.T) {
+	cfg := isolationConfig(t, `["music", "secretdb"]`, "")
+	s := startFleet(t, cfg)
+	cs, err := connectHTTP(t, s.base+"/mcp", tokenA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if text, isErr := callText(t, cs, "query", map[string]any{"database": "secretdb", "sql": "SELECT 1 AS one"}); isErr {
+		t.Fatalf("before the reload: %s", text)
+	}
+	text, _ := os.ReadFile(cfg)
+	if err := os.WriteFile(cfg, []byte(strings.Replace(string(text), `["music", "secretdb"]`, `["music"]`, 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s.cmd.Process.Signal(syscall.SIGHUP)
+	waitLog(t, s.stdioServer, "configuration reloaded")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	// The old session: closed by the server, or else blind to secretdb.
+	if res, err := cs.ReadResource(ctx, &mcp.ReadResourceParams{URI: "sqlmcp://secretdb/pg_catalog/pg_class"}); err == nil {
+		t.Errorf("the old session still reads secretdb's resources: %.200s", asJSON(res))
+	}
+	if res, err := cs.ListResources(ctx, nil); err == nil {
+		leaks(t, "old session resources/list", asJSON(res))
+	}
+	cs2, err := connectHTTP(t, s.base+"/mcp", tokenA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	probeIsolation(t, cs2)
+}
+
+// TestReadyzDoesNotNameDatabasesToStrangers: with tokens configured,
+// /readyz without a token answers the status code and ready alone (a
+// prober needs no more); with a token, the databases that token may
+// use, each with its state.
+func TestReadyzDoesNotNameDatabasesToStrangers(t *testing.T) {
+	s := startFleet(t, isolationConfig(t, `["music"]`, `
+[[token]]
+name = "ops"
+sha256 = "`+sha256Hex(tokenB)+`"
+databases = ["music", "secretdb"]
+`))
+	code, body := get(t, s.base+"/readyz")
+	if code != http.StatusOK || !strings.Contains(body, `"ready":true`) {
+		t.Errorf("/readyz without a token = %d %s; want 200 ready", code, body)
+	}
+	leaks(t, "/readyz without a token", body)
+	if strings.Contains(body, "music") || strings.Contains(body, "postgres") {
+		t.Errorf("/readyz without a token names the databases: %s", body)
+	}
+	withToken := func(tok string) (int, string) {
+		req, _ := http.NewRequest(http.MethodGet, s.base+"/readyz", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	code, body = withToken(tokenA)
+	if code != http.StatusOK || !strings.Contains(body, `"music"`) {
+		t.Errorf("/readyz with alice's token = %d %s; want music listed", code, body)
+	}
+	leaks(t, "/readyz with alice's token", body)
+	if code, body = withToken(tokenB); code != http.StatusOK || !strings.Contains(body, `"secretdb"`) || !strings.Contains(body, `"music"`) {
+		t.Errorf("/readyz with ops' token = %d %s; want both databases", code, body)
+	}
+	if code, body = withToken(tokenA + "x"); strings.Contains(body, "music") {
+		t.Errorf("/readyz with a wrong token = %d %s; want no names", code, body)
+	}
+}
