@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/modelcontextprotocol/go-sdk/auth"
@@ -36,7 +37,7 @@ type tokenSet struct {
 // use every database, and the config file's [[token]]s, each only its
 // databases. It returns nil when no token is configured.
 func loadTokens(cfg *config) (*tokenSet, error) {
-	var tokens []string
+	var tokens, sources []string
 	if cfg.AuthTokenFile != "" {
 		data, err := os.ReadFile(cfg.AuthTokenFile)
 		if err != nil {
@@ -52,6 +53,7 @@ func loadTokens(cfg *config) (*tokenSet, error) {
 				return nil, usagef("--auth-token-file %s line %d: a token must be at least %d characters (generate one with: openssl rand -hex 32)", cfg.AuthTokenFile, n, minTokenLen)
 			}
 			tokens = append(tokens, line)
+			sources = append(sources, fmt.Sprintf("--auth-token-file %s line %d", cfg.AuthTokenFile, n))
 		}
 		if err := sc.Err(); err != nil {
 			return nil, usagef("cannot read --auth-token-file: %v", err)
@@ -65,6 +67,7 @@ func loadTokens(cfg *config) (*tokenSet, error) {
 			return nil, usagef("SQLMCP_AUTH_TOKEN must be at least %d characters (generate one with: openssl rand -hex 32)", minTokenLen)
 		}
 		tokens = append(tokens, tok)
+		sources = append(sources, "SQLMCP_AUTH_TOKEN")
 	}
 	if len(tokens) == 0 && len(cfg.Tokens) == 0 {
 		return nil, nil
@@ -77,6 +80,12 @@ func loadTokens(cfg *config) (*tokenSet, error) {
 		s.databases = append(s.databases, nil)
 	}
 	for _, tc := range cfg.Tokens {
+		// One token, one set of databases: a token of
+		// --auth-token-file (every database) that is also a
+		// [[token]] (some) would get whichever matched last.
+		if i := slices.Index(s.digests, tc.Digest); i >= 0 {
+			return nil, usagef("[[token]] %q is the same token as %s, which may use every database: remove it from one of them", tc.Name, sources[i])
+		}
 		s.digests = append(s.digests, tc.Digest)
 		s.names = append(s.names, tc.Name)
 		s.databases = append(s.databases, tc.Databases)

@@ -320,6 +320,9 @@ func loadConfigFile(path string, getenv func(string) string) (*configFile, error
 				return nil, usagef("%s: not the 64 hex digits of a SHA-256 (make one with: printf %%s \"$TOKEN\" | sha256sum)", key("sha256"))
 			}
 			copy(tc.Digest[:], b)
+			if tc.Digest == sha256.Sum256(nil) {
+				return nil, usagef("%s: this is the SHA-256 of the empty string, which would accept an empty bearer token; hash the token itself", key("sha256"))
+			}
 		case ft.File != "":
 			raw, err := os.ReadFile(rel(ft.File))
 			if err != nil {

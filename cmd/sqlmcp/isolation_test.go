@@ -258,3 +258,103 @@ databases = ["music", "secretdb"]
 		t.Errorf("/readyz with a wrong token = %d %s; want no names", code, body)
 	}
 }
+
+// TestTokenInTwoPlacesIsRefused: one token both in --auth-token-file
+// (every database) and in a [[token]] (some) is ambiguous — which
+// databases does it get? — so start-up refuses it, naming both places;
+// so does a reload that makes it so.
+func TestTokenInTwoPlacesIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	tokFile := filepath.Join(dir, "tokens")
+	if err := os.WriteFile(tokFile, []byte(tokenB+"\n"+tokenA+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := isolationConfig(t, `["music"]`, "")
+	code, _, stderr := runCmd(t, []string{"--config", cfg, "--transport", "http", "--listen", "127.0.0.1:0", "--auth-token-file", tokFile}, nil, nil)
+	if code != 2 || !strings.Contains(stderr, "alice") || !strings.Contains(stderr, "--auth-token-file") {
+		t.Errorf("a token in both --auth-token-file and [[token]] alice: exit %d, %q; want 2 naming both", code, stderr)
+	}
+	code, _, stderr = runCmd(t, []string{"--config", cfg, "--transport", "http", "--listen", "127.0.0.1:0"}, map[string]string{"SQLMCP_AUTH_TOKEN": tokenA}, nil)
+	if code != 2 || !strings.Contains(stderr, "alice") || !strings.Contains(stderr, "SQLMCP_AUTH_TOKEN") {
+		t.Errorf("a token in both SQLMCP_AUTH_TOKEN and [[token]] alice: exit %d, %q; want 2 naming both", code, stderr)
+	}
+	// Reload: the file gains alice's token; refused, the previous tokens stay.
+	if err := os.WriteFile(tokFile, []byte(tokenB+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startFleet(t, cfg, "--auth-token-file", tokFile)
+	if err := os.WriteFile(tokFile, []byte(tokenB+"\n"+tokenA+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s.cmd.Process.Signal(syscall.SIGHUP)
+	waitLog(t, s.stdioServer, "is the same token as --auth-token-file")
+	cs, err := connectHTTP(t, s.base+"/mcp", tokenA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := databaseEnum(t, cs, "query"); len(got) != 1 || got[0] != "music" {
+		t.Errorf("alice's enum after the refused reload = %v, want [music]", got)
+	}
+}
+
+// TestEmptyTokenDigestIsRefused: a [[token]] whose sha256 is that of the
+// empty string would let in "Authorization: Bearer " — refused.
+func TestEmptyTokenDigestIsRefused(t *testing.T) {
+	cfg := writeConfig(t, `[[database]]
+name = "music"
+dsn = "sqlite:///nonexistent.db"
+
+[[token]]
+name = "empty"
+sha256 = "`+sha256Hex("")+`"
+databases = ["music"]
+`)
+	code, _, stderr := runCmd(t, []string{"--config", cfg, "--transport", "http", "--listen", "127.0.0.1:0"}, nil, nil)
+	if code != 2 || !strings.Contains(stderr, "token[0].sha256") || !strings.Contains(stderr, "empty") {
+		t.Errorf("sha256 of the empty string: exit %d, %q; want 2 naming the key", code, stderr)
+	}
+}
+
+// TestReloadReplacesATokenFile: a [[token]]'s file rewritten with a new
+// token and reloaded: the old token is refused (its open session with
+// it), the new one accepted with the same databases.
+func TestReloadReplacesATokenFile(t *testing.T) {
+	dir := t.TempDir()
+	tokFile := filepath.Join(dir, "bob.token")
+	if err := os.WriteFile(tokFile, []byte(tokenB+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := isolationConfig(t, `["music"]`, `
+[[token]]
+name = "bob"
+file = "`+tokFile+`"
+databases = ["music"]
+`)
+	s := startFleet(t, cfg)
+	old, err := connectHTTP(t, s.base+"/mcp", tokenB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if text, isErr := callText(t, old, "query", map[string]any{"database": "music", "sql": "SELECT 1 AS one"}); isErr {
+		t.Fatalf("before the reload: %s", text)
+	}
+	const rotated = "c-rotated-token-0123456789abcdef"
+	if err := os.WriteFile(tokFile, []byte(rotated+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s.cmd.Process.Signal(syscall.SIGHUP)
+	waitLog(t, s.stdioServer, "configuration reloaded")
+	if text, isErr := callText(t, old, "query", map[string]any{"database": "music", "sql": "SELECT 1 AS one"}); !isErr {
+		t.Errorf("the rotated-out token's session still queries: %s", text)
+	}
+	if _, err := connectHTTP(t, s.base+"/mcp", tokenB); err == nil {
+		t.Error("the rotated-out token opens a session")
+	}
+	cs, err := connectHTTP(t, s.base+"/mcp", rotated)
+	if err != nil {
+		t.Fatalf("the new token: %v", err)
+	}
+	if text, isErr := callText(t, cs, "query", map[string]any{"database": "music", "sql": "SELECT 1 AS one"}); isErr {
+		t.Errorf("the new token: %s", text)
+	}
+}
