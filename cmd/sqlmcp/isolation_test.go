@@ -358,3 +358,114 @@ databases = ["music"]
 		t.Errorf("the new token: %s", text)
 	}
 }
+
+// TestPasswordsNeverShown: databases that are down or refuse their
+// password — a MariaDB wrong password (the server's auth failure), an
+// unreachable PostgreSQL with a percent-encoded password, one from
+// ${VAR} — never show the password: not in the log, /readyz (with a
+// token that sees everything), a tool's error, resources/read or a
+// completion.
+func TestPasswordsNeverShown(t *testing.T) {
+	dir := t.TempDir()
+	tokFile := filepath.Join(dir, "tokens")
+	if err := os.WriteFile(tokFile, []byte(tokenB+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := writeConfig(t, `[[database]]
+name = "music"
+dsn = "sqlite://`+chinookCopy(t)+`"
+
+[[database]]
+name = "maria"
+dsn = "mysql://root:WRONG%21PWmaria@127.0.0.1:3306/test"
+required = false
+
+[[database]]
+name = "pgdown"
+dsn = "postgres://u:PCT%40PWpgdown@127.0.0.1:1/x?sslmode=disable"
+required = false
+
+[[database]]
+name = "fromenv"
+dsn = "postgres://nosuchrole_iso:${ISO_TEST_PW}@127.0.0.1:5432/test?sslmode=disable"
+required = false
+`)
+	t.Setenv("ISO_TEST_PW", "ENVPWfromenv")
+	secrets := []string{"PWmaria", "PWpgdown", "ENVPWfromenv"}
+	check := func(what, text string) {
+		t.Helper()
+		for _, s := range secrets {
+			if strings.Contains(text, s) {
+				t.Errorf("%s shows a password (%s):\n%.800s", what, s, text)
+			}
+		}
+	}
+	s := startFleet(t, cfg, "--auth-token-file", tokFile)
+	req, _ := http.NewRequest(http.MethodGet, s.base+"/readyz", nil)
+	req.Header.Set("Authorization", "Bearer "+tokenB)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), `"maria"`) || !strings.Contains(string(body), "authentication failed") {
+		t.Errorf("/readyz = %s; want maria listed as an authentication failure", body)
+	}
+	check("/readyz", string(body))
+	cs, err := connectHTTP(t, s.base+"/mcp", tokenB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, db := range []string{"maria", "pgdown", "fromenv"} {
+		text, isErr := callText(t, cs, "list_tables", map[string]any{"database": db})
+		if !isErr {
+			t.Errorf("list_tables on %s answered: %s", db, text)
+		}
+		check("list_tables "+db, text)
+		if _, err := cs.ReadResource(ctx, &mcp.ReadResourceParams{URI: "sqlmcp://" + db + "/public/x"}); err != nil {
+			check("resources/read "+db, err.Error())
+		}
+		res, err := cs.Complete(ctx, &mcp.CompleteParams{Ref: &mcp.CompleteReference{Type: "ref/resource", URI: "sqlmcp://{database}/{schema}/{table}"},
+			Argument: mcp.CompleteParamsArgument{Name: "table"}, Context: &mcp.CompleteContext{Arguments: map[string]string{"database": db}}})
+		if err != nil {
+			check("completion "+db, err.Error())
+		} else {
+			check("completion "+db, asJSON(res))
+		}
+	}
+	tl, err := cs.ListTools(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("tools/list", asJSON(tl))
+	check("the log", s.stderr.String())
+}
+
+// TestConfigErrorsOnTheDSNLineHideThePassword: a config file or --dsn
+// flag that is wrong on the line holding the password says what is
+// wrong without the password.
+func TestConfigErrorsOnTheDSNLineHideThePassword(t *testing.T) {
+	for _, tc := range []struct{ name, file string }{
+		{"junk after the string", `dsn = "postgres://u:PWjunk@127.0.0.1:1/x" junk`},
+		{"bad escape", `dsn = "postgres://u:PW\qescape@127.0.0.1:1/x"`},
+		{"malformed URL", `dsn = "postgres://u:PW/malformed@127.0.0.1:1/x"`},
+		{"bad scheme", `dsn = "postgrs://u:PWscheme@127.0.0.1:1/x"`},
+		{"bad mysql param", `dsn = "mysql://u:PWparam@127.0.0.1:1/x?tls=bogus&readTimeout=zz"`},
+		{"newline", "dsn = \"postgres://u:PWnewline@127.0.0.1:1/x\n\""},
+	} {
+		cfg := writeConfig(t, "[[database]]\nname = \"a\"\n"+tc.file+"\n")
+		code, stdout, stderr := runCmd(t, []string{"--config", cfg}, nil, nil)
+		if strings.Contains(stderr+stdout, "PW") {
+			t.Errorf("%s: exit %d, the error shows the password: %s", tc.name, code, stderr)
+		}
+	}
+	for _, flag := range []string{"Bad Name=postgres://u:PWflag1@h/x", "a=postgrs://u:PWflag2@h/x", "a=postgres://u:PW/flag3@h/x"} {
+		code, stdout, stderr := runCmd(t, []string{"--dsn", flag, "--dsn", "b=sqlite:///nonexistent.db"}, nil, nil)
+		if strings.Contains(stderr+stdout, "PW") {
+			t.Errorf("--dsn %s: exit %d, the error shows the password: %s", flag, code, stderr)
+		}
+	}
+}
