@@ -364,6 +364,12 @@ func (s *httpService) serverFor(r *http.Request) *mcp.Server {
 	if ti == nil || s.opts.Fleet == nil {
 		return s.mcp
 	}
+	// The tokens are read under s.mu, as setTokens swaps them: else a
+	// session opened during a reload could cache a server made from the
+	// previous databases of the token after setTokens had cleared it,
+	// and keep them until the next reload.
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	names, ok := s.tokens.Load().databasesOf(ti.UserID)
 	if ok && names == nil {
 		return s.mcp
@@ -371,8 +377,6 @@ func (s *httpService) serverFor(r *http.Request) *mcp.Server {
 	if !ok {
 		names = []string{} // a token removed since it was verified: nothing
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	if srv, ok := s.servers[ti.UserID]; ok {
 		return srv
 	}
@@ -389,9 +393,9 @@ func (s *httpService) serverFor(r *http.Request) *mcp.Server {
 // token removed is refused on its session's next request anyway: every
 // request is authenticated.)
 func (s *httpService) setTokens(next *tokenSet) {
-	prev := s.tokens.Swap(next)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	prev := s.tokens.Swap(next)
 	for name, srv := range s.servers {
 		was, _ := prev.databasesOf(name)
 		now, ok := next.databasesOf(name)

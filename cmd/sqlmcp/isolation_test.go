@@ -469,3 +469,32 @@ func TestConfigErrorsOnTheDSNLineHideThePassword(t *testing.T) {
 		}
 	}
 }
+
+// TestSessionIsBoundToItsToken: a session opened with a token that may
+// use every database cannot be driven with a restricted token that
+// learned its id: the request is refused, and answers nothing of
+// secretdb.
+func TestSessionIsBoundToItsToken(t *testing.T) {
+	dir := t.TempDir()
+	tokFile := filepath.Join(dir, "tokens")
+	if err := os.WriteFile(tokFile, []byte(tokenB+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s := startFleet(t, isolationConfig(t, `["music"]`, ""), "--auth-token-file", tokFile)
+	resp, _ := post(t, s.base+"/mcp", map[string]string{"Authorization": "Bearer " + tokenB}, initialize)
+	id := resp.Header.Get("Mcp-Session-Id")
+	if id == "" {
+		t.Fatalf("no session id: %d", resp.StatusCode)
+	}
+	post(t, s.base+"/mcp", map[string]string{"Authorization": "Bearer " + tokenB, "Mcp-Session-Id": id, "Mcp-Protocol-Version": "2025-06-18"},
+		`{"jsonrpc":"2.0","method":"notifications/initialized"}`)
+	call := `{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"query","arguments":{"database":"secretdb","sql":"SELECT 4242 AS n"}}}`
+	resp, body := post(t, s.base+"/mcp", map[string]string{"Authorization": "Bearer " + tokenA, "Mcp-Session-Id": id, "Mcp-Protocol-Version": "2025-06-18"}, call)
+	if resp.StatusCode == http.StatusOK || strings.Contains(body, "4242") {
+		t.Errorf("alice drove the session of the all-databases token: %d %s", resp.StatusCode, body)
+	}
+	resp, body = post(t, s.base+"/mcp", map[string]string{"Authorization": "Bearer " + tokenB, "Mcp-Session-Id": id, "Mcp-Protocol-Version": "2025-06-18"}, call)
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "4242") {
+		t.Errorf("the session's own token: %d %s", resp.StatusCode, body)
+	}
+}
