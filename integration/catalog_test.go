@@ -37,7 +37,7 @@ type catalogFacts struct {
 	// estimates are the plausible ranges of the rows of tables whose
 	// estimate is a sample: checked, then compared as listed in tables.
 	estimates     map[string][2]int64
-	parent, child tools.DescribeTableOutput
+	parent, child tools.TableDescription
 	// resolve are names a model writes ("{{schema}}", "{{SCHEMA}}": the
 	// scratch schema's name, upper-cased) and what they describe.
 	resolve []resolveCase
@@ -159,7 +159,7 @@ func catalogMatchesTheFixture(t *testing.T, b *backend) {
 		}
 	}
 
-	for _, w := range []tools.DescribeTableOutput{c.parent, c.child} {
+	for _, w := range []tools.TableDescription{c.parent, c.child} {
 		w.Schema = schema
 		w.ForeignKeys = append([]tools.ForeignKey(nil), w.ForeignKeys...)
 		for i := range w.ForeignKeys {
@@ -173,7 +173,7 @@ func catalogMatchesTheFixture(t *testing.T, b *backend) {
 			name = schema + "." + name
 		}
 		got := decode[tools.DescribeTableOutput](t, s.call("describe_table", map[string]any{"table_name": name}))
-		if diff := cmp.Diff(w, got, eq); diff != "" {
+		if diff := cmp.Diff(tools.DescribeTableOutput{TableDescription: w}, got, eq); diff != "" {
 			t.Errorf("describe_table(%s) mismatch (-want +got):\n%s", name, diff)
 		}
 	}

@@ -313,7 +313,7 @@ var mysqlCatalog = catalogFacts{
 	},
 	// InnoDB's estimate of big is a sample: labelled and plausible.
 	estimates: map[string][2]int64{"big": {10_000, 40_000}},
-	parent: tools.DescribeTableOutput{
+	parent: tools.TableDescription{
 		Name: "parent", Kind: "table", Comment: "Things that have children",
 		Columns: []tools.ColumnInfo{
 			{Name: "region", Type: "varchar(8)", PrimaryKeyPosition: 1},
@@ -330,7 +330,7 @@ var mysqlCatalog = catalogFacts{
 			{Name: "parent_code_key", Columns: []string{"code"}, Unique: true, Method: "btree"},
 		},
 	},
-	child: tools.DescribeTableOutput{
+	child: tools.TableDescription{
 		Name: "child", Kind: "table",
 		Columns: []tools.ColumnInfo{
 			{Name: "child_id", Type: "bigint(20)", PrimaryKeyPosition: 1},

@@ -310,7 +310,7 @@ REFRESH MATERIALIZED VIEW parent_counts;
 		listed("unanalyzed", "table", nil, false, ""),
 		listed("Ünïcode Täble", "table", ptr[int64](0), true, ""),
 	},
-	parent: tools.DescribeTableOutput{
+	parent: tools.TableDescription{
 		Name: "parent", Kind: "table", Comment: "Things that have children",
 		Columns: []tools.ColumnInfo{
 			{Name: "region", Type: "text", PrimaryKeyPosition: 1},
@@ -327,7 +327,7 @@ REFRESH MATERIALIZED VIEW parent_counts;
 			{Name: "parent_pkey", Columns: []string{"region", "id"}, Unique: true, Primary: true, Method: "btree"},
 		},
 	},
-	child: tools.DescribeTableOutput{
+	child: tools.TableDescription{
 		Name: "child", Kind: "table",
 		Columns: []tools.ColumnInfo{
 			{Name: "child_id", Type: "bigint", PrimaryKeyPosition: 1},

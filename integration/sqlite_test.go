@@ -163,7 +163,7 @@ INSERT INTO docs VALUES ('hello');
 		listed("parent_names", "view", nil, false, ""),
 		listed("Ünïcode Täble", "table", ptr[int64](0), true, ""),
 	},
-	parent: tools.DescribeTableOutput{
+	parent: tools.TableDescription{
 		Name: "parent", Kind: "table",
 		Columns: []tools.ColumnInfo{
 			{Name: "region", Type: "TEXT", PrimaryKeyPosition: 1},
@@ -180,7 +180,7 @@ INSERT INTO docs VALUES ('hello');
 			{Name: "sqlite_autoindex_parent_2", Columns: []string{"region", "id"}, Unique: true, Primary: true, Method: "btree"},
 		},
 	},
-	child: tools.DescribeTableOutput{
+	child: tools.TableDescription{
 		Name: "child", Kind: "table",
 		Columns: []tools.ColumnInfo{
 			// INTEGER PRIMARY KEY is the rowid: never NULL.

@@ -158,25 +158,16 @@ type DescribeTableInput struct {
 // MaxDescribe is how many tables one describe_table call describes.
 const MaxDescribe = 10
 
-// DescribeTableOutput is describe_table's structured result.
+// DescribeTableOutput is describe_table's structured result: the (first)
+// table's description, and each table's when several were asked for.
 type DescribeTableOutput struct {
-	Schema      string       `json:"schema"`
-	Name        string       `json:"name"`
-	Kind        string       `json:"kind"`
-	Comment     string       `json:"comment,omitempty"`
-	Columns     []ColumnInfo `json:"columns"`
-	PrimaryKey  []string     `json:"primary_key"`
-	Uniques     []UniqueInfo `json:"unique_constraints"`
-	ForeignKeys []ForeignKey `json:"foreign_keys"`
-	Checks      []CheckInfo  `json:"check_constraints"`
-	Indexes     []IndexInfo  `json:"indexes"`
+	TableDescription
 	// Tables, when several were asked for, describes each of them in
 	// order; the fields above are then the first one's.
 	Tables []TableDescription `json:"tables,omitempty"`
 }
 
-// TableDescription is one table of a describe_table call that asked for
-// several: DescribeTableOutput's fields.
+// TableDescription is one table's description.
 type TableDescription struct {
 	Schema      string       `json:"schema"`
 	Name        string       `json:"name"`
@@ -291,7 +282,7 @@ func (t *Tools) describeTable(ctx context.Context, db *database, raw json.RawMes
 			out = o
 		}
 		if len(names) > 1 {
-			out.Tables = append(out.Tables, o.description())
+			out.Tables = append(out.Tables, o.TableDescription)
 			if i > 0 {
 				text.WriteByte('\n')
 			}
@@ -300,12 +291,6 @@ func (t *Tools) describeTable(ctx context.Context, db *database, raw json.RawMes
 		text.WriteString(renderDescribe(o))
 	}
 	return result{structured: out, text: text.String()}, nil
-}
-
-// description is o without Tables.
-func (o DescribeTableOutput) description() TableDescription {
-	return TableDescription{Schema: o.Schema, Name: o.Name, Kind: o.Kind, Comment: o.Comment, Columns: o.Columns,
-		PrimaryKey: o.PrimaryKey, Uniques: o.Uniques, ForeignKeys: o.ForeignKeys, Checks: o.Checks, Indexes: o.Indexes}
 }
 
 // describe describes one table as the model named it, with what the
@@ -640,7 +625,7 @@ func levenshtein(a, b string) int {
 }
 
 func describeOutput(info *dialect.TableInfo) DescribeTableOutput {
-	out := DescribeTableOutput{
+	out := DescribeTableOutput{TableDescription: TableDescription{
 		Schema: info.Schema, Name: info.Name, Kind: info.Kind, Comment: info.Comment,
 		Columns:     make([]ColumnInfo, len(info.Columns)),
 		PrimaryKey:  nonNil(info.PrimaryKey),
@@ -648,7 +633,7 @@ func describeOutput(info *dialect.TableInfo) DescribeTableOutput {
 		ForeignKeys: []ForeignKey{},
 		Checks:      []CheckInfo{},
 		Indexes:     []IndexInfo{},
-	}
+	}}
 	for i, c := range info.Columns {
 		out.Columns[i] = ColumnInfo{Name: c.Name, Type: c.Type, Nullable: c.Nullable, Default: c.Default,
 			PrimaryKeyPosition: c.PrimaryKeyPosition, Comment: c.Comment}
