@@ -36,16 +36,7 @@ func sqliteWith(t *testing.T, stmts ...string) (*sql.DB, dialect.Backend) {
 		}
 	}
 	w.Close()
-	target, err := dialect.ParseDSN(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := target.Backend.Open(target, dialect.OpenOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db, target.Backend
+	return openSQLite(t, path)
 }
 
 // musicAndDemo are two databases of different contents and limits: music

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -24,34 +23,14 @@ import (
 // returns the read-only pool sqlmcp would open on it.
 func newSQLite(t *testing.T) (*sql.DB, dialect.Backend) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "t.db")
-	w, err := sql.Open("sqlite", path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range []string{
+	return sqliteWith(t,
 		`CREATE TABLE artist (artist_id INTEGER PRIMARY KEY, name TEXT NOT NULL)`,
 		`CREATE TABLE album (album_id INTEGER PRIMARY KEY, title TEXT, artist_id INTEGER REFERENCES artist(artist_id), price DECIMAL(10,2), cover BLOB)`,
 		`INSERT INTO artist VALUES (1, 'AC/DC'), (2, 'Tab' || char(9) || 'Name'), (3, 'Ünïcode')`,
 		`INSERT INTO album VALUES (1, 'For Those About To Rock', 1, 9.99, x'00ff10'), (2, NULL, 2, NULL, NULL)`,
 		`CREATE TABLE big (n INTEGER)`,
 		`WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n+1 FROM c WHERE n < 5000) INSERT INTO big SELECT n FROM c`,
-	} {
-		if _, err := w.Exec(s); err != nil {
-			t.Fatalf("%s: %v", s, err)
-		}
-	}
-	w.Close()
-	target, err := dialect.ParseDSN(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := target.Backend.Open(target, dialect.OpenOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db, target.Backend
+	)
 }
 
 func TestToolsListedWithReadOnlyAnnotationsAndSchemas(t *testing.T) {
